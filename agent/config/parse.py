@@ -1,0 +1,154 @@
+"""Turn a TOML table into a frozen settings dataclass, refusing unknown keys and bad values.
+
+Each settings class declares its fields with ``setting(...)``; the field's type (bool, int, float,
+str, Path, Literal, ``X | None``, ``tuple[X, ...]``, ``dict[str, X]``, or a nested settings class)
+and its bounds are the whole validation, so every error names the key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar, get_args, get_origin, get_type_hints
+
+from agent.errors import ConfigError
+
+T = TypeVar("T")
+Check = Callable[[Any], str | None]
+
+
+def setting(default: Any = dataclasses.MISSING, *, doc: str, minimum: float | None = None,
+            maximum: float | None = None, check: Check | None = None,
+            factory: Callable[[], Any] | None = None) -> Any:
+    """A settings field. ``doc`` gives the unit and why the default is what it is."""
+    meta = {"doc": doc, "min": minimum, "max": maximum, "check": check}
+    if factory is not None:
+        return dataclasses.field(default_factory=factory, metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+class ParseContext:
+    """Where relative paths in the file are resolved from."""
+
+    def __init__(self, base_dir: Path) -> None:
+        self.base_dir = base_dir
+
+
+def parse_section(cls: type[T], raw: Any, path: str, ctx: ParseContext) -> T:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"[{path}] must be a table, got {raw!r}")
+    hints = get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{_key(path, unknown[0])} is not a known key; allowed keys in [{path}]: {', '.join(sorted(fields))}"
+        )
+    values: dict[str, Any] = {}
+    for name, f in fields.items():
+        key = _key(path, name)
+        if name in raw:
+            value = _coerce(hints[name], raw[name], key, ctx)
+            _check_bounds(f, value, key)
+            values[name] = value
+        elif isinstance(f.default, Path) and not f.default.is_absolute():
+            values[name] = ctx.base_dir / f.default
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            nested = _settings_class(hints[name])
+            if nested is None:
+                raise ConfigError(f"{key} is required ({f.metadata.get('doc', '')})")
+            values[name] = parse_section(nested, {}, key, ctx)
+        elif _settings_class(hints[name]) is not None:
+            values[name] = parse_section(hints[name], {}, key, ctx)  # resolves nested default paths
+    return cls(**values)
+
+
+def _key(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _settings_class(tp: Any) -> type | None:
+    return tp if isinstance(tp, type) and dataclasses.is_dataclass(tp) else None
+
+
+def _describe(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in get_args(tp))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in get_args(tp) if a is not type(None))
+    if origin is tuple:
+        return f"a list of {_describe(get_args(tp)[0])}"
+    if origin is dict:
+        return f"a table of {_describe(get_args(tp)[1])}"
+    if tp is Path:
+        return "a path (string)"
+    if _settings_class(tp):
+        return "a table"
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(tp, str(tp))
+
+
+def _coerce(tp: Any, value: Any, key: str, ctx: ParseContext) -> Any:
+    origin = get_origin(tp)
+    bad = ConfigError(f"{key} must be {_describe(tp)}, got {value!r}")
+    if origin is typing.Literal:
+        if value not in get_args(tp) or isinstance(value, bool) != isinstance(get_args(tp)[0], bool):
+            raise bad
+        return value
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in get_args(tp) if a is not type(None)]
+        for option in options:
+            try:
+                return _coerce(option, value, key, ctx)
+            except ConfigError as e:
+                last = e
+        raise bad if len(options) > 1 else last
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise bad
+        return tuple(_coerce(get_args(tp)[0], v, f"{key}[{i}]", ctx) for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise bad
+        return {str(k): _coerce(get_args(tp)[1], v, f"{key}.{k}", ctx) for k, v in value.items()}
+    nested = _settings_class(tp)
+    if nested is not None:
+        return parse_section(nested, value, key, ctx)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise bad
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise bad
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise bad
+        return value
+    if tp is Path:
+        if not isinstance(value, str) or not value:
+            raise bad
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else (ctx.base_dir / p)
+    raise TypeError(f"settings type {tp!r} of {key} is not supported")  # a bug in a settings class
+
+
+def _check_bounds(f: dataclasses.Field[Any], value: Any, key: str) -> None:
+    lo, hi, check = f.metadata.get("min"), f.metadata.get("max"), f.metadata.get("check")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if lo is not None and value < lo:
+            raise ConfigError(f"{key} must be >= {lo:g}, got {value!r}")
+        if hi is not None and value > hi:
+            raise ConfigError(f"{key} must be <= {hi:g}, got {value!r}")
+    if check is not None and value is not None:
+        problem = check(value)
+        if problem:
+            raise ConfigError(f"{key} {problem}, got {value!r}")

@@ -1,0 +1,45 @@
+"""[agent], [experiment] and [policy]: how the agent's loop runs and how it chooses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from agent.config.parse import setting
+
+Strategy = Literal[
+    "rl", "anomaly_weighted", "uniform_random", "pod_kill", "incident_weighted", "round_robin",
+    "genetic", "thompson", "linucb",
+]
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    namespace: str = setting("chaos-agent", doc="The namespace the agent runs in (always protected).")
+    max_injections: int = setting(60, minimum=1, doc=(
+        "Injections before `run` ends on a simulated cluster; `--max-injections` overrides it."))
+
+
+@dataclass(frozen=True)
+class ExperimentSettings:
+    """Timing of one injection experiment, in seconds of cluster time."""
+
+    fault_duration_s: float = setting(120.0, minimum=1, doc=(
+        "How long a fault stays applied. Two minutes spans eight Prometheus scrapes at 15 s."))
+    sample_every_s: float = setting(15.0, minimum=1, doc="Steady-state sampling period (a scrape interval).")
+    recovery_s: float = setting(300.0, minimum=0, doc=(
+        "Observation after revert: a violation that shows only in recovery (a pod not coming back) counts."))
+    settle_s: float = setting(60.0, minimum=0, doc="Wait between experiments so the baseline is clean.")
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    strategy: Strategy = setting("rl", doc="How faults are chosen.")
+    path: Path | None = setting(None, doc=(
+        "Exported policy directory (policy.json + weights.npz); the shipped default when absent."))
+    temperature: float = setting(1.0, minimum=0.01, maximum=100, doc=(
+        "Softness of the combination of the policy's distribution with anomaly weights: "
+        "higher spreads choices, lower follows the policy."))
+    anomaly_weight: float = setting(1.0, minimum=0, maximum=10, doc=(
+        "Exponent on anomaly weights in the combined distribution (0 ignores anomalies)."))

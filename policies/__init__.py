@@ -1,0 +1,1 @@
+"""Fault-selection strategies (baselines, bandits, RL), training, and the torch-free policy runtime."""
