@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from envs.cluster import ClusterBackend, Injection, SteadyStateSample, SteadyStateSource
 from envs.faults import Fault, FaultKind
-from envs.verdict import Breach, baseline_holds, judge
 from envs.spec import ClusterSpec
+from envs.verdict import Breach, baseline_holds, judge
 
 
 @dataclass(frozen=True)
