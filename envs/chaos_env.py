@@ -35,7 +35,7 @@ Terminated when the injection budget of the game day is spent. Truncation comes 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -55,6 +55,7 @@ from envs.observation import (
 )
 from envs.profile import TopologyProfile, profile
 from envs.reward import RewardWeights, reward
+from envs.verdict import Breach
 from envs.world import World, WorldFactory
 
 
@@ -77,7 +78,7 @@ def finding_signature(violation: str, faults: tuple[Fault, ...], affected: tuple
 
 def findings_of(result: ExperimentResult) -> list[StepFinding]:
     faults = (*(i.fault for i in result.concurrent), result.injection.fault)
-    by_violation: dict[str, list[Any]] = {}
+    by_violation: dict[Violation, list[Breach]] = {}
     for b in result.breaches:
         by_violation.setdefault(b.violation, []).append(b)
     out = []
@@ -92,7 +93,7 @@ def findings_of(result: ExperimentResult) -> list[StepFinding]:
 
 
 class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"]}  # noqa: RUF012 - Gymnasium declares it as a plain attribute
 
     def __init__(self, world_factory: WorldFactory | None = None, *, budget: int = 50, max_targets: int = 64,
                  timing: Timing = Timing(), guard: ActionGuard | None = None,
