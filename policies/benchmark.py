@@ -57,7 +57,7 @@ def play(env: ChaosClusterEnv, strategy: Strategy, scenario: Scenario, *, seed: 
                         anomaly_weight=anomaly_weight)
         action = int(rng.choice(p.size, p=p))
         obs, reward, terminated, _, info = env.step(action)
-        findings: list[StepFinding] = info["all_findings"] if "all_findings" in info else []
+        findings: list[StepFinding] = info.get("all_findings", [])
         for f in findings:
             cid = score_finding(scenario, f.faults, f.violation, f.affected)
             if cid is None:
@@ -156,7 +156,7 @@ def run_benchmark(*, seeds: int, budget: int, strategies: Sequence[str], policy_
     traces: dict[str, list[EpisodeTrace]] = {name: [] for name in strategies}
     for i, scenario in enumerate(scenarios):
         for name, strategy in made.items():
-            env = ChaosClusterEnv(lambda rng, s=scenario: scenario_world(s, seed=scenario.seed),
+            env = ChaosClusterEnv(lambda rng, s=scenario: scenario_world(s, seed=s.seed),
                                   budget=budget, max_targets=max(max_targets, _n_targets(scenario)))
             weight = anomaly_weight if name in ("rl", "thompson", "linucb") else 0.0
             traces[name].append(play(env, strategy, scenario, seed=scenario.seed, budget=budget,
