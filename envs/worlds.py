@@ -3,13 +3,17 @@ or the digital twin of a set of manifests."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from envs.anomaly import SnapshotAnomaly
-from envs.scenarios import HELD_OUT, TRAINING, GeneratorParams, Scenario, generate
 from envs.sim import SimulatedCluster
 from envs.spec import ClusterSpec
 from envs.world import World, WorldFactory
+
+if TYPE_CHECKING:
+    from envs.scenarios import GeneratorParams, Scenario
 
 
 def simulated_world(spec: ClusterSpec, *, seed: int, label: object = None) -> World:
@@ -22,6 +26,8 @@ def scenario_world(scenario: Scenario, *, seed: int) -> World:
 
 
 def generated_worlds(params: GeneratorParams) -> WorldFactory:
+    from envs.scenarios import generate
+
     def make(rng: np.random.Generator) -> World:
         scenario_seed = int(rng.integers(2**31 - 1))
         return scenario_world(generate(scenario_seed, params), seed=int(rng.integers(2**31 - 1)))
@@ -30,10 +36,14 @@ def generated_worlds(params: GeneratorParams) -> WorldFactory:
 
 
 def training_worlds() -> WorldFactory:
+    from envs.scenarios import TRAINING
+
     return generated_worlds(TRAINING)
 
 
 def held_out_worlds() -> WorldFactory:
+    from envs.scenarios import HELD_OUT
+
     return generated_worlds(HELD_OUT)
 
 
