@@ -24,7 +24,7 @@ from envs.faults import INTENSITY_NAMES
 from envs.verdict import severity_label
 from envs.world import World
 from policies.base import Decision, Strategy, outcome_of
-from policies.combine import combine
+from policies.combine import combine, sample
 
 
 def timing_of(config: Config) -> Timing:
@@ -100,7 +100,7 @@ def run_game_day(*, world: World, strategy: Strategy, config: Config, max_inject
             decision = Decision.from_observation(obs, env.action_masks(), env.targets, env.max_targets)
             p = combine(strategy.probabilities(decision), decision.anomaly, decision.flat_mask,
                         temperature=config.policy.temperature, anomaly_weight=config.policy.anomaly_weight)
-            action = int(rng.choice(p.size, p=p))
+            action = sample(p, rng)
             decision_ms = (time.perf_counter() - started) * 1000
             obs, reward, terminated, _, info = env.step(action)
             result: ExperimentResult | None = info["result"]

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from envs.scenarios import Scenario, held_out_scenarios, score_finding
 
 from envs.chaos_env import ChaosClusterEnv, StepFinding
-from envs.scenarios import Scenario, held_out_scenarios, score_finding
 from envs.worlds import scenario_world, training_worlds
 from policies.base import Decision, Strategy, outcome_of
-from policies.combine import combine
+from policies.combine import combine, sample
 from policies.registry import make_strategy
 
 Progress = Callable[[str], None]
@@ -55,7 +55,7 @@ def play(env: ChaosClusterEnv, strategy: Strategy, scenario: Scenario, *, seed: 
         if anomaly_weight > 0 or temperature != 1.0:
             p = combine(p, decision.anomaly, decision.flat_mask, temperature=temperature,
                         anomaly_weight=anomaly_weight)
-        action = int(rng.choice(p.size, p=p))
+        action = sample(p, rng)
         obs, reward, terminated, _, info = env.step(action)
         findings: list[StepFinding] = info.get("all_findings", [])
         for f in findings:
@@ -135,7 +135,7 @@ def warm_up(strategy: Strategy, episodes: int, *, budget: int, max_targets: int,
         for _ in range(budget):
             decision = Decision.from_observation(obs, env.action_masks(), env.targets, env.max_targets)
             p = strategy.probabilities(decision)
-            action = int(rng.choice(p.size, p=p))
+            action = sample(p, rng)
             obs, reward, terminated, _, info = env.step(action)
             strategy.observe(decision, outcome_of(action, info.get("result"), new_findings=len(info["findings"]),
                                                   refound=0, reward=reward))

@@ -161,7 +161,7 @@ def test_episode_ends_when_the_budget_is_spent_and_reverts_everything() -> None:
     rng = np.random.default_rng(1)
     done, steps = False, 0
     while not done:
-        _, _, done, truncated, _ = env.step(int(rng.choice(np.flatnonzero(env.action_masks()))))
+        _, _, done, _, _ = env.step(int(rng.choice(np.flatnonzero(env.action_masks()))))
         steps += 1
     assert steps == 4
     assert env._held is None and not env.world.backend.active  # type: ignore[attr-defined]
