@@ -49,9 +49,9 @@ def _world_factory(twin: ClusterSpec | None) -> WorldFactory:
     return mixed(training_worlds(), fixed_world(twin), weights=(0.7, 0.3))
 
 
-def _make_env(run: TrainingRun, twin: ClusterSpec | None, rank: int) -> Any:
+def _make_env(run: TrainingRun, worlds: WorldFactory | None, twin: ClusterSpec | None, rank: int) -> Any:
     def build() -> ChaosClusterEnv:
-        env = ChaosClusterEnv(_world_factory(twin), budget=run.budget, max_targets=run.max_targets)
+        env = ChaosClusterEnv(worlds or _world_factory(twin), budget=run.budget, max_targets=run.max_targets)
         env.reset(seed=run.seed * 1000 + rank)
         return env
 
@@ -71,8 +71,12 @@ def arrays_from_policy(policy: Any) -> dict[str, NDArray[np.float32]]:
     }
 
 
-def train(run: TrainingRun, *, twin: ClusterSpec | None = None, command: str = "") -> Path:
-    """Train for ``run.timesteps`` steps and export into ``run.out_dir``; returns the export folder."""
+def train(run: TrainingRun, *, twin: ClusterSpec | None = None, worlds: WorldFactory | None = None,
+          command: str = "") -> Path:
+    """Train for ``run.timesteps`` steps and export into ``run.out_dir``; returns the export folder.
+
+    ``worlds`` replaces the generated training clusters (tests use a small fixed one).
+    """
     import torch
     from sb3_contrib import MaskablePPO
     from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback
@@ -82,7 +86,7 @@ def train(run: TrainingRun, *, twin: ClusterSpec | None = None, command: str = "
 
     n_envs = run.n_envs or (os.cpu_count() or 1)
     torch.set_num_threads(1)
-    fns = [_make_env(run, twin, i) for i in range(n_envs)]
+    fns = [_make_env(run, worlds, twin, i) for i in range(n_envs)]
     vec = SubprocVecEnv(fns, start_method="fork") if n_envs > 1 else DummyVecEnv(fns)
     model = MaskablePPO(
         PerTargetPolicy, vec, seed=run.seed, learning_rate=run.learning_rate, n_steps=run.n_steps,
@@ -96,6 +100,7 @@ def train(run: TrainingRun, *, twin: ClusterSpec | None = None, command: str = "
     model.learn(total_timesteps=run.timesteps, callback=callbacks, progress_bar=run.progress)
     elapsed = time.monotonic() - started
     vec.close()
+    model.save(run.out_dir / "checkpoints" / "final")
     training = {**{k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(run).items()},
                 "n_envs": n_envs, "seconds": round(elapsed, 1), "command": command,
                 "twin": twin.name if twin is not None else None}
