@@ -105,7 +105,8 @@ def test_bindings_give_each_role_its_scope(rendered: dict[str, list[Manifest]], 
         ref = binding["roleRef"]
         if ref["kind"] == "Role":
             assert ref["name"] == "chaos-agent-leader-election"
-            assert binding["metadata"]["namespace"] == "chaos-agent", "the Lease lives in the agent's namespace"
+            namespace = binding["metadata"]["namespace"]
+            assert namespace == "chaos-agent", "the Lease lives in the agent's namespace"
         else:
             assert ref == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                            "name": "chaos-agent-data-faults"}, binding["metadata"]
