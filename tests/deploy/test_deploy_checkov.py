@@ -8,6 +8,7 @@ that is no longer needed is noticed. Each skip must be justified in docs/deploym
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -27,9 +28,11 @@ def skipped_checks() -> list[str]:
 
 
 def run_checkov(checkov: str, folder: Path, *options: str) -> dict[str, dict[str, Any]]:
-    """checkov's JSON reports by framework. It runs in `folder`, so no stray .checkov.yaml is read."""
-    result = subprocess.run([checkov, "-d", str(folder), "--output", "json", *options],
-                            capture_output=True, text=True, timeout=300, cwd=folder, check=False)
+    """checkov's JSON reports by framework. It runs in `folder`, so no stray .checkov.yaml is read,
+    and offline: no guideline download, no update check (tests talk only to 127.0.0.1)."""
+    env = {**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true", "BC_SKIP_MAPPING": "TRUE"}
+    result = subprocess.run([checkov, "-d", str(folder), "--output", "json", "--skip-download", *options],
+                            capture_output=True, text=True, timeout=300, cwd=folder, env=env, check=False)
     if result.returncode not in (0, 1):  # 1: checks failed, which the tests report in detail
         pytest.fail(f"checkov did not run (exit {result.returncode}):\n{result.stderr[-2000:]}")
     parsed = json.loads(result.stdout)
