@@ -60,8 +60,8 @@ def one(objects: list[Manifest], kind: str, name: str | None = None) -> Manifest
     return found[0]
 
 
-def pod_specs(objects: list[Manifest]) -> list[tuple[str, Manifest]]:
-    """(workload name, pod template) of every Deployment and CronJob."""
+def pod_templates(objects: list[Manifest]) -> list[tuple[str, Manifest]]:
+    """(workload name, pod template) of every Deployment and CronJob: every agent pod it runs."""
     specs = [(o["metadata"]["name"], o["spec"]["template"]) for o in find(objects, "Deployment")]
     specs += [(o["metadata"]["name"], o["spec"]["jobTemplate"]["spec"]["template"])
               for o in find(objects, "CronJob")]

@@ -12,7 +12,7 @@ from typing import Any
 
 import kubernetes_validate  # type: ignore[import-untyped]  # ships no type hints
 import pytest
-from deploy_manifests import DEPLOY, KUSTOMIZATIONS, OVERLAYS, Manifest, find, one, pod_specs
+from deploy_manifests import DEPLOY, KUSTOMIZATIONS, OVERLAYS, Manifest, find, one, pod_templates
 
 from agent.config import load_config
 
@@ -74,8 +74,10 @@ def test_overlay_configs_differ_from_the_default_only_where_they_mean_to() -> No
 
 @pytest.mark.parametrize("name", sorted(KUSTOMIZATIONS))
 def test_pods_meet_the_restricted_standard(rendered: dict[str, list[Manifest]], name: str) -> None:
-    specs = pod_specs(rendered[name])
+    specs = pod_templates(rendered[name])
     assert specs, f"{name} runs no agent"
+    unchecked = {"Pod", "Job", "StatefulSet", "DaemonSet", "ReplicaSet"} & {o["kind"] for o in rendered[name]}
+    assert not unchecked, f"{name} runs pods these tests do not check: extend pod_templates for {unchecked}"
     for workload, template in specs:
         pod = template["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True, workload
@@ -99,7 +101,7 @@ def test_agent_gets_its_config_probes_and_one_writable_volume(
     objects = rendered[name]
     configmap_name = next(c["metadata"]["name"] for c in find(objects, "ConfigMap")
                           if c["metadata"]["name"].startswith("chaos-agent-config"))
-    for workload, template in pod_specs(objects):
+    for workload, template in pod_templates(objects):
         pod = template["spec"]
         volumes = {v["name"]: v for v in pod["volumes"]}
         (agent,) = pod["containers"]
@@ -171,7 +173,7 @@ def test_network_policy_and_service_reach_every_agent_pod(
     objects = rendered[name]
     policy = one(objects, "NetworkPolicy", "chaos-agent")["spec"]
     service = one(objects, "Service", "chaos-agent-metrics")["spec"]
-    for workload, template in pod_specs(objects):
+    for workload, template in pod_templates(objects):
         labels = template["metadata"]["labels"]
         assert selects(policy["podSelector"]["matchLabels"], labels), f"{workload} escapes the NetworkPolicy"
         assert selects(service["selector"], labels), f"{workload} is not scraped"
@@ -215,7 +217,7 @@ def test_everything_lives_in_the_restricted_agent_namespace(
 
 @pytest.mark.parametrize("name", sorted(KUSTOMIZATIONS))
 def test_images_are_from_a_registry_and_pinned(rendered: dict[str, list[Manifest]], name: str) -> None:
-    for workload, template in pod_specs(rendered[name]):
+    for workload, template in pod_templates(rendered[name]):
         for c in template["spec"]["containers"]:
             image = c["image"]
             reference = image.partition("@")[0]
