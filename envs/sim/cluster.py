@@ -28,12 +28,13 @@ from envs.spec import ClusterSpec
  E_ROLLOUT, E_TRAIN_DONE, E_LEADER, E_CALL) = range(13)
 
 Undo = Callable[[], None]
+DEFAULT_TIMINGS = Timings()
 
 
 class SimulatedCluster:
     """A simulated cluster implementing ``ClusterBackend`` and ``SteadyStateSource``."""
 
-    def __init__(self, spec: ClusterSpec, *, seed: int, timings: Timings = Timings(),
+    def __init__(self, spec: ClusterSpec, *, seed: int, timings: Timings = DEFAULT_TIMINGS,
                  compiled: CompiledSpec | None = None) -> None:
         self.spec = spec
         self.timings = timings

@@ -96,7 +96,8 @@ class Node:
         return sum(1 for f in self.gpu_failed if not f)
 
     def free_gpus(self) -> list[int]:
-        return [d for d, (o, f) in enumerate(zip(self.gpu_owner, self.gpu_failed, strict=True)) if o is None and not f]
+        owner, failed = self.gpu_owner, self.gpu_failed
+        return [d for d in range(len(owner)) if owner[d] is None and not failed[d]]
 
 
 class WorkloadState:

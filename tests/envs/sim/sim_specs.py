@@ -42,7 +42,10 @@ def deployment(app: str, replicas: int, *, calls: tuple[Call, ...] = (), **tkw: 
     return Workload(NS, app, "Deployment", replicas, template(app, **tkw), calls=calls)
 
 
-def web_spec(replicas: int = 1, *, startup_s: float = 5.0, probe: Probe | None = Probe(initial_delay_s=3.0),
+PROBE = Probe(initial_delay_s=3.0)
+
+
+def web_spec(replicas: int = 1, *, startup_s: float = 5.0, probe: Probe | None = PROBE,
              pdb_min: int | None = None, anti: bool = False, n_nodes: int = 3) -> ClusterSpec:
     """One entry-point Deployment 'web' behind Service 'web'."""
     aa = (AntiAffinity(selector("web"), HOSTNAME_LABEL),) if anti else ()
