@@ -106,13 +106,15 @@ class WorkloadState:
     __slots__ = (
         "corrupt", "data_lost", "delay_s", "desired", "done", "drift", "effects", "failures", "gpu_pressure",
         "hpa_last_scale", "i", "jitter_ms", "latency_ms", "leader", "leader_back_s", "loss", "names",
-        "pods", "reconcile_due", "rev", "rollout", "spec", "stress", "train",
+        "pods", "reconcile_due", "rev", "rollout", "spec", "stress", "terminating", "train",
     )
 
     def __init__(self, i: int, spec: Workload) -> None:
         self.i = i
         self.spec = spec
         self.pods: list[Pod] = []
+        self.terminating: set[Pod] = set()
+        """Pods deleted gracefully that have not exited yet (a StatefulSet waits for them)."""
         self.desired = spec.replicas
         self.rev = 1
         self.rollout = False

@@ -14,9 +14,9 @@ JOB = f"{NS}/Job/train"
 
 def _training_spec(checkpoint: float | None, *, gpu_nodes: int = 2) -> ClusterSpec:
     gpu = tuple(NodeSpec(f"gpu-{i}", gpus=2) for i in range(gpu_nodes))
+    training = Training(epochs=10, epoch_s=600.0, checkpoint_interval_s=checkpoint, gpu_memory_fraction=0.6)
     job = Workload(NS, "train", "Job", 1, PodTemplate(labels=(("app", "train"),), gpus=2, startup_s=30.0),
-                   role="training", training=Training(epochs=10, epoch_s=600.0, checkpoint_interval_s=checkpoint,
-                                                      gpu_memory_fraction=0.6))
+                   role="training", training=training)
     return ClusterSpec("t", gpu, (job,))
 
 
@@ -28,7 +28,7 @@ def _job_node(sim: SimulatedCluster) -> str:
 def test_gpu_failure_loses_all_progress_without_checkpoints() -> None:
     sim = SimulatedCluster(_training_spec(None), seed=4)
     sim.wait(100)
-    progress = sim.c.spec and sim.wls[0].train.base + sim.now()  # type: ignore[union-attr]
+    progress = sim.wls[0].train.base + sim.now()  # type: ignore[union-attr]
     node = _job_node(sim)
     inj = sim.inject(Fault(FaultKind.GPU_DEVICE_FAILURE, 0, f"Node/{node}"), injection_id="g")
     assert inj.outcome == "applied" and len(inj.affected_pods) == 1

@@ -139,3 +139,37 @@ def test_pods_tolerating_unreachable_are_not_evicted() -> None:
     sim.inject(Fault(FaultKind.NODE_FAILURE, 2, f"Node/{node}", duration_s=900), injection_id="n")
     sim.wait(590)
     assert _node_of(sim, WEB) == node
+
+
+def test_statefulset_pod_on_a_failed_node_is_not_replaced_until_the_node_returns() -> None:
+    db = Workload(NS, "db", "StatefulSet", 1, PodTemplate(labels=(("app", "db"),), startup_s=5.0),
+                  role="cache", persistent_storage=True)
+    web = Workload(NS, "web", "Deployment", 1, PodTemplate(labels=(("app", "web"),), startup_s=5.0))
+    spec = ClusterSpec("s", (*nodes(1), NodeSpec("spare")), (db, web),
+                       (service("db"), service("web", entry=True, load=5)))
+    sim = SimulatedCluster(spec, seed=0)
+    key = f"{NS}/StatefulSet/db"
+    node = _node_of(sim, key)
+    sim.inject(Fault(FaultKind.NODE_FAILURE, 2, f"Node/{node}", duration_s=900), injection_id="n")  # 600 s
+    sim.wait(40 + 300 + 30)
+    phases = {p.name: (p.phase, p.node) for p in sim.pods()}
+    assert phases["db-0"] == ("Terminating", node)  # stuck: the kubelet cannot confirm the exit
+    assert sim.snapshot().workloads[key].ready == 0
+    if _node_of(sim, WEB) == node:
+        raise AssertionError("the Deployment pod should have been replaced elsewhere")
+    sim.wait(600 - 370 + 1 + 1 + 5 + 0.5)  # node back at 600: the old pod goes, db-0 comes back
+    assert sim.snapshot().workloads[key].ready == 1
+
+
+def test_evicted_statefulset_pod_is_recreated_after_its_grace_period() -> None:
+    db = Workload(NS, "db", "StatefulSet", 2, PodTemplate(labels=(("app", "db"),), startup_s=5.0,
+                                                          termination_grace_s=20.0), role="cache")
+    sim = SimulatedCluster(ClusterSpec("s", nodes(2), (db,), (service("db"),)), seed=0)
+    key = f"{NS}/StatefulSet/db"
+    inj = sim.inject(Fault(FaultKind.POD_EVICTION, 0, key), injection_id="e")
+    (name,) = inj.affected_pods
+    sim.wait(19.5)
+    assert [p.phase for p in sim.pods() if p.name == name] == ["Terminating"]
+    sim.wait(0.5 + 1 + 1 + 5 + 0.1)  # exited at 20, controller 1 s, scheduler 1 s, startup 5 s
+    assert sim.snapshot().workloads[key].ready == 2
+    assert sim.sample().data_lost[key] == 1

@@ -10,7 +10,9 @@ from envs.sim import SimulatedCluster, Timings
 from envs.spec import ClusterSpec, PdbSpec, PodTemplate, Probe, Workload
 
 
-def availability_trace(sim: SimulatedCluster, key: str, seconds: int, step: float = 1.0) -> list[tuple[float, float]]:
+def availability_trace(
+    sim: SimulatedCluster, key: str, seconds: int, step: float = 1.0
+) -> list[tuple[float, float]]:
     out = []
     for _ in range(int(seconds / step)):
         sim.wait(step)

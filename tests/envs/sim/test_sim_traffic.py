@@ -149,3 +149,20 @@ def test_rollout_in_progress_is_visible_and_completes() -> None:
     if not status.rollout_in_progress:
         assert status.ready == 3 and not names & {p.name for p in sim.pods()}
     assert sim.sample().availability[WEB_SVC] == 1.0  # maxUnavailable 1 of 3 keeps it serving
+
+
+def test_call_cycles_are_broken_deterministically_and_still_propagate_failures() -> None:
+    a_calls = (Call(f"{NS}/Service/b"),)
+    b_calls = (Call(f"{NS}/Service/a"),)
+    wl = (deployment("a", 1, calls=a_calls), deployment("b", 1, calls=b_calls), deployment("web", 1,
+          calls=(Call(f"{NS}/Service/a"),)))
+    spec = ClusterSpec("cyc", nodes(2), wl, (service("a"), service("b"), service("web", entry=True, load=5)))
+    sim = SimulatedCluster(spec, seed=0)
+    assert len(sim.c.back_edges) == 1 and any("cycle" in n for n in sim.c.notes)
+    assert sim.sample().availability[WEB_SVC] == 1.0
+    sim.inject(Fault(FaultKind.POD_KILL, 0, f"{NS}/Deployment/b"), injection_id="k")
+    first = sim.sample()
+    assert first.availability[WEB_SVC] == 0.0
+    sim.metrics_text()  # extra evaluations must not change the answer
+    sim.dirty = True
+    assert sim.sample() == first
