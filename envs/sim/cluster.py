@@ -48,8 +48,8 @@ class SimulatedCluster:
         self.wls = [WorkloadState(i, w) for i, w in enumerate(spec.workloads)]
         self.pending: list[Pod] = []
         self._schedule_due = False
-        self.active: dict[str, Undo] = {}
-        """Injection id -> its revert, for every applied fault not yet reverted."""
+        self.active: dict[str, tuple[Fault, Undo]] = {}
+        """Injection id -> (fault, its revert), for every applied fault not yet reverted or expired."""
         self.dirty = True
         self._traffic: Traffic | None = None
         self._sample: SteadyStateSample | None = None
@@ -82,9 +82,10 @@ class SimulatedCluster:
         return apply_fault(self, fault, injection_id)
 
     def revert(self, injection: Injection) -> None:
-        undo = self.active.pop(injection.id, None)
-        if undo is not None:
-            undo()
+        entry = self.active.get(injection.id)
+        if entry is not None and entry[0] == injection.fault:  # not a later injection reusing the id
+            del self.active[injection.id]
+            entry[1]()
 
     def snapshot(self) -> ClusterState:
         return observe.snapshot(self)

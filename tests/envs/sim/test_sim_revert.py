@@ -133,3 +133,16 @@ def test_bad_targets_are_rejected_with_a_clear_error() -> None:
         sim.inject(Fault(FaultKind.CPU_STRESS, 0, f"{NS}/Deployment/api"), injection_id="a")
     with pytest.raises(SimulationError, match="seconds >= 0"):
         sim.wait(-1)
+
+
+def test_an_old_handle_or_timer_never_reverts_a_later_injection_with_the_same_id() -> None:
+    sim = SimulatedCluster(rich_spec(), seed=0)
+    api = f"{NS}/Deployment/api"
+    old = sim.inject(Fault(FaultKind.CPU_STRESS, 0, api, duration_s=100), injection_id="x")
+    sim.revert(old)
+    sim.inject(Fault(FaultKind.NETWORK_LATENCY, 1, api, duration_s=500), injection_id="x")
+    sim.revert(old)  # the handle of the reverted injection
+    sim.wait(150)  # the old expiry timer fires at 100
+    assert sim.wls[1].latency_ms == 500.0
+    sim.wait(400)
+    assert sim.wls[1].latency_ms == 0.0
