@@ -6,8 +6,8 @@ faults and observation live in sibling modules and act on this object. See docs/
 
 from __future__ import annotations
 
+import functools
 import heapq
-import math
 from collections.abc import Callable
 
 import numpy as np
@@ -28,12 +28,13 @@ from envs.spec import ClusterSpec
  E_ROLLOUT, E_TRAIN_DONE, E_LEADER, E_CALL) = range(13)
 
 Undo = Callable[[], None]
+DEFAULT_TIMINGS = Timings()
 
 
 class SimulatedCluster:
     """A simulated cluster implementing ``ClusterBackend`` and ``SteadyStateSource``."""
 
-    def __init__(self, spec: ClusterSpec, *, seed: int, timings: Timings = Timings(),
+    def __init__(self, spec: ClusterSpec, *, seed: int, timings: Timings = DEFAULT_TIMINGS,
                  compiled: CompiledSpec | None = None) -> None:
         self.spec = spec
         self.timings = timings
@@ -47,8 +48,8 @@ class SimulatedCluster:
         self.wls = [WorkloadState(i, w) for i, w in enumerate(spec.workloads)]
         self.pending: list[Pod] = []
         self._schedule_due = False
-        self.active: dict[str, Undo] = {}
-        """Injection id -> its revert, for every applied fault not yet reverted."""
+        self.active: dict[str, tuple[Fault, Undo]] = {}
+        """Injection id -> (fault, its revert), for every applied fault not yet reverted or expired."""
         self.dirty = True
         self._traffic: Traffic | None = None
         self._sample: SteadyStateSample | None = None
@@ -81,9 +82,10 @@ class SimulatedCluster:
         return apply_fault(self, fault, injection_id)
 
     def revert(self, injection: Injection) -> None:
-        undo = self.active.pop(injection.id, None)
-        if undo is not None:
-            undo()
+        entry = self.active.get(injection.id)
+        if entry is not None and entry[0] == injection.fault:  # not a later injection reusing the id
+            del self.active[injection.id]
+            entry[1]()
 
     def snapshot(self) -> ClusterState:
         return observe.snapshot(self)
@@ -142,8 +144,7 @@ class SimulatedCluster:
                 pod.restarts += 1
                 self._start_container(pod)
             elif kind == E_TERMINATED:
-                release(self.c, pod)
-                self.request_schedule()
+                self._terminated(pod)
 
     def touch(self) -> None:
         """Call before changing anything the signals depend on: settles counters, drops caches."""
@@ -293,12 +294,16 @@ class SimulatedCluster:
         if pod.phase == PENDING or pod.node is None:
             if pod in self.pending:
                 self.pending.remove(pod)
-        else:
+        elif grace_s <= 0:  # deleted at once (gracePeriodSeconds 0)
             pod.phase = TERMINATING
-            if grace_s <= 0 or pod.node.down:
-                release(self.c, pod)
-                self.request_schedule()
-            else:
+            release(self.c, pod)
+            self.request_schedule()
+        else:
+            # Graceful: the pod holds its node (and its StatefulSet ordinal) until it has exited; on a
+            # stopped node it stays Terminating until the kubelet comes back.
+            pod.phase = TERMINATING
+            ws.terminating.add(pod)
+            if not pod.node.down:
                 self.push(grace_s, E_TERMINATED, pod, pod.gen)
         if ws.spec.kind == "StatefulSet" and not ws.spec.persistent_storage:
             ws.data_lost += 1
@@ -306,6 +311,14 @@ class SimulatedCluster:
             controllers.job_failure(self, ws)
         controllers.pod_alive_changed(self, ws, lost=pod if was_alive else None)
         controllers.request_reconcile(self, ws)
+
+    def _terminated(self, pod: Pod) -> None:
+        ws = self.wls[pod.w]
+        ws.terminating.discard(pod)
+        release(self.c, pod)
+        self.request_schedule()
+        if ws.spec.kind == "StatefulSet":
+            controllers.request_reconcile(self, ws)
 
     # -- nodes --------------------------------------------------------------------------------------
 
@@ -336,9 +349,9 @@ class SimulatedCluster:
         self.touch()
         node.gen += 1
         node.ready = True
-        for pod in list(node.pods):
+        for pod in sorted(node.pods, key=lambda p: p.name):
             if pod.phase == TERMINATING:
-                release(self.c, pod)
+                self._terminated(pod)
             elif pod.phase in (RUNNING, STARTING):
                 if pod.phase == RUNNING:
                     pod.restarts += 1
@@ -365,7 +378,7 @@ class SimulatedCluster:
         for pod in sorted(node.pods, key=lambda p: p.name):
             d = self.evict_delay(pod.w)
             if pod.phase != TERMINATING and d is not None and self.t >= node.not_ready_since + d - 1e-9:
-                self.delete_pod(pod, grace_s=0.0)
+                self.delete_pod(pod, grace_s=self.wls[pod.w].spec.template.termination_grace_s)
 
     # -- signals ------------------------------------------------------------------------------------
 
@@ -376,7 +389,9 @@ class SimulatedCluster:
         self._sample = s
 
 
+@functools.lru_cache(maxsize=65536)
 def _suffix(n: int, width: int) -> str:
+    """A stable pseudo-random name suffix in the alphabet Kubernetes uses for generated names."""
     alphabet = "bcdfghjklmnpqrstvwxz2456789"
     out = []
     x = (n * 2654435761) % (27**width)
@@ -385,6 +400,3 @@ def _suffix(n: int, width: int) -> str:
         out.append(alphabet[r])
     return "".join(out)
 
-
-def ceil_div(a: float, b: float) -> int:
-    return math.ceil(a / b - 1e-9)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from envs.sim.errors import SimulationError
 from envs.spec import HOSTNAME_LABEL, ClusterSpec, Taint, Workload
 
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
@@ -87,20 +88,20 @@ def _compile(spec: ClusterSpec) -> CompiledSpec:
     wl_index = {w.key: i for i, w in enumerate(wls)}
     node_index = {n.key: i for i, n in enumerate(spec.nodes)}
     svc_index = {s.key: i for i, s in enumerate(spec.services)}
-    if len(wl_index) != len(wls) or len(node_index) != len(spec.nodes) or len(svc_index) != len(spec.services):
-        raise ValueError(f"cluster spec {spec.name!r} has duplicate workload, node or Service keys")
+    if (len(wl_index), len(node_index), len(svc_index)) != (len(wls), len(spec.nodes), len(spec.services)):
+        raise SimulationError(f"cluster spec {spec.name!r} has duplicate workload, node or Service keys")
     labels = [w.template.label_map for w in wls]
     svc_workloads = tuple(
         tuple(i for i, w in enumerate(wls) if w.namespace == s.namespace and s.selector.matches(labels[i]))
         for s in spec.services
     )
     wl_services = tuple(
-        tuple(si for si, ws in enumerate(svc_workloads) if i in ws) for i in range(len(wls))
+        tuple(si for si, members in enumerate(svc_workloads) if i in members) for i in range(len(wls))
     )
     svc_calls = []
-    for si, ws in enumerate(svc_workloads):
+    for members in svc_workloads:
         calls = []
-        for wi in ws:
+        for wi in members:
             for c in wls[wi].calls:
                 callee = svc_index.get(c.service)
                 if callee is None:
@@ -113,14 +114,18 @@ def _compile(spec: ClusterSpec) -> CompiledSpec:
         notes.append(f"call cycle broken at {spec.services[a].key} -> {spec.services[b].key}")
 
     def selected(ns: str, sel_matches: object) -> tuple[int, ...]:
-        return tuple(i for i, w in enumerate(wls) if w.namespace == ns and sel_matches(labels[i]))  # type: ignore[operator]
+        return tuple(
+            i for i, w in enumerate(wls) if w.namespace == ns and sel_matches(labels[i])  # type: ignore[operator]
+        )
 
     pdb_workloads = tuple(selected(p.namespace, p.selector.matches) for p in spec.pdbs)
     wl_pdbs = tuple(tuple(pi for pi, ws in enumerate(pdb_workloads) if i in ws) for i in range(len(wls)))
     hpa_target = []
     for h in spec.hpas:
         if h.target not in wl_index:
-            raise ValueError(f"HPA {h.namespace}/{h.name} targets {h.target!r}, which is not a workload in the spec")
+            raise SimulationError(
+                f"HPA {h.namespace}/{h.name} targets {h.target!r}, which is not a workload in the spec"
+            )
         hpa_target.append(wl_index[h.target])
 
     domain: dict[str, tuple[str, ...]] = {HOSTNAME_LABEL: tuple(n.name for n in spec.nodes)}
@@ -177,7 +182,9 @@ def _statically_fits(w: Workload, n: object) -> bool:
     return t.cpu_millis <= n.cpu_millis and t.memory_mib <= n.memory_mib and t.gpus <= n.gpus
 
 
-def _order(spec: ClusterSpec, svc_calls: list[tuple[CompiledCall, ...]]) -> tuple[tuple[int, ...], frozenset[tuple[int, int]]]:
+def _order(
+    spec: ClusterSpec, svc_calls: list[tuple[CompiledCall, ...]]
+) -> tuple[tuple[int, ...], frozenset[tuple[int, int]]]:
     """Reverse post-order of a DFS from services sorted by key; back edges are the dropped calls."""
     n = len(svc_calls)
     by_key = sorted(range(n), key=lambda i: spec.services[i].key)

@@ -62,7 +62,8 @@ def reconcile(sim: SimulatedCluster, ws: WorkloadState) -> None:
 
 
 def _reconcile_statefulset(sim: SimulatedCluster, ws: WorkloadState) -> None:
-    have = {p.ordinal for p in ws.pods}
+    # The controller recreates an ordinal only once the old pod is gone (at-most-one identity).
+    have = {p.ordinal for p in ws.pods} | {p.ordinal for p in ws.terminating}
     for p in sorted(ws.pods, key=lambda p: -p.ordinal):
         if p.ordinal >= ws.desired:
             sim.delete_pod(p, grace_s=ws.spec.template.termination_grace_s)

@@ -26,11 +26,15 @@ def _scaled(value: int | str, expected: int, pdb: PdbSpec) -> int:
         try:
             return math.ceil(float(text[:-1]) / 100.0 * expected - 1e-9)
         except ValueError as e:
-            raise SimulationError(f"PDB {pdb.namespace}/{pdb.name}: {value!r} is not a percentage like '50%'") from e
+            raise SimulationError(
+                f"PDB {pdb.namespace}/{pdb.name}: {value!r} is not a percentage like '50%'"
+            ) from e
     try:
         return int(text)
     except ValueError as e:
-        raise SimulationError(f"PDB {pdb.namespace}/{pdb.name}: {value!r} is neither a count nor a percentage") from e
+        raise SimulationError(
+            f"PDB {pdb.namespace}/{pdb.name}: {value!r} is neither a count nor a percentage"
+        ) from e
 
 
 def desired_healthy(sim: SimulatedCluster, pi: int) -> tuple[int, int]:

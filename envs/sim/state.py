@@ -96,7 +96,8 @@ class Node:
         return sum(1 for f in self.gpu_failed if not f)
 
     def free_gpus(self) -> list[int]:
-        return [d for d, (o, f) in enumerate(zip(self.gpu_owner, self.gpu_failed, strict=True)) if o is None and not f]
+        owner, failed = self.gpu_owner, self.gpu_failed
+        return [d for d in range(len(owner)) if owner[d] is None and not failed[d]]
 
 
 class WorkloadState:
@@ -105,13 +106,15 @@ class WorkloadState:
     __slots__ = (
         "corrupt", "data_lost", "delay_s", "desired", "done", "drift", "effects", "failures", "gpu_pressure",
         "hpa_last_scale", "i", "jitter_ms", "latency_ms", "leader", "leader_back_s", "loss", "names",
-        "pods", "reconcile_due", "rev", "rollout", "spec", "stress", "train",
+        "pods", "reconcile_due", "rev", "rollout", "spec", "stress", "terminating", "train",
     )
 
     def __init__(self, i: int, spec: Workload) -> None:
         self.i = i
         self.spec = spec
         self.pods: list[Pod] = []
+        self.terminating: set[Pod] = set()
+        """Pods deleted gracefully that have not exited yet (a StatefulSet waits for them)."""
         self.desired = spec.replicas
         self.rev = 1
         self.rollout = False

@@ -6,7 +6,7 @@ the compiled call order, success and latency flow back callee -> caller. See doc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -34,7 +34,6 @@ class Traffic:
     load: list[float]
     cpu_utilisation: list[float]
     """Per workload: CPU use per pod as a share of its request (what the HPA reads)."""
-    cache: dict[str, object] = field(default_factory=dict)
 
 
 def evaluate(sim: SimulatedCluster) -> Traffic:
@@ -88,10 +87,40 @@ def evaluate(sim: SimulatedCluster) -> Traffic:
             lat[s], jit[s], loss[s] = la / e, ji / e, lo / e
             for w in c.svc_workloads[s]:
                 wl_load[w] += load[s] * endpoints[w] / e
+    # A call that closes a cycle reads the callee's result of a first pass (healthy before it), so
+    # the outcome depends on the state only, never on how often the model was evaluated.
     ok = [1.0] * n_s
     p99 = [s.base_latency_ms for s in services]
-    prev = sim._traffic
-    done = [False] * n_s
+    for _ in range(2 if back else 1):
+        ok, p99 = _success_pass(sim, e_s, b_s, cap, lat, jit, loss, leader_ok, load, ok, p99)
+    served = [0.0] * n_s
+    availability: dict[str, float] = {}
+    latency: dict[str, float] = {}
+    for s, spec in enumerate(services):
+        if e_s[s]:
+            served[s] = (1.0 - b_s[s] / e_s[s]) * (1.0 - loss[s]) * ok[s]
+        if spec.entrypoint:
+            availability[spec.key] = served[s]
+            latency[spec.key] = p99[s] + lat[s] + 2.0 * jit[s]
+    util = [0.0] * n_w
+    for i, ws in enumerate(wls):
+        serving_w = endpoints[i] - broken[i]
+        per_pod = wl_load[i] / (serving_w * ws.spec.capacity_rps_per_pod) if serving_w else 0.0
+        util[i] = min(CPU_LIMIT_SHARE, IDLE_CPU + per_pod + ws.stress)
+    return Traffic(availability, latency, served, p99, load, util)
+
+
+def _success_pass(
+    sim: SimulatedCluster, e_s: list[int], b_s: list[int], cap: list[float], lat: list[float],
+    jit: list[float], loss: list[float], leader_ok: list[bool], load: list[float],
+    prev_ok: list[float], prev_p99: list[float],
+) -> tuple[list[float], list[float]]:
+    """Success share and p99 per Service, callees before callers."""
+    c = sim.c
+    services = sim.spec.services
+    ok = list(prev_ok)
+    p99 = list(prev_p99)
+    done = [False] * len(services)
     for s in reversed(c.load_order):
         spec = services[s]
         serving = e_s[s] - b_s[s]
@@ -106,12 +135,7 @@ def evaluate(sim: SimulatedCluster) -> Traffic:
         total_ok, total_lat = own_ok, own_lat
         for call in c.svc_calls[s]:
             t = call.callee
-            if done[t]:
-                ok_t, p99_t = ok[t], p99[t]
-            elif prev is not None:  # a call that closes a cycle reads the previous evaluation
-                ok_t, p99_t = prev.served_ok[t], prev.p99_ms[t]
-            else:
-                ok_t, p99_t = 1.0, services[t].base_latency_ms
+            ok_t, p99_t = (ok[t], p99[t]) if done[t] else (prev_ok[t], prev_p99[t])
             if e_s[t] == 0:
                 q, attempt, fail_cost = 1.0, REFUSED_MS, REFUSED_MS
             else:
@@ -140,18 +164,4 @@ def evaluate(sim: SimulatedCluster) -> Traffic:
                 total_lat += min(attempt, call.timeout_ms)
         ok[s], p99[s] = total_ok, total_lat
         done[s] = True
-    served = [0.0] * n_s
-    availability: dict[str, float] = {}
-    latency: dict[str, float] = {}
-    for s, spec in enumerate(services):
-        if e_s[s]:
-            served[s] = (1.0 - b_s[s] / e_s[s]) * (1.0 - loss[s]) * ok[s]
-        if spec.entrypoint:
-            availability[spec.key] = served[s]
-            latency[spec.key] = p99[s] + lat[s] + 2.0 * jit[s]
-    util = [0.0] * n_w
-    for i, ws in enumerate(wls):
-        serving_w = endpoints[i] - broken[i]
-        per_pod = wl_load[i] / (serving_w * ws.spec.capacity_rps_per_pod) if serving_w else 0.0
-        util[i] = min(CPU_LIMIT_SHARE, IDLE_CPU + per_pod + ws.stress)
-    return Traffic(availability, latency, served, p99, load, util)
+    return ok, p99

@@ -7,6 +7,7 @@ automatic expiry at inject time + ``duration_s`` (as Chaos Mesh's ``duration``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from envs.cluster import Injection
@@ -58,13 +59,14 @@ def apply_fault(sim: SimulatedCluster, fault: Fault, injection_id: str) -> Injec
             )
     result = HANDLERS[fault.kind](sim, fault, injection_id, index)
     if result.outcome == "applied" and result.revert is not None:
-        sim.active[injection_id] = result.revert
+        entry = (fault, result.revert)
+        sim.active[injection_id] = entry
         if fault.duration_s > 0:
-            sim.call_later(fault.duration_s, lambda: _expire(sim, injection_id))
+            sim.call_later(fault.duration_s, lambda: _expire(sim, injection_id, entry))
     return Injection(injection_id, fault, result.outcome, result.detail, result.affected)
 
 
-def _expire(sim: SimulatedCluster, injection_id: str) -> None:
-    undo = sim.active.pop(injection_id, None)
-    if undo is not None:
-        undo()
+def _expire(sim: SimulatedCluster, injection_id: str, entry: tuple[Fault, Callable[[], None]]) -> None:
+    if sim.active.get(injection_id) is entry:  # still this injection, not reverted (or the id reused)
+        del sim.active[injection_id]
+        entry[1]()

@@ -60,7 +60,9 @@ _FIELD = {
 }
 
 
-def set_effect(sim: SimulatedCluster, ws: WorkloadState, injection_id: str, kind: str, magnitude: float) -> None:
+def set_effect(
+    sim: SimulatedCluster, ws: WorkloadState, injection_id: str, kind: str, magnitude: float
+) -> None:
     sim.touch()
     ws.effects[injection_id] = (kind, magnitude)
     _refresh(ws, kind)

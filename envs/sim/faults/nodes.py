@@ -31,7 +31,7 @@ def node_drain(sim: SimulatedCluster, fault: Fault, injection_id: str, target: i
         def retry() -> None:
             if injection_id not in sim.active:
                 return
-            more, still = _evict_all(sim, node, False)
+            _, still = _evict_all(sim, node, False)
             if still:
                 sim.call_later(sim.timings.drain_retry_s, retry)
 
