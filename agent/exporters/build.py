@@ -63,14 +63,14 @@ def build_exporters(
             load_secret(key="exporters.jira.token", env=j.token_env, file=j.token_file, environ=environ),
             "exporters.jira.token",
         )
-        email = j.email
+        # the encoded pair is as secret as the token: it is redacted from messages too
+        basic = Secret(base64.b64encode(f"{j.email}:{token.reveal()}".encode()).decode(), token.source)
 
         def jira_auth() -> dict[str, str]:
-            raw = base64.b64encode(f"{email}:{token.reveal()}".encode()).decode()
-            return {"Authorization": f"Basic {raw}"}
+            return {"Authorization": f"Basic {basic.reveal()}"}
 
         out["jira"] = JiraExporter(
-            http("jira", j.url, jira_auth, (token,)),
+            http("jira", j.url, jira_auth, (token, basic)),
             project_key=j.project_key,
             issue_type=j.issue_type,
             labels=j.labels,

@@ -1,4 +1,4 @@
-"""A real Alertmanager (Debian ``prometheus-alertmanager``) with a loopback webhook receiver, per test session.
+"""A real Alertmanager (Debian ``prometheus-alertmanager``) and a loopback webhook receiver, per session.
 
 Alertmanager groups alerts by signature and notifies the receiver at once (group_wait 0s), so a test
 can see both the API's view (GET /api/v2/alerts) and the notification a person would get.
@@ -128,10 +128,12 @@ def running_alertmanager() -> Iterator[AlertmanagerServer]:
             while True:
                 if proc.poll() is not None:
                     raise RuntimeError(f"alertmanager exited: {log.read_text()[-2000:]}")
-                with contextlib.suppress(urllib.error.URLError, ConnectionError):
-                    with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as r:
-                        if r.status == 200:
-                            break
+                with (
+                    contextlib.suppress(urllib.error.URLError, ConnectionError),
+                    urllib.request.urlopen(f"{url}/-/ready", timeout=1) as r,
+                ):
+                    if r.status == 200:
+                        break
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"alertmanager not ready: {log.read_text()[-2000:]}")
                 time.sleep(0.05)

@@ -1,4 +1,4 @@
-"""Local Jira Cloud and GitHub servers (pytest-httpserver) that check every request against the vendors' schemas.
+"""Local Jira Cloud and GitHub servers (pytest-httpserver) checking each request against the vendor schema.
 
 A request that does not validate gets the vendor's error status (400 for Jira, 422 for GitHub) with
 the validation message, so the exporter fails loudly; a valid one is stored and answered as the
