@@ -37,7 +37,7 @@ def result(
     before = SteadyStateSample(
         time_s=started - 15, availability={FRONTEND: 1.0}, latency_p99_ms={FRONTEND: 120.0}
     )
-    during = availability_samples(started + 15, [worst, worst + 0.1])
+    during = availability_samples(started + 15, [worst, worst + 0.1] if breaches else [1.0, 1.0])
     after = availability_samples(started + 150, [0.995, 1.0])
     found: list[Breach] = []
     if breaches:
