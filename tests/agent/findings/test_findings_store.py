@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from agent.config.parse import ParseContext, parse_section
+from agent.config.records import FindingsSettings
+from agent.errors import ConfigError
 from agent.findings import ExportRef, FindingStore, FindingStoreError, findings_from_result
 from tests.agent.findings.sample_results import result
 
@@ -77,3 +80,10 @@ def test_not_a_database_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(FindingStoreError, match="not a usable findings store"):
         FindingStore(path)
+
+
+def test_findings_settings_resolve_paths_and_bounds(tmp_path: Path) -> None:
+    s = parse_section(FindingsSettings, {"report_dir": "out"}, "findings", ParseContext(tmp_path))
+    assert s.report_dir == tmp_path / "out" and s.path == tmp_path / "var/findings.sqlite"
+    with pytest.raises(ConfigError, match=r"findings\.drain_every_s must be >= 1"):
+        parse_section(FindingsSettings, {"drain_every_s": 0}, "findings", ParseContext(tmp_path))
