@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from agent.errors import ChaosAgentError
 from agent.findings.model import Finding
-from agent.findings.store import ExportRef, QueueEntry
+from agent.findings.store import ExportRef, FindingStore, QueueEntry
+
+
+class UnknownFindingError(ChaosAgentError):
+    """``findings show`` was given an id that matches no finding, or more than one."""
+
 
 LIST_COLUMNS = ("ID", "SEVERITY", "VIOLATION", "FAULT", "TARGET", "AFFECTED", "SEEN")
 
@@ -76,3 +82,19 @@ def render_show(finding: Finding, exports: Sequence[ExportRef] = (), queue: Sequ
                     + (f": {q.last_error}" if q.last_error else "")
                 )
     return "\n".join(lines) + "\n"
+
+
+def findings_list_text(store: FindingStore) -> str:
+    """``chaos-agent findings list``."""
+    return render_list(store.all())
+
+
+def finding_show_text(store: FindingStore, key: str) -> str:
+    """``chaos-agent findings show KEY``: KEY is an id, a unique id prefix, or a signature."""
+    finding = store.get(key)
+    if finding is None:
+        raise UnknownFindingError(
+            f"no single finding matches {key!r} in {store.path}; "
+            "run `chaos-agent findings list` to see the ids"
+        )
+    return render_show(finding, store.export_refs(finding.signature), store.queue(finding.signature))

@@ -11,7 +11,15 @@ import pytest
 from agent.config.parse import ParseContext, parse_section
 from agent.config.records import FindingsSettings
 from agent.errors import ConfigError
-from agent.findings import ExportRef, FindingStore, FindingStoreError, findings_from_result
+from agent.findings import (
+    ExportRef,
+    FindingStore,
+    FindingStoreError,
+    UnknownFindingError,
+    finding_show_text,
+    findings_from_result,
+    findings_list_text,
+)
 from tests.agent.findings.sample_results import result
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -87,3 +95,16 @@ def test_findings_settings_resolve_paths_and_bounds(tmp_path: Path) -> None:
     assert s.report_dir == tmp_path / "out" and s.path == tmp_path / "var/findings.sqlite"
     with pytest.raises(ConfigError, match=r"findings\.drain_every_s must be >= 1"):
         parse_section(FindingsSettings, {"drain_every_s": 0}, "findings", ParseContext(tmp_path))
+
+
+def test_cli_texts_read_the_store(tmp_path: Path) -> None:
+    with FindingStore(tmp_path / "f.sqlite") as store:
+        assert findings_list_text(store) == "no findings yet\n"
+        f, _ = store.upsert(findings_from_result(result(), injection_index=0, seen_at=T0)[0])
+        store.enqueue(f.signature, "jira", T0)
+        store.mark_failed(store.due(T0)[0], "jira: POST /rest/api/3/issue answered 503: busy", T0)
+        assert f.id in findings_list_text(store)
+        page = finding_show_text(store, f.id[:5])
+        assert f.hypothesis in page and "jira" in page and "failed after 1 attempt(s)" in page
+        with pytest.raises(UnknownFindingError, match="findings list"):
+            finding_show_text(store, "F-0000000000")
