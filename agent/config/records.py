@@ -15,4 +15,9 @@ class AuditSettings:
 
 @dataclass(frozen=True)
 class FindingsSettings:
-    path: Path = setting(Path("var/findings.sqlite"), doc="SQLite store of findings and their exports.")
+    path: Path = setting(Path("var/findings.sqlite"), doc=(
+        "SQLite store (WAL) of findings, their tickets and the export queue; survives restarts."))
+    report_dir: Path = setting(Path("var/report"), doc=(
+        "Folder the game-day report (report.md, report.html, PNGs, findings.json) is written to."))
+    drain_every_s: float = setting(60.0, minimum=1, maximum=86400, doc=(
+        "How often the daemon sends queued exports; failed ones wait their own back-off on top."))
