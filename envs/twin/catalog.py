@@ -50,7 +50,7 @@ def _finished(data: Mapping[str, object]) -> str | None:
     conditions = status.get("conditions") if isinstance(status, Mapping) else None
     for c in conditions if isinstance(conditions, list) else []:
         if isinstance(c, Mapping) and c.get("type") in ("Complete", "Failed") and c.get("status") == "True":
-            return "complete" if c.get("type") == "Complete" else "failed"
+            return "completed" if c.get("type") == "Complete" else "failed"
     return None
 
 
@@ -100,7 +100,7 @@ def _drop_instances(cat: Catalog, notes: Notes) -> None:
     for entry in cat.of("Job"):
         finished = _finished(entry.data)
         if finished:
-            notes.skipped(entry.where, f"the Job has {finished}; it runs no pods")
+            notes.skipped(entry.where, f"the Job has {finished}; it runs no more pods")
         else:
             jobs.append(entry)
     cat.by_kind["Job"] = jobs

@@ -133,13 +133,14 @@ def flatten(objects: Iterable[SourcedObject]) -> Iterable[SourcedObject]:
         items = item.data.get("items")
         if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
             item_kind = kind[: -len("List")]
-            for sub in items:
+            for i, sub in enumerate(items):
+                source = f"{item.source} items[{i}]" if item.source else None
                 if isinstance(sub, Mapping) and item_kind and "kind" not in sub:
                     sub = {**sub, "kind": item_kind, "apiVersion": item.data.get("apiVersion")}
                 if isinstance(sub, Mapping):
-                    yield from flatten([SourcedObject(sub, item.source)])
+                    yield from flatten([SourcedObject(sub, source)])
                 else:
-                    yield SourcedObject({"__not_an_object__": sub}, item.source)
+                    yield SourcedObject({"__not_an_object__": sub}, source)
         else:
             yield item
 
