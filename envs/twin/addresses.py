@@ -20,7 +20,7 @@ _PORT = re.compile(r"^\d{1,5}$")
 def hosts_in(value: str) -> list[str]:
     """The host names a value mentions, in order (lower-cased; ports, paths and credentials cut)."""
     hosts: list[str] = []
-    text = value.strip()
+    text = re.sub(r"\s*,\s*", ",", value.strip())
     if "://" in text:
         text = text.split("://", 1)[1]
         text = re.split(r"[/?#]", text, maxsplit=1)[0]

@@ -124,6 +124,13 @@ class AnnotationReader:
             f"{self.owner}: annotation {key}={value!r} is invalid (allowed: {allowed}); default used"
         )
 
+    def note_unquoted(self, keys: tuple[str, ...]) -> None:
+        for key in keys:
+            self.notes.add(
+                f"{self.owner}: annotation {key} is not a quoted string; read as "
+                f"{self.values.get(key)!r} (the API server would reject it: quote it)"
+            )
+
     def check_known(self, known: frozenset[str]) -> None:
         for key in sorted(self.values):
             if key.startswith(PREFIX) and key not in known:

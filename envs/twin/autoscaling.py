@@ -31,6 +31,8 @@ def read_pdb(oid: ObjectId, obj: Mapping[str, object], api_version: str) -> PdbS
             min_available = 1
         else:
             return "sets neither minAvailable nor maxUnavailable, so it never blocks an eviction"
+    if not spec.has("selector"):
+        return "has no selector, so it selects no pods"
     selector = label_selector(spec.sub("selector"))
     if not selector.match_labels and not selector.match_expressions:
         return "has an empty selector (every pod of the namespace in policy/v1), which is not modelled"

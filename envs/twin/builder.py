@@ -189,6 +189,7 @@ def _finish_workloads(
     for key, draft in sorted(drafts.items()):
         reader = readers[key]
         reader.check_known(a.WORKLOAD_KEYS)
+        reader.note_unquoted(draft.unquoted)
         roles[key] = infer_role(draft, reader)
         feeds = _feeds(draft, reader, services, notes)
         hints[key] = pipeline_hints(roles[key], reader, feeds)
@@ -287,6 +288,7 @@ def _finish_services(
     for ref, draft in sorted(services.items()):
         reader = AnnotationReader(draft.describe, dict(draft.annotations), notes)
         reader.check_known(a.SERVICE_KEYS)
+        reader.note_unquoted(draft.unquoted)
         default_entry = draft.type in ("LoadBalancer", "NodePort") or ref in routed
         is_entry = reader.get(a.ENTRYPOINT, a.boolean, default_entry)
         behind = [

@@ -131,6 +131,32 @@ class Fields:
             out[k] = v
         return out
 
+    def annotations(self, key: str = "annotations") -> tuple[dict[str, str], list[str]]:
+        """Annotations, with unquoted YAML scalars (``120``, ``true``) read as the strings meant.
+
+        The API server would reject them; the twin reads them and returns the keys it coerced.
+        """
+        path = _join(self.path, key)
+        value = self.data.get(key)
+        if value is None:
+            return {}, []
+        if not isinstance(value, Mapping):
+            raise Malformed(path, value, "a map of strings")
+        out: dict[str, str] = {}
+        coerced: list[str] = []
+        for k, v in value.items():
+            if isinstance(v, str):
+                out[str(k)] = v
+                continue
+            if isinstance(v, bool):
+                out[str(k)] = "true" if v else "false"
+            elif isinstance(v, int | float):
+                out[str(k)] = str(v)
+            else:
+                raise Malformed(f"{path}.{k}", v, "a string")
+            coerced.append(str(k))
+        return out, coerced
+
     def int_or_percent(self, key: str) -> int | str | None:
         """An IntOrString such as ``maxUnavailable``: a count or ``"NN%"``."""
         path = _join(self.path, key)

@@ -26,6 +26,8 @@ class ServiceDraft:
     selector: LabelSelector
     type: ServiceType
     annotations: tuple[tuple[str, str], ...]
+    unquoted: tuple[str, ...]
+    """Annotation keys whose YAML value was not a string (read as the string meant)."""
 
     @property
     def ref(self) -> tuple[str, str]:
@@ -43,12 +45,14 @@ def draft_service(oid: ObjectId, obj: Mapping[str, object]) -> ServiceDraft:
     if kind not in SERVICE_TYPES:
         raise Malformed("spec.type", kind, "one of " + ", ".join(SERVICE_TYPES))
     selector = spec.string_map("selector")
+    annotations, unquoted = root.sub("metadata").annotations()
     return ServiceDraft(
         namespace=oid.namespace,
         name=oid.name,
         selector=LabelSelector(match_labels=tuple(sorted(selector.items()))),
         type=kind,
-        annotations=tuple(sorted(root.sub("metadata").string_map("annotations").items())),
+        annotations=tuple(sorted(annotations.items())),
+        unquoted=tuple(unquoted),
     )
 
 

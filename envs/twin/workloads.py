@@ -35,6 +35,8 @@ class WorkloadDraft:
     max_surge: int
     origin: str
     """What the user wrote: "Deployment ns/name", or "CronJob ns/name" for a CronJob's Job."""
+    unquoted: tuple[str, ...] = ()
+    """Annotation keys whose YAML value was not a string (read as the string meant)."""
 
     @property
     def annotation_map(self) -> dict[str, str]:
@@ -94,7 +96,9 @@ def draft_workload(oid: ObjectId, obj: Mapping[str, object]) -> WorkloadDraft:
     if not template.data:
         raise Malformed(f"{template.path}", None, "a pod template")
     tmeta = template.sub("metadata")
-    annotations = {**meta.string_map("annotations"), **tmeta.string_map("annotations")}
+    meta_annotations, unquoted = meta.annotations()
+    template_annotations, unquoted_in_template = tmeta.annotations()
+    annotations = {**meta_annotations, **template_annotations}
     annotations.pop(LAST_APPLIED, None)
     pod_spec = template.sub("spec")
     shape = pod_shape(pod_spec, tmeta.string_map("labels"))
@@ -121,4 +125,5 @@ def draft_workload(oid: ObjectId, obj: Mapping[str, object]) -> WorkloadDraft:
         max_unavailable=max_unavailable,
         max_surge=max_surge,
         origin=origin,
+        unquoted=tuple(sorted(set(unquoted + unquoted_in_template))),
     )
