@@ -55,24 +55,28 @@ def _finished(data: Mapping[str, object]) -> str | None:
 
 
 def catalog(items: Iterable[SourcedObject], notes: Notes) -> Catalog:
+    """Sort the input; notes about unreadable or unknown objects come sorted, whatever the input order."""
     unique: dict[tuple[str, str, str], Entry] = {}
+    unread = Notes()
     for item in flatten(items):
         found = identify(item.data)
         where = f" ({item.source})" if item.source else ""
         if isinstance(found, str):
-            notes.skipped(f"an object{where}", f"{found}; not a Kubernetes object the twin can read")
+            unread.skipped(f"an object{where}", f"{found}; not a Kubernetes object the twin can read")
             continue
         api_version = item.data.get("apiVersion")
         entry = Entry(found, item.data, item.source, api_version if isinstance(api_version, str) else "")
         if not is_modelled(found, isinstance(api_version, str)):
             if found.kind not in IRRELEVANT:
                 version = f" ({entry.api_version})" if entry.api_version else ""
-                notes.skipped(f"{found.kind}{version} {found.ref}{where}", "kind not modelled by the twin")
+                unread.skipped(f"{found.kind}{version} {found.ref}{where}", "kind not modelled by the twin")
             continue
         key = (found.kind, found.namespace, found.name)
         if key in unique:
             notes.add(f"{found.describe()} appears twice; the later one{where} replaces the earlier")
         unique[key] = entry
+    for line in sorted(unread.lines()):
+        notes.add(line)
     out = Catalog()
     for key in sorted(unique):
         out.by_kind.setdefault(key[0], []).append(unique[key])
