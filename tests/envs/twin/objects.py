@@ -8,8 +8,15 @@ from typing import Any
 Obj = dict[str, Any]
 
 
-def container(name: str = "app", *, cpu: Any = "100m", memory: Any = "128Mi", gpus: Any = None,
-              env: dict[str, str] | None = None, **extra: Any) -> Obj:
+def container(
+    name: str = "app",
+    *,
+    cpu: Any = "100m",
+    memory: Any = "128Mi",
+    gpus: Any = None,
+    env: dict[str, str] | None = None,
+    **extra: Any,
+) -> Obj:
     c: Obj = {"name": name, "image": f"registry.example.com/{name}:1.0"}
     requests = {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v is not None}
     if requests or gpus is not None:
@@ -22,17 +29,26 @@ def container(name: str = "app", *, cpu: Any = "100m", memory: Any = "128Mi", gp
     return c
 
 
-def pod_template(app: str, containers: list[Obj] | None = None, *, annotations: dict[str, str] | None = None,
-                 **spec: Any) -> Obj:
+def pod_template(
+    app: str, containers: list[Obj] | None = None, *, annotations: dict[str, str] | None = None, **spec: Any
+) -> Obj:
     meta: Obj = {"labels": {"app": app}}
     if annotations:
         meta["annotations"] = annotations
     return {"metadata": meta, "spec": {"containers": containers or [container()], **spec}}
 
 
-def deployment(name: str, *, namespace: str | None = None, replicas: Any = 1, containers: list[Obj] | None = None,
-               annotations: dict[str, str] | None = None, template_annotations: dict[str, str] | None = None,
-               strategy: Obj | None = None, **pod_spec: Any) -> Obj:
+def deployment(
+    name: str,
+    *,
+    namespace: str | None = None,
+    replicas: Any = 1,
+    containers: list[Obj] | None = None,
+    annotations: dict[str, str] | None = None,
+    template_annotations: dict[str, str] | None = None,
+    strategy: Obj | None = None,
+    **pod_spec: Any,
+) -> Obj:
     meta: Obj = {"name": name}
     if namespace:
         meta["namespace"] = namespace
@@ -53,13 +69,20 @@ def statefulset(name: str, *, replicas: int = 3, claims: bool = True, **kw: Any)
     obj["kind"] = "StatefulSet"
     obj["spec"]["serviceName"] = name
     if claims:
-        obj["spec"]["volumeClaimTemplates"] = [{"metadata": {"name": "data"},
-                                                "spec": {"resources": {"requests": {"storage": "1Gi"}}}}]
+        obj["spec"]["volumeClaimTemplates"] = [
+            {"metadata": {"name": "data"}, "spec": {"resources": {"requests": {"storage": "1Gi"}}}}
+        ]
     return obj
 
 
-def job(name: str, *, containers: list[Obj] | None = None, annotations: dict[str, str] | None = None,
-        namespace: str | None = None, **spec: Any) -> Obj:
+def job(
+    name: str,
+    *,
+    containers: list[Obj] | None = None,
+    annotations: dict[str, str] | None = None,
+    namespace: str | None = None,
+    **spec: Any,
+) -> Obj:
     meta: Obj = {"name": name}
     if namespace:
         meta["namespace"] = namespace
@@ -70,8 +93,14 @@ def job(name: str, *, containers: list[Obj] | None = None, annotations: dict[str
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "spec": {"template": template, **spec}}
 
 
-def service(name: str, *, namespace: str | None = None, selector: dict[str, str] | None = None,
-            type: str | None = None, annotations: dict[str, str] | None = None) -> Obj:
+def service(
+    name: str,
+    *,
+    namespace: str | None = None,
+    selector: dict[str, str] | None = None,
+    type: str | None = None,
+    annotations: dict[str, str] | None = None,
+) -> Obj:
     meta: Obj = {"name": name}
     if namespace:
         meta["namespace"] = namespace
@@ -83,16 +112,26 @@ def service(name: str, *, namespace: str | None = None, selector: dict[str, str]
     return {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec}
 
 
-def node(name: str, *, cpu: str = "4", memory: str = "16Gi", gpus: str | None = None, zone: str = "zone-a",
-         taints: list[Obj] | None = None, **labels: str) -> Obj:
+def node(
+    name: str,
+    *,
+    cpu: str = "4",
+    memory: str = "16Gi",
+    gpus: str | None = None,
+    zone: str = "zone-a",
+    taints: list[Obj] | None = None,
+    **labels: str,
+) -> Obj:
     allocatable = {"cpu": cpu, "memory": memory, "pods": "110"}
     if gpus is not None:
         allocatable["nvidia.com/gpu"] = gpus
     spec: Obj = {"taints": taints} if taints else {}
     return {
-        "apiVersion": "v1", "kind": "Node",
+        "apiVersion": "v1",
+        "kind": "Node",
         "metadata": {"name": name, "labels": {"topology.kubernetes.io/zone": zone, **labels}},
-        "spec": spec, "status": {"allocatable": allocatable, "capacity": copy.deepcopy(allocatable)},
+        "spec": spec,
+        "status": {"allocatable": allocatable, "capacity": copy.deepcopy(allocatable)},
     }
 
 

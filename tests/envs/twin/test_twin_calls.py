@@ -43,8 +43,11 @@ def test_env_var_forms_make_edges_with_default_resilience() -> None:
 
 
 def test_env_references_are_expanded_like_the_kubelet() -> None:
-    env = [{"name": "HOST", "value": "cart"}, {"name": "ADDR", "value": "$(HOST):7070"},
-           {"name": "LITERAL", "value": "$$(HOST)"}]
+    env = [
+        {"name": "HOST", "value": "cart"},
+        {"name": "ADDR", "value": "$(HOST):7070"},
+        {"name": "LITERAL", "value": "$$(HOST)"},
+    ]
     c = container()
     c["env"] = env
     spec = build(deployment("web", containers=[c]), deployment("cart"), service("cart"))
@@ -54,8 +57,10 @@ def test_env_references_are_expanded_like_the_kubelet() -> None:
 def test_configmap_env_from_and_key_ref() -> None:
     c = container()
     c["envFrom"] = [{"configMapRef": {"name": "web-config"}}]
-    c["env"] = [{"name": "CART", "valueFrom": {"configMapKeyRef": {"name": "shared", "key": "cart_addr"}}},
-                {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]
+    c["env"] = [
+        {"name": "CART", "valueFrom": {"configMapKeyRef": {"name": "shared", "key": "cart_addr"}}},
+        {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+    ]
     spec = build(
         deployment("web", containers=[c]),
         config_map("web-config", {"CATALOG_ADDR": "catalog:3550", "LOG": "debug"}),
@@ -63,7 +68,10 @@ def test_configmap_env_from_and_key_ref() -> None:
         *(deployment(n) for n in ("catalog", "cart", "ads")),
         *(service(n) for n in ("catalog", "cart", "ads")),
     )
-    assert sorted(calls_of(spec, "default/Deployment/web")) == ["default/Service/cart", "default/Service/catalog"]
+    assert sorted(calls_of(spec, "default/Deployment/web")) == [
+        "default/Service/cart",
+        "default/Service/catalog",
+    ]
 
 
 def test_configmap_missing_from_input_is_noted() -> None:
@@ -76,19 +84,31 @@ def test_configmap_missing_from_input_is_noted() -> None:
 def test_configmap_in_another_namespace_is_not_read() -> None:
     c = container()
     c["envFrom"] = [{"configMapRef": {"name": "cfg"}}]
-    spec = build(deployment("web", containers=[c]), config_map("cfg", {"A": "cart:1"}, namespace="other"),
-                 deployment("cart"), service("cart"))
+    spec = build(
+        deployment("web", containers=[c]),
+        config_map("cfg", {"A": "cart:1"}, namespace="other"),
+        deployment("cart"),
+        service("cart"),
+    )
     assert spec.workload("default/Deployment/web").calls == ()
 
 
 def test_calls_annotation_overrides_and_adds() -> None:
-    annotation = json.dumps({"cart": {"timeout_ms": 250, "retries": 2, "fallback": True},
-                             "ledger.billing": {"timeout_ms": 900}})
+    annotation = json.dumps(
+        {"cart": {"timeout_ms": 250, "retries": 2, "fallback": True}, "ledger.billing": {"timeout_ms": 900}}
+    )
     spec = build(
-        deployment("web", containers=[container(env={"CART": "cart:7070", "ADS": "ads:9555"})],
-                   template_annotations={"chaos-agent.io/calls": annotation}),
-        deployment("cart"), deployment("ads"), deployment("ledger", namespace="billing"),
-        service("cart"), service("ads"), service("ledger", namespace="billing"),
+        deployment(
+            "web",
+            containers=[container(env={"CART": "cart:7070", "ADS": "ads:9555"})],
+            template_annotations={"chaos-agent.io/calls": annotation},
+        ),
+        deployment("cart"),
+        deployment("ads"),
+        deployment("ledger", namespace="billing"),
+        service("cart"),
+        service("ads"),
+        service("ledger", namespace="billing"),
     )
     assert calls_of(spec, "default/Deployment/web") == {
         "default/Service/ads": Call("default/Service/ads"),
@@ -98,19 +118,35 @@ def test_calls_annotation_overrides_and_adds() -> None:
 
 
 def test_bad_calls_annotation_is_noted_and_defaults_kept() -> None:
-    bad_json = deployment("web", containers=[container(env={"CART": "cart:7070"})],
-                          annotations={"chaos-agent.io/calls": "{cart: fast}"})
+    bad_json = deployment(
+        "web",
+        containers=[container(env={"CART": "cart:7070"})],
+        annotations={"chaos-agent.io/calls": "{cart: fast}"},
+    )
     spec = build(bad_json, deployment("cart"), service("cart"))
     assert calls_of(spec, "default/Deployment/web") == {"default/Service/cart": Call("default/Service/cart")}
-    assert any("Deployment default/web: annotation chaos-agent.io/calls='{cart: fast}' is invalid" in n
-               for n in spec.notes)
-    bad_fields = deployment("web", annotations={"chaos-agent.io/calls": json.dumps(
-        {"cart": {"timeout_ms": -5, "retries": "two", "fallback": "yes", "jitter": 1}, "ghost": {}})})
+    assert any(
+        "Deployment default/web: annotation chaos-agent.io/calls='{cart: fast}' is invalid" in n
+        for n in spec.notes
+    )
+    bad_fields = deployment(
+        "web",
+        annotations={
+            "chaos-agent.io/calls": json.dumps(
+                {"cart": {"timeout_ms": -5, "retries": "two", "fallback": "yes", "jitter": 1}, "ghost": {}}
+            )
+        },
+    )
     spec = build(bad_fields, deployment("cart"), service("cart"))
     assert calls_of(spec, "default/Deployment/web") == {"default/Service/cart": Call("default/Service/cart")}
     text = "\n".join(spec.notes)
-    for fragment in ("cart.timeout_ms=-5", "cart.retries='two'", "cart.fallback='yes'", "unknown field 'jitter'",
-                     "names 'ghost', which is not a Service"):
+    for fragment in (
+        "cart.timeout_ms=-5",
+        "cart.retries='two'",
+        "cart.fallback='yes'",
+        "unknown field 'jitter'",
+        "names 'ghost', which is not a Service",
+    ):
         assert fragment in text
 
 
@@ -118,8 +154,11 @@ def test_calls_to_own_service_and_to_selectorless_services_are_dropped() -> None
     external = service("payments-gateway", selector={})
     external["spec"] = {"type": "ExternalName", "externalName": "api.stripe.com"}
     spec = build(
-        deployment("kafka", containers=[container(env={"ADVERTISED": "kafka:9092", "PSP": "payments-gateway"})]),
-        service("kafka"), external,
+        deployment(
+            "kafka", containers=[container(env={"ADVERTISED": "kafka:9092", "PSP": "payments-gateway"})]
+        ),
+        service("kafka"),
+        external,
     )
     assert spec.workload("default/Deployment/kafka").calls == ()
     assert any("ignored a call to its own Service default/kafka" in n for n in spec.notes)
@@ -136,6 +175,7 @@ def test_call_cycles_are_noted() -> None:
     spec = build(
         deployment("a", containers=[container(env={"B": "b:80"})]),
         deployment("b", containers=[container(env={"A": "http://a"})]),
-        service("a"), service("b"),
+        service("a"),
+        service("b"),
     )
     assert any("calls form a cycle among default/Deployment/a, default/Deployment/b" in n for n in spec.notes)

@@ -47,8 +47,12 @@ def test_later_duplicate_replaces_earlier_with_a_note(tmp_path: Path) -> None:
 
 
 def test_kind_list_as_kubectl_prints_it(tmp_path: Path) -> None:
-    listed = {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""},
-              "items": [deployment("web"), service("web")]}
+    listed = {
+        "apiVersion": "v1",
+        "kind": "List",
+        "metadata": {"resourceVersion": ""},
+        "items": [deployment("web"), service("web")],
+    }
     spec = load_manifests(_write(tmp_path / "list.yaml", listed))
     assert [w.name for w in spec.workloads] == ["web"]
     assert [s.name for s in spec.services] == ["web"]
@@ -62,8 +66,9 @@ def test_typed_lists_give_their_items_a_kind() -> None:
 
 
 def test_json_file_and_json_list(tmp_path: Path) -> None:
-    (tmp_path / "one.json").write_text(json.dumps({"kind": "List", "apiVersion": "v1",
-                                                   "items": [deployment("web"), service("web")]}))
+    (tmp_path / "one.json").write_text(
+        json.dumps({"kind": "List", "apiVersion": "v1", "items": [deployment("web"), service("web")]})
+    )
     assert [w.name for w in load_manifests(tmp_path / "one.json").workloads] == ["web"]
 
 
@@ -85,7 +90,7 @@ def test_invalid_yaml_in_second_document_names_its_line(tmp_path: Path) -> None:
 
 def test_helm_template_gets_a_hint(tmp_path: Path) -> None:
     f = tmp_path / "deploy.yaml"
-    f.write_text("metadata:\n  name: {{ .Release.Name }}\n  labels: {{ include \"x\" . }}: bad\n")
+    f.write_text('metadata:\n  name: {{ .Release.Name }}\n  labels: {{ include "x" . }}: bad\n')
     with pytest.raises(ManifestError, match="helm template"):
         load_manifests(f)
 
@@ -101,7 +106,7 @@ def test_missing_path_and_empty_folder(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="no such file"):
         load_manifests(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ManifestError, match="no \\*.yaml"):
+    with pytest.raises(ManifestError, match=r"no \*\.yaml"):
         load_manifests(tmp_path / "empty")
 
 

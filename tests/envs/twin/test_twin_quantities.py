@@ -4,21 +4,51 @@ from __future__ import annotations
 
 import pytest
 
-from envs.twin.quantities import cpu_millis, duration_s, fraction, memory_mib, scale_int_or_percent, whole_count
+from envs.twin.quantities import (
+    cpu_millis,
+    duration_s,
+    fraction,
+    memory_mib,
+    scale_int_or_percent,
+    whole_count,
+)
 
 
-@pytest.mark.parametrize(("value", "millis"), [
-    ("500m", 500), ("1", 1000), (1, 1000), (0.5, 500), ("0.25", 250), ("2.5", 2500), ("100u", 1), ("1k", 1_000_000),
-    ("1e-3", 1), ("0.0001", 1),
-])
+@pytest.mark.parametrize(
+    ("value", "millis"),
+    [
+        ("500m", 500),
+        ("1", 1000),
+        (1, 1000),
+        (0.5, 500),
+        ("0.25", 250),
+        ("2.5", 2500),
+        ("100u", 1),
+        ("1k", 1_000_000),
+        ("1e-3", 1),
+        ("0.0001", 1),
+    ],
+)
 def test_cpu_quantities_round_up_to_millicores(value: object, millis: int) -> None:
     assert cpu_millis(value) == millis
 
 
-@pytest.mark.parametrize(("value", "mib"), [
-    ("128Mi", 128), ("1Gi", 1024), ("1G", 954), ("500M", 477), (134217728, 128), ("134217728", 128),
-    ("2Ki", 1), ("1.5Gi", 1536), ("1e9", 954), ("64Mi", 64), ("1Ti", 1024 * 1024),
-])
+@pytest.mark.parametrize(
+    ("value", "mib"),
+    [
+        ("128Mi", 128),
+        ("1Gi", 1024),
+        ("1G", 954),
+        ("500M", 477),
+        (134217728, 128),
+        ("134217728", 128),
+        ("2Ki", 1),
+        ("1.5Gi", 1536),
+        ("1e9", 954),
+        ("64Mi", 64),
+        ("1Ti", 1024 * 1024),
+    ],
+)
 def test_memory_quantities_in_mib(value: object, mib: int) -> None:
     assert memory_mib(value) == mib
 
@@ -36,18 +66,36 @@ def test_gpus_must_be_whole() -> None:
         whole_count("0.5")
 
 
-@pytest.mark.parametrize(("value", "total", "round_up", "expected"), [
-    ("25%", 3, False, 0), ("25%", 3, True, 1), ("25%", 4, False, 1), ("50%", 5, False, 2), ("50%", 5, True, 3),
-    (2, 10, False, 2), ("100%", 3, False, 3), ("0%", 3, True, 0),
-])
+@pytest.mark.parametrize(
+    ("value", "total", "round_up", "expected"),
+    [
+        ("25%", 3, False, 0),
+        ("25%", 3, True, 1),
+        ("25%", 4, False, 1),
+        ("50%", 5, False, 2),
+        ("50%", 5, True, 3),
+        (2, 10, False, 2),
+        ("100%", 3, False, 3),
+        ("0%", 3, True, 0),
+    ],
+)
 def test_int_or_percent_scaling(value: int | str, total: int, round_up: bool, expected: int) -> None:
     assert scale_int_or_percent(value, total, round_up=round_up) == expected
 
 
-@pytest.mark.parametrize(("text", "seconds"), [
-    ("30m", 1800), ("600s", 600), ("1h", 3600), ("1h30m", 5400), ("1.5h", 5400), ("90", 90), ("250ms", 0.25),
-    ("2d", 172800),
-])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("30m", 1800),
+        ("600s", 600),
+        ("1h", 3600),
+        ("1h30m", 5400),
+        ("1.5h", 5400),
+        ("90", 90),
+        ("250ms", 0.25),
+        ("2d", 172800),
+    ],
+)
 def test_durations(text: str, seconds: float) -> None:
     assert duration_s(text) == pytest.approx(seconds)
 

@@ -17,16 +17,19 @@ def one(obj: dict[str, Any], *more: dict[str, Any]) -> Workload:
     return spec.workloads[0]
 
 
-@pytest.mark.parametrize(("replicas", "strategy", "unavailable", "surge"), [
-    (4, None, 1, 1),                # 25% / 25%
-    (3, None, 0, 1),                # 0.75 rounds down / up
-    (10, None, 2, 3),
-    (1, None, 0, 1),
-    (10, {"rollingUpdate": {"maxUnavailable": "30%", "maxSurge": "10%"}}, 3, 1),
-    (5, {"rollingUpdate": {"maxUnavailable": 2, "maxSurge": 0}}, 2, 0),
-    (3, {"rollingUpdate": {"maxUnavailable": "10%", "maxSurge": "0%"}}, 1, 0),  # both 0: unavailable 1
-    (4, {"type": "Recreate"}, 4, 0),
-])
+@pytest.mark.parametrize(
+    ("replicas", "strategy", "unavailable", "surge"),
+    [
+        (4, None, 1, 1),  # 25% / 25%
+        (3, None, 0, 1),  # 0.75 rounds down / up
+        (10, None, 2, 3),
+        (1, None, 0, 1),
+        (10, {"rollingUpdate": {"maxUnavailable": "30%", "maxSurge": "10%"}}, 3, 1),
+        (5, {"rollingUpdate": {"maxUnavailable": 2, "maxSurge": 0}}, 2, 0),
+        (3, {"rollingUpdate": {"maxUnavailable": "10%", "maxSurge": "0%"}}, 1, 0),  # both 0: unavailable 1
+        (4, {"type": "Recreate"}, 4, 0),
+    ],
+)
 def test_deployment_rollout_parameters(replicas: int, strategy: Any, unavailable: int, surge: int) -> None:
     w = one(deployment("web", replicas=replicas, strategy=strategy))
     assert (w.max_unavailable, w.max_surge) == (unavailable, surge)
@@ -44,7 +47,9 @@ def test_statefulset_rolls_one_at_a_time_or_max_unavailable_rounded_down() -> No
 def test_persistent_storage_from_claim_templates_or_pvc_volume() -> None:
     assert one(statefulset("db")).persistent_storage
     assert not one(statefulset("cache", claims=False)).persistent_storage
-    with_pvc = statefulset("db", claims=False, volumes=[{"name": "d", "persistentVolumeClaim": {"claimName": "x"}}])
+    with_pvc = statefulset(
+        "db", claims=False, volumes=[{"name": "d", "persistentVolumeClaim": {"claimName": "x"}}]
+    )
     assert one(with_pvc).persistent_storage
     empty_dir = statefulset("tmp", claims=False, volumes=[{"name": "d", "emptyDir": {}}])
     assert not one(empty_dir).persistent_storage
@@ -69,8 +74,9 @@ def test_gpus_come_from_limits() -> None:
 
 
 def test_missing_requests_use_scheduler_defaults_with_a_note() -> None:
-    spec = spec_from_objects([deployment("web", containers=[container(cpu=None, memory=None)]), node("n")],
-                             name="t")
+    spec = spec_from_objects(
+        [deployment("web", containers=[container(cpu=None, memory=None)]), node("n")], name="t"
+    )
     w = spec.workloads[0]
     assert (w.template.cpu_millis, w.template.memory_mib) == (100, 200)
     assert any("scheduler's defaults" in n and "default/web" in n for n in spec.notes)
@@ -78,23 +84,44 @@ def test_missing_requests_use_scheduler_defaults_with_a_note() -> None:
 
 def test_node_selector_affinity_anti_affinity_and_tolerations() -> None:
     affinity = {
-        "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
-            {"matchExpressions": [{"key": "pool", "operator": "In", "values": ["a", "b"]},
-                                  {"key": "spot", "operator": "DoesNotExist"}]},
-            {"matchExpressions": [{"key": "dedicated", "operator": "Exists"}]},
-        ]}},
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {
+                        "matchExpressions": [
+                            {"key": "pool", "operator": "In", "values": ["a", "b"]},
+                            {"key": "spot", "operator": "DoesNotExist"},
+                        ]
+                    },
+                    {"matchExpressions": [{"key": "dedicated", "operator": "Exists"}]},
+                ]
+            }
+        },
         "podAntiAffinity": {
             "requiredDuringSchedulingIgnoredDuringExecution": [
-                {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app": "web"}}}],
-            "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 10, "podAffinityTerm": {
-                "topologyKey": "topology.kubernetes.io/zone",
-                "labelSelector": {"matchExpressions": [{"key": "app", "operator": "In", "values": ["web"]}]}}}],
+                {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app": "web"}}}
+            ],
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "weight": 10,
+                    "podAffinityTerm": {
+                        "topologyKey": "topology.kubernetes.io/zone",
+                        "labelSelector": {
+                            "matchExpressions": [{"key": "app", "operator": "In", "values": ["web"]}]
+                        },
+                    },
+                }
+            ],
         },
     }
     tolerations = [
         {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
-        {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
-         "tolerationSeconds": 60},
+        {
+            "key": "node.kubernetes.io/unreachable",
+            "operator": "Exists",
+            "effect": "NoExecute",
+            "tolerationSeconds": 60,
+        },
         {"key": "team", "value": "ml"},
         {"operator": "Exists"},
     ]
@@ -107,8 +134,11 @@ def test_node_selector_affinity_anti_affinity_and_tolerations() -> None:
     )
     assert t.anti_affinity == (
         AntiAffinity(LabelSelector((("app", "web"),)), "kubernetes.io/hostname", True),
-        AntiAffinity(LabelSelector((), (LabelRequirement("app", "In", ("web",)),)), "topology.kubernetes.io/zone",
-                     False),
+        AntiAffinity(
+            LabelSelector((), (LabelRequirement("app", "In", ("web",)),)),
+            "topology.kubernetes.io/zone",
+            False,
+        ),
     )
     assert t.tolerations == (
         Toleration("nvidia.com/gpu", "Exists", "", "NoSchedule"),
@@ -119,11 +149,14 @@ def test_node_selector_affinity_anti_affinity_and_tolerations() -> None:
 
 
 def test_probes_take_kubernetes_defaults_and_grace_period() -> None:
-    c = container(readinessProbe={"httpGet": {"path": "/", "port": 80}, "initialDelaySeconds": 5},
-                  livenessProbe={"tcpSocket": {"port": 80}, "periodSeconds": 20, "failureThreshold": 6})
+    c = container(
+        readinessProbe={"httpGet": {"path": "/", "port": 80}, "initialDelaySeconds": 5},
+        livenessProbe={"tcpSocket": {"port": 80}, "periodSeconds": 20, "failureThreshold": 6},
+    )
     w = one(deployment("web", containers=[c], terminationGracePeriodSeconds=5))
-    assert w.template.readiness_probe == Probe(initial_delay_s=5, period_s=10, failure_threshold=3,
-                                               success_threshold=1)
+    assert w.template.readiness_probe == Probe(
+        initial_delay_s=5, period_s=10, failure_threshold=3, success_threshold=1
+    )
     assert w.template.liveness_probe == Probe(initial_delay_s=0, period_s=20, failure_threshold=6)
     assert w.template.termination_grace_s == 5
     plain = one(deployment("api"))
@@ -140,8 +173,12 @@ def test_job_runs_min_of_parallelism_and_completions() -> None:
 
 def test_cronjob_is_one_run_of_its_job_template_with_a_note() -> None:
     template = job("nightly")["spec"]
-    cron = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "nightly", "namespace": "ops"},
-            "spec": {"schedule": "0 2 * * *", "jobTemplate": {"spec": {**template, "parallelism": 2}}}}
+    cron: dict[str, Any] = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "nightly", "namespace": "ops"},
+        "spec": {"schedule": "0 2 * * *", "jobTemplate": {"spec": {**template, "parallelism": 2}}},
+    }
     spec = spec_from_objects([cron, node("n")], name="t")
     assert [(w.key, w.replicas, w.role) for w in spec.workloads] == [("ops/Job/nightly", 2, "batch")]
     assert any("CronJob ops/nightly: modelled as one run of its jobTemplate" in n for n in spec.notes)
@@ -152,11 +189,16 @@ def test_cronjob_is_one_run_of_its_job_template_with_a_note() -> None:
 
 
 def test_jobs_a_cronjob_made_are_instances_of_it() -> None:
-    cron = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "nightly"},
-            "spec": {"schedule": "0 2 * * *", "jobTemplate": {"spec": job("x")["spec"]}}}
+    cron: dict[str, Any] = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "nightly"},
+        "spec": {"schedule": "0 2 * * *", "jobTemplate": {"spec": job("x")["spec"]}},
+    }
     made = job("nightly-28771200")
-    made["metadata"]["ownerReferences"] = [{"apiVersion": "batch/v1", "kind": "CronJob", "name": "nightly",
-                                            "uid": "u", "controller": True}]
+    made["metadata"]["ownerReferences"] = [
+        {"apiVersion": "batch/v1", "kind": "CronJob", "name": "nightly", "uid": "u", "controller": True}
+    ]
     spec = spec_from_objects([cron, made, node("n")], name="t")
     assert [w.key for w in spec.workloads] == ["default/Job/nightly"]
 
@@ -170,13 +212,23 @@ def test_finished_jobs_are_skipped() -> None:
 
 
 def test_daemonsets_reserve_capacity_on_the_nodes_they_run_on() -> None:
-    ds = deployment("agent", containers=[container(cpu="200m", memory="256Mi")],
-                    nodeSelector={"gpu": "true"}, tolerations=[{"key": "gpu", "operator": "Exists"}])
+    ds = deployment(
+        "agent",
+        containers=[container(cpu="200m", memory="256Mi")],
+        nodeSelector={"gpu": "true"},
+        tolerations=[{"key": "gpu", "operator": "Exists"}],
+    )
     ds["kind"] = "DaemonSet"
     gpu_taint = [{"key": "gpu", "value": "yes", "effect": "NoSchedule"}]
-    spec = spec_from_objects([ds, node("plain"), node("gpu-1", gpu="true", taints=gpu_taint),
-                              node("gpu-2", gpu="true", taints=[{"key": "other", "effect": "NoExecute"}])],
-                             name="t")
+    spec = spec_from_objects(
+        [
+            ds,
+            node("plain"),
+            node("gpu-1", gpu="true", taints=gpu_taint),
+            node("gpu-2", gpu="true", taints=[{"key": "other", "effect": "NoExecute"}]),
+        ],
+        name="t",
+    )
     by_name = {n.name: n for n in spec.nodes}
     assert (by_name["plain"].cpu_millis, by_name["plain"].memory_mib) == (4000, 16384)
     assert (by_name["gpu-1"].cpu_millis, by_name["gpu-1"].memory_mib) == (3800, 16128)
@@ -186,8 +238,12 @@ def test_daemonsets_reserve_capacity_on_the_nodes_they_run_on() -> None:
 
 
 def test_bare_pods_and_standalone_replicasets_are_noted_not_modelled() -> None:
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "debug"},
-           "spec": {"containers": [container()]}}
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "debug"},
+        "spec": {"containers": [container()]},
+    }
     rs = deployment("legacy")
     rs["kind"] = "ReplicaSet"
     spec = spec_from_objects([pod, rs, node("n")], name="t")
@@ -197,11 +253,24 @@ def test_bare_pods_and_standalone_replicasets_are_noted_not_modelled() -> None:
 
 
 def test_pods_and_replicasets_of_a_listed_deployment_are_instances() -> None:
-    owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-5d9f8", "uid": "u", "controller": True}
-    pod = {"apiVersion": "v1", "kind": "Pod",
-           "metadata": {"name": "web-5d9f8-abcde", "labels": {"app": "web", "pod-template-hash": "5d9f8"},
-                        "ownerReferences": [owner]},
-           "spec": {"nodeName": "n", "containers": [container()]}, "status": {"phase": "Running"}}
+    owner = {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "name": "web-5d9f8",
+        "uid": "u",
+        "controller": True,
+    }
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "web-5d9f8-abcde",
+            "labels": {"app": "web", "pod-template-hash": "5d9f8"},
+            "ownerReferences": [owner],
+        },
+        "spec": {"nodeName": "n", "containers": [container()]},
+        "status": {"phase": "Running"},
+    }
     spec = spec_from_objects([deployment("web"), pod, node("n")], name="t")
     assert [w.key for w in spec.workloads] == ["default/Deployment/web"]
     assert not any("Pod" in n for n in spec.notes)
