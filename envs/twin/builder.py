@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from envs.spec import ClusterSpec, HpaSpec, NodeSpec, PdbSpec, ServiceSpec, Slo, Workload, workload_key
 from envs.twin import annotations as a
-from envs.twin.addresses import resolve_host
+from envs.twin.addresses import resolve_value
 from envs.twin.annotations import AnnotationReader
 from envs.twin.autoscaling import read_hpa, read_pdb
 from envs.twin.calls import resolve_calls, selects
@@ -257,7 +257,8 @@ def _feeds(
 ) -> tuple[str, ...]:
     out: list[str] = []
     for target in reader.optional(a.FEEDS, a.service_list) or ():
-        ref = resolve_host(target.lower(), draft.namespace, services)
+        hits = resolve_value(target, draft.namespace, services)
+        ref = hits[0] if hits else None
         if ref is None:
             notes.add(
                 f"{draft.describe}: {a.FEEDS} names {target!r}, which is not a Service in the input (ignored)"

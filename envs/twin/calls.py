@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from envs.spec import Call, workload_key
-from envs.twin.addresses import resolve_host, resolve_value
+from envs.twin.addresses import resolve_value
 from envs.twin.annotations import CALLS, AnnotationReader
 from envs.twin.notes import Notes
 from envs.twin.pods import EnvVar
@@ -77,7 +77,8 @@ def resolve_calls(
     for ref in found:
         calls[ref] = Call(service=workload_key(ref[0], "Service", ref[1]))
     for override in reader.calls():
-        named = resolve_host(override.target.lower(), draft.namespace, services)
+        hits = resolve_value(override.target, draft.namespace, services)
+        named = hits[0] if hits else None
         if named is None:
             notes.add(
                 f"{draft.describe}: {CALLS} names {override.target!r}, which is not a Service in the "

@@ -90,6 +90,8 @@ def _drop_instances(cat: Catalog, notes: Notes) -> None:
         kept = []
         for entry in cat.of(kind):
             owner = controller_of(entry.data)
+            if owner is not None and owner[0] == "Node":
+                continue  # a static pod the kubelet runs from a file (control-plane components)
             if owner is not None and owner[0] in CONTROLLERS:
                 if (owner[0], entry.oid.namespace, owner[1]) not in present:
                     notes.skipped(

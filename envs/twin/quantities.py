@@ -45,13 +45,12 @@ def quantity(value: object) -> Decimal:
     number, suffix = match.group(1), match.group(2) or ""
     try:
         base = Decimal(number)
-        if suffix[:1] in ("e", "E"):
-            return base * Decimal(10) ** int(suffix[1:])
+        scale = Decimal(10) ** int(suffix[1:]) if suffix[:1] in ("e", "E") else _SUFFIXES[suffix]
     except (InvalidOperation, ValueError) as e:
         raise ValueError(f"{text!r} is not a quantity") from e
     if base < 0:
         raise ValueError(f"{text!r} is negative")
-    return base * _SUFFIXES[suffix]
+    return base * scale
 
 
 def cpu_millis(value: object) -> int:

@@ -179,3 +179,20 @@ def test_call_cycles_are_noted() -> None:
         service("b"),
     )
     assert any("calls form a cycle among default/Deployment/a, default/Deployment/b" in n for n in spec.notes)
+
+
+def test_annotation_targets_may_carry_ports_and_urls() -> None:
+    annotation = json.dumps(
+        {"cart:7070": {"retries": 3}, "http://ads.default.svc.cluster.local": {"fallback": True}}
+    )
+    spec = build(
+        deployment("web", annotations={"chaos-agent.io/calls": annotation}),
+        deployment("cart"),
+        deployment("ads"),
+        service("cart"),
+        service("ads"),
+    )
+    assert calls_of(spec, "default/Deployment/web") == {
+        "default/Service/cart": Call("default/Service/cart", retries=3),
+        "default/Service/ads": Call("default/Service/ads", fallback=True),
+    }

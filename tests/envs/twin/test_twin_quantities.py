@@ -112,3 +112,8 @@ def test_fraction_accepts_share_or_percent() -> None:
     for bad in ("0", "1.5", "150%", "high"):
         with pytest.raises(ValueError):
             fraction(bad)
+
+
+def test_negative_quantities_with_exponent_are_refused() -> None:
+    with pytest.raises(ValueError):
+        cpu_millis("-1e3")

@@ -276,3 +276,20 @@ def test_pods_and_replicasets_of_a_listed_deployment_are_instances() -> None:
     assert not any("Pod" in n for n in spec.notes)
     orphan = spec_from_objects([pod, node("n")], name="t")
     assert any("made by Deployment default/web, which is not in the input" in n for n in orphan.notes)
+
+
+def test_static_pods_are_silent() -> None:
+    mirror = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "kube-apiserver-cp1",
+            "namespace": "kube-system",
+            "ownerReferences": [
+                {"apiVersion": "v1", "kind": "Node", "name": "cp1", "uid": "u", "controller": True}
+            ],
+        },
+        "spec": {"containers": [container()]},
+    }
+    spec = spec_from_objects([mirror, node("cp1")], name="t")
+    assert spec.workloads == () and spec.notes == ()
