@@ -293,3 +293,94 @@ def test_static_pods_are_silent() -> None:
     }
     spec = spec_from_objects([mirror, node("cp1")], name="t")
     assert spec.workloads == () and spec.notes == ()
+
+
+def test_unmodelled_scheduling_features_are_noted() -> None:
+    affinity = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {
+                        "matchExpressions": [
+                            {"key": "cores", "operator": "Gt", "values": ["8"]},
+                            {"key": "pool", "operator": "In", "values": ["a"]},
+                        ],
+                        "matchFields": [{"key": "metadata.name", "operator": "In", "values": ["node-1"]}],
+                    }
+                ]
+            }
+        },
+        "podAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app": "db"}}}
+            ]
+        },
+    }
+    spread = [
+        {
+            "maxSkew": 1,
+            "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "DoNotSchedule",
+            "labelSelector": {"matchLabels": {"app": "web"}},
+        }
+    ]
+    spec = spec_from_objects(
+        [deployment("web", affinity=affinity, topologySpreadConstraints=spread), node("n")], name="t"
+    )
+    assert spec.workloads[0].template.node_affinity == (
+        (
+            LabelRequirement("pool", "In", ("a",)),
+            LabelRequirement("kubernetes.io/hostname", "In", ("node-1",)),
+        ),
+    )
+    text = "\n".join(spec.notes)
+    assert "Deployment default/web: node affinity operator Gt on cores (ignored)" in text
+    assert "Deployment default/web: pod affinity (ignored)" in text
+    assert "Deployment default/web: topologySpreadConstraints (ignored)" in text
+
+
+def test_pod_template_annotations_win_over_workload_annotations() -> None:
+    obj = deployment(
+        "web",
+        annotations={"chaos-agent.io/capacity-rps-per-pod": "10", "team": "shop"},
+        template_annotations={"chaos-agent.io/capacity-rps-per-pod": "40"},
+    )
+    w = one(obj)
+    assert w.capacity_rps_per_pod == 40.0
+    assert dict(w.annotations)["team"] == "shop"
+
+
+def test_workload_tuning_annotations() -> None:
+    w = one(
+        deployment(
+            "web",
+            annotations={
+                "chaos-agent.io/startup": "45s",
+                "chaos-agent.io/leader-failover": "15s",
+                "chaos-agent.io/rollout-every": "6h",
+                "chaos-agent.io/capacity-rps-per-pod": "250",
+            },
+        )
+    )
+    assert (w.template.startup_s, w.leader_failover_s, w.rollout_every_s, w.capacity_rps_per_pod) == (
+        45.0,
+        15.0,
+        21600.0,
+        250.0,
+    )
+    defaults = one(deployment("api"))
+    assert (
+        defaults.template.startup_s,
+        defaults.leader_failover_s,
+        defaults.rollout_every_s,
+        defaults.capacity_rps_per_pod,
+    ) == (5.0, 0.0, 0.0, 100.0)
+
+
+def test_unknown_contract_annotation_is_noted() -> None:
+    spec = spec_from_objects(
+        [deployment("web", annotations={"chaos-agent.io/retries": "3"}), node("n")], name="t"
+    )
+    assert any(
+        "Deployment default/web: unknown annotation chaos-agent.io/retries ignored" in n for n in spec.notes
+    )
