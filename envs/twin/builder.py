@@ -157,7 +157,8 @@ def _hpas(
                 + ", ".join(hpa.ignored_metrics)
             )
         draft = drafts[target]
-        replicas = min(max(draft.replicas, hpa.min_replicas), hpa.max_replicas)
+        # An HPA leaves a workload scaled to zero alone (autoscaling is off at 0 replicas).
+        replicas = min(max(draft.replicas, hpa.min_replicas), hpa.max_replicas) if draft.replicas else 0
         if replicas != draft.replicas:
             notes.add(
                 f"{draft.describe}: starts at {replicas} replicas, where {entry.oid.describe()} "

@@ -275,3 +275,15 @@ def test_hpa_memory_only_or_unknown_target_is_skipped() -> None:
     assert spec.hpas == () and any("scales only on Resource memory" in n for n in spec.notes)
     spec = build(deployment("api"), hpa("autoscaling/v2", {"maxReplicas": 4}))
     assert spec.hpas == () and any("target Deployment default/web is not a modelled" in n for n in spec.notes)
+
+
+def test_hpa_leaves_a_workload_scaled_to_zero_and_clamps_above_max() -> None:
+    scaled_down = build(
+        deployment("web", replicas=0), hpa("autoscaling/v2", {"minReplicas": 2, "maxReplicas": 5})
+    )
+    assert scaled_down.workload("default/Deployment/web").replicas == 0
+    too_many = build(
+        deployment("web", replicas=9), hpa("autoscaling/v2", {"minReplicas": 2, "maxReplicas": 5})
+    )
+    assert too_many.workload("default/Deployment/web").replicas == 5
+    assert any("starts at 5 replicas" in n for n in too_many.notes)
