@@ -22,6 +22,7 @@ from envs.twin.fields import Fields, Malformed
 from envs.twin.graph import call_cycles
 from envs.twin.ml import PipelineHints, assign_stages, infer_role, pipeline_hints, training_for
 from envs.twin.nodes import DaemonSetDraft, daemonset_overhead, read_node
+from envs.twin.load import fit_default_loads
 from envs.twin.notes import Notes
 from envs.twin.objects import SourcedObject
 from envs.twin.pods import pod_shape
@@ -46,20 +47,23 @@ def build_spec(items: Iterable[SourcedObject], *, name: str) -> ClusterSpec:
     daemonsets = _daemonsets(cat, notes)
     drafts, hpas = _hpas(cat, drafts, notes)
     workloads = _finish_workloads(drafts, services, config_maps, notes)
-    service_specs = _finish_services(cat, services, workloads, notes)
+    service_specs, defaulted = _finish_services(cat, services, workloads, notes)
     nodes = _nodes(cat, drafts, daemonsets, notes)
     pdbs = _pdbs(cat, workloads, notes)
     for cycle in call_cycles(workloads, service_specs):
         notes.add("calls form a cycle among " + ", ".join(cycle) + "; each waits on the others")
-    return ClusterSpec(
+    spec = ClusterSpec(
         name=name,
         nodes=tuple(sorted(nodes, key=lambda n: n.name)),
         workloads=tuple(sorted(workloads, key=lambda w: w.key)),
         services=tuple(sorted(service_specs, key=lambda s: s.key)),
         pdbs=tuple(sorted(pdbs, key=lambda p: (p.namespace, p.name))),
         hpas=tuple(sorted(hpas, key=lambda h: (h.namespace, h.name))),
-        notes=notes.lines(),
     )
+    spec, load_notes = fit_default_loads(spec, frozenset(defaulted))
+    for line in load_notes:
+        notes.add(line)
+    return replace(spec, notes=notes.lines())
 
 
 def _config_maps(cat: Catalog, notes: Notes) -> dict[tuple[str, str], dict[str, str]]:
@@ -271,7 +275,7 @@ def _feeds(
 
 def _finish_services(
     cat: Catalog, services: dict[tuple[str, str], ServiceDraft], workloads: list[Workload], notes: Notes
-) -> list[ServiceSpec]:
+) -> tuple[list[ServiceSpec], set[str]]:
     routed: set[tuple[str, str]] = set()
     for entry in cat.of("Ingress"):
         try:
@@ -287,6 +291,7 @@ def _finish_services(
                     f"{entry.oid.describe()}: routes to Service {ref[0]}/{ref[1]}, which is not in the input"
                 )
     out = []
+    defaulted: set[str] = set()
     for ref, draft in sorted(services.items()):
         reader = AnnotationReader(draft.describe, dict(draft.annotations), notes)
         reader.check_known(a.SERVICE_KEYS)
@@ -302,6 +307,7 @@ def _finish_services(
         if is_entry and load is None:
             capacity = sum(w.replicas * w.capacity_rps_per_pod for w in behind)
             load = capacity * DEFAULT_LOAD_SHARE
+            defaulted.add(f"{draft.namespace}/Service/{draft.name}")
             if behind:
                 notes.add(
                     f"{draft.describe}: entry point without {a.LOAD_RPS}; assumed {load:g} rps, "
@@ -325,7 +331,7 @@ def _finish_services(
                 base_latency_ms=reader.get(a.BASE_LATENCY, a.positive_number, defaults.base_latency_ms),
             )
         )
-    return out
+    return out, defaulted
 
 
 def _nodes(
