@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from agent.safety.reach import gpu_devices_hit
 from agent.safety.scope import DAEMONSET, Scope, split_key
 from envs.cluster import ClusterState, WorkloadStatus
-from envs.spec import PdbSpec, Workload, node_key
+from envs.spec import ClusterSpec, PdbSpec, Workload, node_key
 
 NO_PDB = 1 << 30
 """Disruptions allowed for a workload no PDB covers."""
@@ -85,13 +85,42 @@ def _resolve(value: int | str, desired: int) -> int | None:
         return None
 
 
-def pdb_headroom(pdbs: Sequence[PdbSpec], workload: Workload, desired: int, ready: int) -> int:
-    """Disruptions the tightest PDB covering the workload allows now (an unreadable PDB allows none)."""
+@dataclass(frozen=True)
+class Identity:
+    """What the topology says about a workload: decided once per ClusterSpec, not per state."""
+
+    scope_reason: str | None
+    gpu: bool
+    pipeline: bool
+    daemonset: bool
+    pdbs: tuple[PdbSpec, ...]
+    """The PDBs whose selector matches the workload's pods."""
+
+
+def identities(spec: ClusterSpec, scope: Scope) -> dict[str, Identity]:
+    by_namespace: dict[str, list[PdbSpec]] = {}
+    for pdb in spec.pdbs:
+        by_namespace.setdefault(pdb.namespace, []).append(pdb)
+    return {w.key: _identity(w.key, w, by_namespace.get(w.namespace, ()), scope) for w in spec.workloads}
+
+
+def _identity(key: str, spec: Workload | None, pdbs: Sequence[PdbSpec], scope: Scope) -> Identity:
+    parts = split_key(key)
+    labels = None if spec is None else {**spec.template.label_map, **dict(spec.labels)}
+    pod_labels = {} if spec is None else spec.template.label_map
+    return Identity(
+        scope_reason=scope.workload_reason(key, labels),
+        gpu=spec is not None and spec.template.gpus > 0,
+        pipeline=spec is not None and spec.pipeline is not None,
+        daemonset=parts is not None and parts[1] == DAEMONSET,
+        pdbs=tuple(p for p in pdbs if p.selector.matches(pod_labels)),
+    )
+
+
+def pdb_headroom(pdbs: Sequence[PdbSpec], desired: int, ready: int) -> int:
+    """Disruptions the tightest of ``pdbs`` allows now (an unreadable PDB allows none)."""
     allowed = NO_PDB
-    labels = workload.template.label_map
     for pdb in pdbs:
-        if pdb.namespace != workload.namespace or not pdb.selector.matches(labels):
-            continue
         if pdb.min_available is not None:
             m = _resolve(pdb.min_available, desired)
             headroom = 0 if m is None else ready - m
@@ -108,38 +137,33 @@ def _node_of(name: str) -> str:
     return name if name.startswith("Node/") else node_key(name)
 
 
-def workload_views(state: ClusterState, scope: Scope, share: float) -> dict[str, WorkloadView]:
-    specs = {w.key: w for w in state.spec.workloads}
+def workload_views(state: ClusterState, known: dict[str, Identity], scope: Scope, share: float
+                   ) -> dict[str, WorkloadView]:
     views: dict[str, WorkloadView] = {}
     for key, status in state.workloads.items():
-        views[key] = _view(key, status, specs.get(key), state.spec.pdbs, scope, share)
+        ident = known.get(key) or _identity(key, None, (), scope)
+        views[key] = _view(key, status, ident, share)
     return views
 
 
-def _view(key: str, status: WorkloadStatus, spec: Workload | None, pdbs: Sequence[PdbSpec], scope: Scope,
-          share: float) -> WorkloadView:
+def _view(key: str, status: WorkloadStatus, ident: Identity, share: float) -> WorkloadView:
     pods_on: dict[str, int] = {}
     for node, count in status.pods_by_node:
         if count > 0:
             pods_on[_node_of(node)] = pods_on.get(_node_of(node), 0) + count
-    labels = None
-    if spec is not None:
-        labels = {**spec.template.label_map, **dict(spec.labels)}
-    parts = split_key(key)
     desired, ready = max(0, status.desired), max(0, status.ready)
     return WorkloadView(
         key=key, desired=desired, ready=ready, pods=max(sum(pods_on.values()), ready), pods_on=pods_on,
-        gpu=spec is not None and spec.template.gpus > 0,
-        pipeline=spec is not None and spec.pipeline is not None,
-        daemonset=parts is not None and parts[1] == DAEMONSET,
-        scope_reason=scope.workload_reason(key, labels),
+        gpu=ident.gpu, pipeline=ident.pipeline, daemonset=ident.daemonset, scope_reason=ident.scope_reason,
         allowed_unavailable=math.floor(share * desired + 1e-9),
-        pdb_allowed=NO_PDB if spec is None else pdb_headroom(pdbs, spec, desired, ready),
+        pdb_allowed=pdb_headroom(ident.pdbs, desired, ready),
     )
 
 
-def gather(state: ClusterState, targets: Sequence[str], scope: Scope, share: float) -> TargetFacts:
-    views = workload_views(state, scope, share)
+def gather(state: ClusterState, targets: Sequence[str], scope: Scope, share: float,
+           known: dict[str, Identity] | None = None) -> TargetFacts:
+    """The facts about ``targets`` in ``state``; ``known`` caches ``identities(state.spec, scope)``."""
+    views = workload_views(state, identities(state.spec, scope) if known is None else known, scope, share)
     hosted: dict[str, list[tuple[WorkloadView, int]]] = {}
     for view in views.values():
         for node, count in view.pods_on.items():

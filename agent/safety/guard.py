@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from agent.config.safety import SafetySettings
 from agent.errors import SafetyError
 from agent.safety.budget import ErrorBudget
-from agent.safety.facts import NO_PDB, TargetFacts, gather
+from agent.safety.facts import NO_PDB, Identity, TargetFacts, gather, identities
 from agent.safety.killswitch import FileKillSwitch, KillSwitch
 from agent.safety.reach import (
     BYPASSES_PDB,
@@ -33,6 +33,7 @@ from agent.safety.reach import (
 from agent.safety.scope import Scope
 from envs.cluster import ClusterState, Injection
 from envs.faults import CATALOG, FAULT_KINDS, INTENSITY_NAMES, Fault
+from envs.spec import ClusterSpec
 
 ACTIVE_OUTCOMES = ("applied", "dry_run")
 """Injections that hold a slot: applied ones, and in dry run the ones that stand for them."""
@@ -67,6 +68,7 @@ class SafetyGuard:
         self.budget = budget if budget is not None else ErrorBudget(settings.error_budget)
         self.kill_switch = kill_switch if kill_switch is not None else FileKillSwitch(settings.halt_file)
         self._cache: _Cached | None = None
+        self._identities: tuple[ClusterSpec, dict[str, Identity]] | None = None
 
     # -- the ActionGuard protocol ---------------------------------------------------------------
 
@@ -88,7 +90,8 @@ class SafetyGuard:
 
     def explain(self, state: ClusterState, fault: Fault, active: Sequence[Injection]) -> str | None:
         """The first rule that masks ``fault`` (None: the mask allows it). Ignores dry run."""
-        facts = gather(state, [fault.target], self.scope, self.settings.max_unavailable_share)
+        facts = gather(state, [fault.target], self.scope, self.settings.max_unavailable_share,
+                       self._known(state.spec))
         k, i = KIND_INDEX[fault.kind], fault.intensity
         for layer in [*self._dynamic_layers(facts, active), *self._static_layers(facts)]:
             if not np.broadcast_to(layer.ok, (1, K, 3))[0, k, i]:
@@ -124,13 +127,19 @@ class SafetyGuard:
         key = tuple(targets)
         if self._cache is not None and self._cache[0] is state and self._cache[1] == key:
             return self._cache[2], self._cache[3], self._cache[4]
-        facts = gather(state, key, self.scope, self.settings.max_unavailable_share)
+        facts = gather(state, key, self.scope, self.settings.max_unavailable_share, self._known(state.spec))
         layers = self._static_layers(facts)
         static = np.ones((len(key), K, 3), bool)
         for layer in layers:
             static &= layer.ok
         self._cache = (state, key, facts, layers, static)
         return facts, layers, static
+
+    def _known(self, spec: ClusterSpec) -> dict[str, Identity]:
+        """What the topology says about each workload: the spec changes far less often than the state."""
+        if self._identities is None or self._identities[0] is not spec:
+            self._identities = (spec, identities(spec, self.scope))
+        return self._identities[1]
 
     def _static_layers(self, f: TargetFacts) -> list[Layer]:
         s = self.settings
