@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -64,6 +65,10 @@ class TargetFacts:
     node_scope_reason: list[tuple[str | None, str | None]]
     node_ok: dict[str, NDArray[np.bool_]]
     node_offender: dict[tuple[int, int, int, str], str] = field(default_factory=dict)
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        return {t: n for n, t in enumerate(self.targets)}
 
     @property
     def scope_ok(self) -> NDArray[np.bool_]:

@@ -39,6 +39,12 @@ ACTIVE_OUTCOMES = ("applied", "dry_run")
 """Injections that hold a slot: applied ones, and in dry run the ones that stand for them."""
 
 Why = Callable[[int, int, int], str]
+
+
+class DryRunRefusal(SafetyError):
+    """The guard allows the fault, but safety.dry_run is "plan": journal it as planned, inject nothing."""
+
+
 Mask = NDArray[np.bool_]
 
 
@@ -81,21 +87,28 @@ class SafetyGuard:
         return out
 
     def check(self, state: ClusterState, fault: Fault, active: Sequence[Injection]) -> None:
-        """Raise SafetyError unless ``fault`` may be injected now. Refuses everything in dry run."""
+        """Raise SafetyError unless ``fault`` may be injected now; DryRunRefusal for any fault in dry run."""
         reason = self.explain(state, fault, active)
         if reason is not None:
             raise SafetyError(f"refused {fault.describe()}: {reason}")
         if self.settings.dry_run == "plan":
-            raise SafetyError(f"refused {fault.describe()}: safety.dry_run is \"plan\", nothing is injected")
+            raise DryRunRefusal(f'refused {fault.describe()}: safety.dry_run is "plan", nothing is injected')
 
     def explain(self, state: ClusterState, fault: Fault, active: Sequence[Injection]) -> str | None:
-        """The first rule that masks ``fault`` (None: the mask allows it). Ignores dry run."""
-        facts = gather(state, [fault.target], self.scope, self.settings.max_unavailable_share,
-                       self._known(state.spec))
+        """The first rule that masks ``fault`` (None: the mask allows it). Ignores dry run, so a plan
+        can be checked with it."""
+        cached = self._cache
+        if cached is not None and cached[0] is state and fault.target in cached[2].index:
+            facts, static, t = cached[2], cached[3], cached[2].index[fault.target]
+        else:
+            facts = gather(state, [fault.target], self.scope, self.settings.max_unavailable_share,
+                           self._known(state.spec))
+            static, t = self._static_layers(facts), 0
         k, i = KIND_INDEX[fault.kind], fault.intensity
-        for layer in [*self._dynamic_layers(facts, active), *self._static_layers(facts)]:
-            if not np.broadcast_to(layer.ok, (1, K, 3))[0, k, i]:
-                return layer.why(0, k, i)
+        shape = (len(facts.targets), K, 3)
+        for layer in [*self._dynamic_layers(facts, active), *static]:
+            if not np.broadcast_to(layer.ok, shape)[t, k, i]:
+                return layer.why(t, k, i)
         return None
 
     # -- rules that change between calls (active faults, budget, kill switch) ------------------
@@ -106,10 +119,9 @@ class SafetyGuard:
         limit = self.settings.max_concurrent_faults
         busy_targets = {a.fault.target for a in live}
         busy = np.zeros((len(facts.targets), 1, 1), bool)
-        index = {t: n for n, t in enumerate(facts.targets)}
         for target in busy_targets:
-            if target in index:
-                busy[index[target]] = True
+            if target in facts.index:
+                busy[facts.index[target]] = True
         return [
             Layer("kill_switch", np.array(not halted),
                   lambda t, k, i: "the kill switch is on (chaos-agent resume lifts it)"),
