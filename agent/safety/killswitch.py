@@ -48,7 +48,14 @@ class FileKillSwitch:
         self.path = path
 
     def is_halted(self) -> bool:
-        return self.path.exists()
+        """Fails closed: a halt file whose presence cannot be checked counts as present."""
+        try:
+            os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return True
+        return True
 
     def halt(self, reason: str) -> None:
         notice = {"reason": reason, "at": datetime.now(UTC).isoformat(), "pid": os.getpid()}
@@ -77,7 +84,8 @@ class FileKillSwitch:
         except FileNotFoundError:
             return None
         except OSError as e:
-            raise SafetyError(f"cannot read the halt file {self.path}: {e.strerror}") from e
+            return HaltNotice(reason=f"the halt file {self.path} cannot be checked ({e.strerror}): halted "
+                                     "until it can", at="", pid=0)
         try:
             raw = json.loads(text)
             return HaltNotice(reason=str(raw["reason"]), at=str(raw["at"]), pid=int(raw["pid"]))

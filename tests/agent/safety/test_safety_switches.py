@@ -69,3 +69,11 @@ def test_error_budget_arithmetic() -> None:
     assert zero.exhausted
     with pytest.raises(SafetyError):
         budget.consume(-1.0)
+
+
+def test_a_halt_file_that_cannot_be_checked_fails_closed(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    switch = FileKillSwitch(blocker / "halt")  # its folder is a file: stat fails with ENOTDIR
+    notice = switch.notice()
+    assert switch.is_halted() and notice is not None and "cannot be checked" in notice.reason
