@@ -10,7 +10,12 @@ from agent.config.parse import setting
 
 @dataclass(frozen=True)
 class AuditSettings:
-    path: Path = setting(Path("var/audit.jsonl"), doc="Append-only hash-chained JSON Lines journal.")
+    """[audit]: the tamper-evident journal (format and guarantees in docs/safety.md)."""
+
+    path: Path = setting(Path("var/audit.jsonl"), doc=(
+        "Append-only, hash-chained JSON Lines journal, one writer at a time. Every intent is fsynced "
+        "before its fault is applied. Relative to the config file's folder. Rotation is not done: "
+        "archive and start a new file between game days."))
 
 
 @dataclass(frozen=True)
