@@ -330,7 +330,9 @@ class SimulatedCluster:
         self.touch()
         node.gen += 1
         for pod in list(node.pods):
-            if pod.phase in (RUNNING, STARTING):
+            if pod.phase == TERMINATING:
+                pod.gen += 1  # the kubelet cannot confirm the exit: Terminating until the node returns
+            elif pod.phase in (RUNNING, STARTING):
                 was_alive = pod.alive
                 pod.alive = False
                 pod.backoff = False
