@@ -151,6 +151,8 @@ def test_rollout_in_progress_is_visible_and_respects_surge_and_unavailability() 
     # each taking controller + scheduling + startup
     assert 2 * 10.0 <= sim.now() - started <= 2 * (10.0 + 1 + 1) + 4
     assert sim.snapshot().workloads[WEB].ready == 3
+    assert not old & {p.name for p in sim.pods() if p.phase != "Terminating"}
+    sim.wait(30)  # the old pods' termination grace period
     assert not old & {p.name for p in sim.pods()}
 
 
