@@ -11,7 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from envs.sim.errors import SimulationError
-from envs.spec import HOSTNAME_LABEL, ClusterSpec, Taint, Workload
+from envs.spec import HOSTNAME_LABEL, ClusterSpec, NodeSpec, Taint, Workload
 
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 _CACHE_SIZE = 32
@@ -164,10 +164,7 @@ def _compile(spec: ClusterSpec) -> CompiledSpec:
     )
 
 
-def _statically_fits(w: Workload, n: object) -> bool:
-    from envs.spec import NodeSpec
-
-    assert isinstance(n, NodeSpec)
+def _statically_fits(w: Workload, n: NodeSpec) -> bool:
     t = w.template
     nl = n.label_map
     if any(nl.get(k) != v for k, v in t.node_selector):
