@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import heapq
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from envs.sim.state import PENDING, RUNNING, STARTING, TERMINATING, Node, Pod, P
 from envs.sim.timings import Timings
 from envs.sim.traffic import Traffic, evaluate
 from envs.spec import ClusterSpec
+
+if TYPE_CHECKING:
+    from envs.sim.metrics import MetricsState
 
 # Event kinds.
 (E_RECONCILE, E_SCHEDULE, E_UP, E_READY, E_RESTART, E_TERMINATED, E_NOT_READY, E_EVICT, E_HPA,
@@ -53,7 +57,7 @@ class SimulatedCluster:
         self.dirty = True
         self._traffic: Traffic | None = None
         self._sample: SteadyStateSample | None = None
-        self.metrics_state: object = None
+        self.metrics_state: MetricsState | None = None
         """Counters of ``metrics_text``, created on its first call (the sample path never pays)."""
         self.hpa_history: list[list[tuple[float, int]]] = [[] for _ in spec.hpas]
         self._place_initial()
