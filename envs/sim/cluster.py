@@ -151,8 +151,12 @@ class SimulatedCluster:
                 self._terminated(pod)
 
     def touch(self) -> None:
-        """Call before changing anything the signals depend on: settles counters, drops caches."""
-        if self.metrics_state is not None and not self.dirty:
+        """Call before changing anything the signals depend on: settles counters, drops caches.
+
+        Settling evaluates the state still in force (before the change), so counters integrate the
+        right rate over every interval between changes.
+        """
+        if self.metrics_state is not None:
             from envs.sim.metrics import settle
 
             settle(self)
