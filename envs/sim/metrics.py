@@ -8,6 +8,7 @@ the simulation's random stream.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import TYPE_CHECKING
 
@@ -95,9 +96,14 @@ def _esc(v: object) -> str:
     return str(v).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
+@functools.lru_cache(maxsize=65536)
+def _series(name: str, labels: tuple[tuple[str, object], ...]) -> str:
+    body = ",".join(f'{k}="{_esc(v)}"' for k, v in labels)
+    return f"{name}{{{body}}}"
+
+
 def _line(out: list[str], name: str, labels: dict[str, object], value: float) -> None:
-    body = ",".join(f'{k}="{_esc(v)}"' for k, v in labels.items())
-    out.append(f"{name}{{{body}}} {value:.12g}")
+    out.append(f"{_series(name, tuple(labels.items()))} {value:.12g}")
 
 
 def _head(out: list[str], name: str, kind: str, doc: str) -> None:
