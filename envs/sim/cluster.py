@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import heapq
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from envs.sim.state import PENDING, RUNNING, STARTING, TERMINATING, Node, Pod, P
 from envs.sim.timings import Timings
 from envs.sim.traffic import Traffic, evaluate
 from envs.spec import ClusterSpec
+
+if TYPE_CHECKING:
+    from envs.sim.metrics import MetricsState
 
 # Event kinds.
 (E_RECONCILE, E_SCHEDULE, E_UP, E_READY, E_RESTART, E_TERMINATED, E_NOT_READY, E_EVICT, E_HPA,
@@ -53,7 +57,7 @@ class SimulatedCluster:
         self.dirty = True
         self._traffic: Traffic | None = None
         self._sample: SteadyStateSample | None = None
-        self.metrics_state: object = None
+        self.metrics_state: MetricsState | None = None
         """Counters of ``metrics_text``, created on its first call (the sample path never pays)."""
         self.hpa_history: list[list[tuple[float, int]]] = [[] for _ in spec.hpas]
         self._place_initial()
@@ -147,8 +151,12 @@ class SimulatedCluster:
                 self._terminated(pod)
 
     def touch(self) -> None:
-        """Call before changing anything the signals depend on: settles counters, drops caches."""
-        if self.metrics_state is not None and not self.dirty:
+        """Call before changing anything the signals depend on: settles counters, drops caches.
+
+        Settling evaluates the state still in force (before the change), so counters integrate the
+        right rate over every interval between changes.
+        """
+        if self.metrics_state is not None:
             from envs.sim.metrics import settle
 
             settle(self)
@@ -330,7 +338,9 @@ class SimulatedCluster:
         self.touch()
         node.gen += 1
         for pod in list(node.pods):
-            if pod.phase in (RUNNING, STARTING):
+            if pod.phase == TERMINATING:
+                pod.gen += 1  # the kubelet cannot confirm the exit: Terminating until the node returns
+            elif pod.phase in (RUNNING, STARTING):
                 was_alive = pod.alive
                 pod.alive = False
                 pod.backoff = False

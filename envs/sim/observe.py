@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from envs.cluster import ClusterState, NodeStatus, SteadyStateSample, WorkloadStatus
 from envs.sim import ml
-from envs.sim.state import PENDING, RUNNING, STARTING, TERMINATING, Pod, PodStatus, PodView
+from envs.sim.state import PENDING, RUNNING, STARTING, SUCCEEDED, TERMINATING, Pod, PodStatus, PodView
 
 if TYPE_CHECKING:
     from envs.sim.cluster import SimulatedCluster
@@ -74,7 +74,7 @@ def status(pod: Pod) -> PodStatus:
         return "Running"
     if pod.phase == TERMINATING:
         return "Terminating"
-    return "Succeeded" if pod.phase == 4 else "Failed"
+    return "Succeeded" if pod.phase == SUCCEEDED else "Failed"
 
 
 def all_pods(sim: SimulatedCluster) -> list[Pod]:

@@ -131,24 +131,29 @@ def test_hpa_scales_up_under_cpu_stress_and_back_down_after() -> None:
     assert sim.snapshot().workloads[WEB].desired == 2
 
 
-def test_rollout_in_progress_is_visible_and_completes() -> None:
+def test_rollout_in_progress_is_visible_and_respects_surge_and_unavailability() -> None:
     w = deployment("web", 3, startup_s=10.0)
     w = type(w)(**{**w.__dict__, "rollout_every_s": 600.0})
     spec = ClusterSpec("r", nodes(3), (w,), (service("web", entry=True, load=30.0),))
     sim = SimulatedCluster(spec, seed=2)
-    names = {p.name for p in sim.pods()}
-    seen = False
-    for _ in range(400):
-        sim.wait(5)
-        if sim.snapshot().workloads[WEB].rollout_in_progress:
-            seen = True
-            break
-    assert seen
-    sim.wait(120)
-    status = sim.snapshot().workloads[WEB]
-    if not status.rollout_in_progress:
-        assert status.ready == 3 and not names & {p.name for p in sim.pods()}
-    assert sim.sample().availability[WEB_SVC] == 1.0  # maxUnavailable 1 of 3 keeps it serving
+    old = {p.name for p in sim.pods()}
+    while not sim.snapshot().workloads[WEB].rollout_in_progress:
+        sim.wait(1)
+        assert sim.now() < 20000, "no rollout started"
+    started = sim.now()
+    while sim.snapshot().workloads[WEB].rollout_in_progress:
+        status = sim.snapshot().workloads[WEB]
+        live = [p for p in sim.pods() if p.phase != "Terminating"]
+        assert status.ready >= 3 - 1 and len(live) <= 3 + 1  # maxUnavailable 1, maxSurge 1
+        assert sim.sample().availability[WEB_SVC] == 1.0
+        sim.wait(1)
+    # one surge pod plus one in place of a deleted old pod per wave: two waves for three replicas,
+    # each taking controller + scheduling + startup
+    assert 2 * 10.0 <= sim.now() - started <= 2 * (10.0 + 1 + 1) + 4
+    assert sim.snapshot().workloads[WEB].ready == 3
+    assert not old & {p.name for p in sim.pods() if p.phase != "Terminating"}
+    sim.wait(30)  # the old pods' termination grace period
+    assert not old & {p.name for p in sim.pods()}
 
 
 def test_call_cycles_are_broken_deterministically_and_still_propagate_failures() -> None:
