@@ -34,6 +34,7 @@ Terminated when the injection budget of the game day is spent. Truncation comes 
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -122,6 +123,7 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
         self._used = 0
         self._mask = np.zeros(self.action_space.n, dtype=bool)
         self._noop_only = False
+        self._episode = "00000000"
 
     # -- Gymnasium API ---------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -133,6 +135,9 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
         self._profile = profile(self._world.spec)
         self._history = History(len(self._profile.targets))
         self._held, self._known, self._used = None, set(), 0
+        # Injection ids must be unique across runs (the journal outlives them); they never feed the dynamics,
+        # so drawing them outside np_random keeps episodes reproducible.
+        self._episode = uuid.uuid4().hex[:8]
         lo, hi = self.warmup_s
         if hi > 0:
             self._world.backend.wait(float(self.np_random.uniform(lo, hi)))
@@ -162,6 +167,11 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
         obs = self._observe()
         info["action_mask"] = self._mask.astype(np.int8)
         return obs, terms.total, terminated, False, info
+
+    @property
+    def anything_allowed(self) -> bool:
+        """False when the mask leaves nothing to do (every action refused by the guard)."""
+        return not self._noop_only
 
     def action_masks(self) -> NDArray[np.bool_]:
         return self._mask.copy()
@@ -206,7 +216,7 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
         self._held = None
         result = run_experiment(
             spec=world.spec, backend=world.backend, steady=world.steady, fault=self._fault_for(a),
-            injection_id=f"step-{self._used}", timing=self.timing, held=held, hold=a.hold, before=before,
+            injection_id=f"{self._episode}-{self._used}", timing=self.timing, held=held, hold=a.hold, before=before,
             converged=world.converged,
         )
         info["injected"] = result.injection.outcome == "applied"
