@@ -9,6 +9,7 @@ is applied. The choice is probabilistic: the strategy's distribution times anoma
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -88,7 +89,7 @@ def run_game_day(*, world: World, strategy: Strategy, config: Config, max_inject
     strategy.reset(rng)
     out = RunResult()
     try:
-        obs, _ = env.reset(seed=seed)
+        obs, _ = env.reset(seed=seed, options={"run_id": uuid.uuid4().hex[:8]})
         for index in range(1, max_injections + 1):
             stop = _why_stop(env, supervision, should_stop)
             if stop:

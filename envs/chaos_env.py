@@ -34,7 +34,6 @@ Terminated when the injection budget of the game day is spent. Truncation comes 
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -135,9 +134,10 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
         self._profile = profile(self._world.spec)
         self._history = History(len(self._profile.targets))
         self._held, self._known, self._used = None, set(), 0
-        # Injection ids must be unique across runs (the journal outlives them); they never feed the dynamics,
-        # so drawing them outside np_random keeps episodes reproducible.
-        self._episode = uuid.uuid4().hex[:8]
+        # Injection ids must be unique across runs, as the journal outlives them: a daemon passes its run id
+        # in ``options["run_id"]``; otherwise they are drawn from np_random, so a seeded episode repeats.
+        run_id = (options or {}).get("run_id")
+        self._episode = str(run_id) if run_id else f"{int(self.np_random.integers(2**32)):08x}"
         lo, hi = self.warmup_s
         if hi > 0:
             self._world.backend.wait(float(self.np_random.uniform(lo, hi)))

@@ -22,6 +22,7 @@ from envs.sim.scheduler import bind, find_node, release
 from envs.sim.state import PENDING, RUNNING, STARTING, TERMINATING, Node, Pod, PodView, WorkloadState
 from envs.sim.timings import Timings
 from envs.sim.traffic import Traffic, evaluate
+from envs.sim.window import SignalWindow
 from envs.spec import ClusterSpec
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ class SimulatedCluster:
         """Injection id -> (fault, its revert), for every applied fault not yet reverted or expired."""
         self.dirty = True
         self._traffic: Traffic | None = None
+        self.window = SignalWindow(0.0)
+        """Request signals integrated since the previous sample (see envs/sim/window.py)."""
         self._sample: SteadyStateSample | None = None
         self.metrics_state: MetricsState | None = None
         """Counters of ``metrics_text``, created on its first call (the sample path never pays)."""
@@ -95,7 +98,12 @@ class SimulatedCluster:
         return observe.snapshot(self)
 
     def sample(self) -> SteadyStateSample:
+        """The steady-state signals, request signals over the window since the previous sample."""
         return observe.sample(self)
+
+    def instant(self) -> SteadyStateSample:
+        """The signals at this instant (no window): for tests of exact timings, and for reports."""
+        return observe.instant(self)
 
     def pods(self) -> list[PodView]:
         return observe.pod_views(self)
@@ -160,6 +168,7 @@ class SimulatedCluster:
             from envs.sim.metrics import settle
 
             settle(self)
+        self.window.settle(self)
         self.dirty = True
 
     def traffic(self) -> Traffic:

@@ -16,6 +16,19 @@ if TYPE_CHECKING:
 
 
 def sample(sim: SimulatedCluster) -> SteadyStateSample:
+    """The signals now; availability and latency over the window since the previous sample."""
+    now = instant(sim)
+    window = sim.window.close(sim)
+    if window is None:
+        return now
+    availability, latency = window
+    return SteadyStateSample(
+        now.time_s, availability, latency, now.training_progress_lost_s, now.data_lost,
+        now.accuracy, now.drift_detected, now.bad_rows,
+    )
+
+
+def instant(sim: SimulatedCluster) -> SteadyStateSample:
     cached = sim.cached_sample()
     if cached is None:
         tr = sim.traffic()

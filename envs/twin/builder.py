@@ -20,9 +20,9 @@ from envs.twin.catalog import Catalog, catalog
 from envs.twin.default_pool import PoolDemand, default_pool
 from envs.twin.fields import Fields, Malformed
 from envs.twin.graph import call_cycles
+from envs.twin.load import fit_default_loads
 from envs.twin.ml import PipelineHints, assign_stages, infer_role, pipeline_hints, training_for
 from envs.twin.nodes import DaemonSetDraft, daemonset_overhead, read_node
-from envs.twin.load import fit_default_loads
 from envs.twin.notes import Notes
 from envs.twin.objects import SourcedObject
 from envs.twin.pods import pod_shape

@@ -16,9 +16,9 @@ def test_implements_the_backend_and_steady_state_protocols() -> None:
     sim = SimulatedCluster(rich_spec(), seed=0)
     backend: ClusterBackend = sim
     source: SteadyStateSource = sim
-    assert backend.now() == 0.0 and source.sample().time_s == 0.0
+    assert backend.now() == 0.0 and source.instant().time_s == 0.0
     backend.wait(15)
-    assert backend.snapshot().time_s == 15.0 and source.sample().time_s == 15.0
+    assert backend.snapshot().time_s == 15.0 and source.instant().time_s == 15.0
 
 
 def test_compiled_spec_is_shared_and_initial_state_identical() -> None:
@@ -28,7 +28,7 @@ def test_compiled_spec_is_shared_and_initial_state_identical() -> None:
     b = SimulatedCluster(spec, seed=1)
     assert a.c is b.c
     assert [(p.name, p.node) for p in a.pods()] == [(p.name, p.node) for p in b.pods()]
-    assert a.sample() == b.sample()
+    assert a.instant() == b.instant()
 
 
 def test_pod_views_describe_every_pod() -> None:
@@ -51,11 +51,11 @@ def test_injection_episodes_per_second() -> None:
         inj = sim.inject(Fault(kinds[e % len(kinds)], e % 3, f"{NS}/Deployment/web"), injection_id="x")
         for _ in range(8):
             sim.wait(15)
-            sim.sample()
+            sim.instant()
         sim.revert(inj)
         for _ in range(20):
             sim.wait(15)
-            sim.sample()
+            sim.instant()
     rate = n / (time.process_time() - start)
     assert rate > 500, f"{rate:.0f} episodes/s"
     assert FaultKind.POD_KILL in kinds

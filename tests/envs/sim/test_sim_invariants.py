@@ -34,7 +34,7 @@ def check_books(sim: SimulatedCluster) -> None:
             ordinals = [p.ordinal for p in ws.pods] + [p.ordinal for p in ws.terminating]
             assert len(ordinals) == len(set(ordinals)), "two pods with one StatefulSet identity"
     assert all(p.node is None for p in sim.pending)
-    s = sim.sample()
+    s = sim.instant()
     assert all(0.0 <= a <= 1.0 for a in s.availability.values())
     assert all(v >= 0 for v in s.latency_p99_ms.values())
 
@@ -53,7 +53,7 @@ def test_random_fault_sequences_keep_books_and_heal(seed: int) -> None:
     rng = np.random.default_rng(seed)
     sim = SimulatedCluster(rich_spec(), seed=seed)
     sim.wait(20)
-    baseline = sim.sample()
+    baseline = sim.instant()
     injections = []
     for i in range(12):
         injections.append(sim.inject(random_fault(rng, sim), injection_id=f"f{i}"))
@@ -67,7 +67,7 @@ def test_random_fault_sequences_keep_books_and_heal(seed: int) -> None:
     assert sim.active == {}
     sim.wait(1500)
     check_books(sim)
-    healed = sim.sample()
+    healed = sim.instant()
     assert healed.availability == baseline.availability
     assert healed.latency_p99_ms == pytest.approx(baseline.latency_p99_ms)
     assert healed.accuracy == baseline.accuracy and healed.bad_rows == baseline.bad_rows
@@ -87,4 +87,4 @@ def test_random_faults_on_a_busy_cluster_keep_books(seed: int) -> None:
         sim.revert(inj)
     sim.wait(900)
     check_books(sim)
-    assert sim.sample().availability[f"{NS}/Service/web"] > 0.99
+    assert sim.instant().availability[f"{NS}/Service/web"] > 0.99

@@ -109,7 +109,7 @@ def test_scraping_does_not_change_the_simulation() -> None:
             sim.wait(15)
             if scrape_it:
                 sim.metrics_text()
-        return sim.sample(), [(p.name, p.node) for p in sim.pods()]
+        return sim.instant(), [(p.name, p.node) for p in sim.pods()]
 
     assert run(True) == run(False)
 
