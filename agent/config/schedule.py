@@ -1,4 +1,4 @@
-"""[schedule]: when the daemon may inject on a real cluster.
+"""[schedule]: when the daemon may inject on a real cluster; [service]: its endpoints and logs.
 
 Continuous mode injects at random (exponential) intervals counted only inside business-hours windows;
 game days fire on cron expressions with a budget of injections each. Blackout dates stop both. All
@@ -103,3 +103,20 @@ class ScheduleSettings:
     blackout_dates: tuple[str, ...] = setting((), check=_dates, doc=(
         "Local dates (YYYY-MM-DD) with no injection at all: releases, holidays, sales events."))
     game_days: tuple[GameDaySettings, ...] = setting((), doc="[[schedule.game_days]]")
+
+
+def _host(value: str) -> str | None:
+    return None if value and " " not in value else "must be a host name or IP address to listen on"
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """[service]: the daemon's HTTP endpoints (/healthz, /readyz, /metrics) and its logs."""
+
+    listen_host: str = setting("0.0.0.0", check=_host, doc=(
+        "Address of the HTTP endpoints; all interfaces so the kubelet's probes and Prometheus reach the pod."))
+    listen_port: int = setting(8080, minimum=1, maximum=65535, doc="Port of the HTTP endpoints.")
+    readiness_max_age_s: float = setting(60.0, minimum=1, doc=(
+        "/readyz fails when the cluster backend or Prometheus last answered longer ago than this: "
+        "four 15 s scrapes."))
+    log_level: Literal["debug", "info", "warning", "error"] = setting("info", doc="Lowest level logged.")

@@ -201,3 +201,40 @@ def next_game_day_injection(now: datetime, table: Timetable, budget: GameDayBudg
         if session is None:
             return None
     return None
+
+
+@dataclass(frozen=True)
+class Slot:
+    """When the next injection may happen, and the game-day session it belongs to (None: continuous)."""
+
+    at: datetime
+    session: Session | None = None
+
+
+class InjectionPlanner:
+    """The daemon's view of the schedule: the next slot, whether now is allowed, and budget spending."""
+
+    def __init__(self, settings: ScheduleSettings, *, seed: int) -> None:
+        self.mode = settings.mode
+        self.table = Timetable.from_settings(settings)
+        self._rng = random.Random(seed)
+        self._budget = GameDayBudget()
+
+    def next_slot(self, now: datetime) -> Slot | None:
+        """The next injection time after ``now``; None when no game day is scheduled any more."""
+        if self.mode == "continuous":
+            return Slot(next_injection_time(now, self.table, self._rng))
+        found = next_game_day_injection(now, self.table, self._budget, self._rng)
+        return None if found is None else Slot(found[1], found[0])
+
+    def allowed_now(self, now: datetime) -> bool:
+        """Whether an injection at ``now`` is inside the schedule (re-checked right before injecting)."""
+        if self.mode == "continuous":
+            return advance_in_allowed_time(now, 0.0, self.table) == now
+        session = active_game_day(now, self.table)
+        return session is not None and self._budget.remaining(session) > 0
+
+    def record(self, slot: Slot) -> None:
+        """Count an injection made in ``slot`` against its game day's budget."""
+        if slot.session is not None:
+            self._budget.spend(slot.session)

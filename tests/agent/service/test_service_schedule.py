@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agent.config.parse import ParseContext, parse_section
-from agent.config.schedule import ScheduleSettings
+from agent.config.schedule import GameDaySettings, ScheduleSettings, ServiceSettings
 from agent.errors import ConfigError
 from agent.service.schedule import (
     GameDayBudget,
+    InjectionPlanner,
     ScheduleError,
     Timetable,
     active_game_day,
@@ -189,3 +190,35 @@ def test_game_day_budget_moves_injections_to_the_next_session() -> None:
 def test_bad_schedule_settings(body: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         _table("[schedule]\n" + body)
+
+
+def test_planner_continuous_and_game_days() -> None:
+    office = ScheduleSettings(timezone="Europe/Berlin")
+    planner = InjectionPlanner(office, seed=1)
+    friday_evening = datetime(2026, 11, 20, 18, 0, tzinfo=BERLIN)
+    assert not planner.allowed_now(friday_evening)
+    assert planner.allowed_now(datetime(2026, 11, 23, 9, 0, tzinfo=BERLIN))
+    slot = planner.next_slot(friday_evening)
+    assert slot is not None and slot.session is None
+    assert slot.at.astimezone(BERLIN).weekday() == 0 and planner.allowed_now(slot.at)
+    assert slot == InjectionPlanner(office, seed=1).next_slot(friday_evening)  # seeded
+
+    game = ScheduleSettings(mode="game_days", timezone="Europe/Berlin", mean_interval_s=300, game_days=(
+        GameDaySettings(name="gd", cron="0 10 * * tue", budget=1, duration_s=3600),))
+    planner = InjectionPlanner(game, seed=1)
+    tuesday = datetime(2026, 11, 24, 10, 5, tzinfo=BERLIN)
+    assert planner.allowed_now(tuesday)
+    first = planner.next_slot(tuesday)
+    assert first is not None and first.session is not None and first.session.name == "gd"
+    planner.record(first)
+    assert not planner.allowed_now(first.at)  # budget spent
+    second = planner.next_slot(first.at)
+    assert second is not None and second.at.date() == datetime(2026, 12, 1).date()
+
+
+def test_service_settings() -> None:
+    raw = tomllib.loads('[service]\nlisten_port = 9000\nlog_level = "debug"')["service"]
+    settings = parse_section(ServiceSettings, raw, "service", ParseContext(Path(".")))
+    assert (settings.listen_host, settings.listen_port, settings.log_level) == ("0.0.0.0", 9000, "debug")
+    with pytest.raises(ConfigError, match=r"service\.listen_port must be <= 65535"):
+        parse_section(ServiceSettings, {"listen_port": 70000}, "service", ParseContext(Path(".")))
