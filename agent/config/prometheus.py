@@ -15,6 +15,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from agent.config.parse import setting
+from agent.errors import ConfigError
 
 Comparison = Literal["<", "<=", ">", ">="]
 Phase = Literal["before", "during", "after"]
@@ -28,6 +29,8 @@ SIGNAL_NAMES = (
 )
 """The golden signals of agent/prometheus/signals.py, named here so a weight for a typo is refused."""
 
+MAX_POINTS = 11000
+"""Prometheus refuses range queries of more points per series than this."""
 _CHECK_NAME = re.compile(r"^[a-z0-9]([a-z0-9_.-]{0,61}[a-z0-9])?$")
 
 
@@ -134,6 +137,17 @@ class AnomalySettings:
     weights: dict[str, float] = setting(factory=dict, check=_weights, doc=(
         "Signal name -> weight (default 1.0 each; 0 disables). A target's score is the largest "
         "weighted signal score."))
+
+    def __post_init__(self) -> None:
+        points = (self.current_window_s + self.baseline_window_s) / self.step_s
+        if points > MAX_POINTS:
+            raise ConfigError(
+                f"prometheus.anomaly windows ({self.current_window_s:g} s + {self.baseline_window_s:g} s) at "
+                f"step_s = {self.step_s:g} need {points:.0f} points per series; Prometheus answers at most "
+                f"{MAX_POINTS}: raise step_s or shorten the windows")
+        if self.current_window_s < self.step_s:
+            raise ConfigError(f"prometheus.anomaly.current_window_s ({self.current_window_s:g}) must be at least "
+                              f"step_s ({self.step_s:g}), or the current window holds no point")
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,15 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from agent.config.prometheus import AnomalySettings, PromQLCheck
 from agent.errors import ChaosAgentError
+from agent.prometheus.anomaly import PrometheusAnomalySource
+from agent.prometheus.checks import SteadyStateChecks
 from agent.prometheus.client import PrometheusClient, Sample
 from agent.prometheus.errors import PrometheusQueryError, PrometheusUnavailable
 from agent.prometheus.retry import RetryPolicy
+from agent.prometheus.targets import TargetIndex
+from tests.agent.prometheus.topology import small_cluster
 from tests.servers.prometheus import PrometheusFactory, free_port
 from tests.servers.prometheus import Sample as HistoryPoint
 
@@ -139,3 +144,15 @@ def test_real_prometheus_going_away_is_unavailable(prometheus_factory: Prometheu
         server.kill()
     with pytest.raises(PrometheusUnavailable, match="cannot be reached"):
         client.instant("up_value")
+
+
+def test_anomaly_source_and_checks_fail_closed_without_prometheus() -> None:
+    client = _client(f"http://127.0.0.1:{free_port()}")
+    source = PrometheusAnomalySource(client=client, targets=lambda: TargetIndex.from_spec(small_cluster()),
+                                     settings=AnomalySettings())
+    with pytest.raises(PrometheusUnavailable):
+        source.scores()
+    checks = SteadyStateChecks(client=client, hypotheses=[], stop_conditions=[
+        PromQLCheck(name="x", query="up", comparison="<", threshold=1)])
+    with pytest.raises(PrometheusUnavailable):
+        checks.stop_requested()

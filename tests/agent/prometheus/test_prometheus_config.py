@@ -49,6 +49,8 @@ on_no_data = "fail"
 
 BAD = [
     ('url = "prometheus:9090"', "prometheus.url must be an http"),
+    ('[prometheus.anomaly]\nstep_s = 0.1', "need 19200 points per series"),
+    ('[prometheus.anomaly]\nstep_s = 60\ncurrent_window_s = 30', "must be at least step_s"),
     ('timeout_s = 0', "prometheus.timeout_s must be >= 0.1"),
     ('[prometheus.anomaly]\nweights = { cpuu = 1 }', "names unknown signal 'cpuu'"),
     ('[prometheus.anomaly]\nweights = { cpu = -1 }', "negative weight"),
