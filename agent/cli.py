@@ -76,6 +76,17 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config_reference(args: argparse.Namespace) -> int:
+    from agent.config.reference import render_reference
+
+    text = render_reference()
+    if args.out:
+        Path(args.out).write_text(text)
+    else:
+        print(text, end="")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     try:
         from policies.training import TrainingRun, train
@@ -130,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = cfg_sub.add_parser("check", help="validate a configuration file")
     check.add_argument("config")
     check.set_defaults(func=cmd_config_check)
+    ref = cfg_sub.add_parser("reference", help="print the configuration reference (Markdown)")
+    ref.add_argument("--out", help="write it to this file")
+    ref.set_defaults(func=cmd_config_reference)
     tr = sub.add_parser("train", help="train the RL policy and export it")
     tr.add_argument("--config", default="config.toml")
     tr.add_argument("--timesteps", type=int, required=True)

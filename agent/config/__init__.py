@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.config.cluster import ClusterSettings
+from agent.config.exporters import ExportersSettings
 from agent.config.parse import ParseContext, parse_section, setting
 from agent.config.records import AuditSettings, FindingsSettings
 from agent.config.run import AgentSettings, ExperimentSettings, PolicySettings
@@ -28,6 +29,7 @@ class Settings:
     safety: SafetySettings = setting(factory=SafetySettings, doc="[safety]")
     audit: AuditSettings = setting(factory=AuditSettings, doc="[audit]")
     findings: FindingsSettings = setting(factory=FindingsSettings, doc="[findings]")
+    exporters: ExportersSettings = setting(factory=ExportersSettings, doc="[exporters]")
 
 
 @dataclass(frozen=True)

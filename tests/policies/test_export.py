@@ -77,7 +77,7 @@ def test_a_changed_weight_file_is_refused(trained: Path, tmp_path: Path) -> None
 
 
 def test_other_features_or_missing_files_are_refused(trained: Path, tmp_path: Path) -> None:
-    with pytest.raises(PolicyFileError, match="policy.json and weights.npz"):
+    with pytest.raises(PolicyFileError, match=r"policy\.json and weights\.npz"):
         RuntimePolicy.load(tmp_path)
     copy = tmp_path / "q"
     copy.mkdir()
