@@ -110,14 +110,15 @@ class SteadyStateChecks:
             *(("hypothesis", c) for c in hypotheses), *(("stop_condition", c) for c in stop_conditions))
         self._clock = clock
 
-    def check(self, phase: Phase, *, target: str | None = None) -> CheckReport:
-        """Every check configured for ``phase``, evaluated at the clock's time."""
+    def check(self, phase: Phase, *, target: str | None = None,
+              kinds: tuple[CheckKind, ...] = ("hypothesis", "stop_condition")) -> CheckReport:
+        """Every check of ``kinds`` configured for ``phase``, evaluated at the clock's time."""
         labels = target_labels(target)
         now = self._clock()
         results: list[CheckResult] = []
         skipped: list[str] = []
         for kind, check in self._checks:
-            if phase not in check.phases:
+            if phase not in check.phases or kind not in kinds:
                 continue
             if not placeholders(check.query) <= labels.keys():
                 skipped.append(check.name)
@@ -130,6 +131,4 @@ class SteadyStateChecks:
 
     def stop_requested(self, *, target: str | None = None) -> CheckReport:
         """The stop conditions alone, for the watch loop while a fault is applied."""
-        report = self.check("during", target=target)
-        return CheckReport(report.phase, report.target, report.time_s,
-                           tuple(r for r in report.results if r.kind == "stop_condition"), report.skipped)
+        return self.check("during", target=target, kinds=("stop_condition",))

@@ -17,7 +17,7 @@ from agent.prometheus.promql import duration
 from agent.prometheus.signals import job_label
 from agent.prometheus.targets import TargetIndex
 from envs.cluster import SteadyStateSample
-from envs.spec import ClusterSpec, workload_key
+from envs.spec import ClusterSpec, WorkloadKind, workload_key
 
 _REQUESTS = "sum by (namespace, service) (rate(http_requests_total[{w}]))"
 _ERRORS = 'sum by (namespace, service) (rate(http_requests_total{{code=~"5.."}}[{w}]))'
@@ -54,10 +54,11 @@ class PrometheusSteadyState:
                     out[workload_key(service[0], "Service", service[1])] = s.value
             return out
 
-        def per_workload(query: str, label: Callable[[Mapping[str, str]], str]) -> dict[str, float]:
+        def per_workload(query: str, label: Callable[[Mapping[str, str]], str],
+                         kinds: tuple[WorkloadKind, ...] = ()) -> dict[str, float]:
             out: dict[str, float] = {}
             for s in self._client.instant(query, at=now):
-                key = index.workload_named(s.labels.get("namespace", ""), label(s.labels))
+                key = index.workload_named(s.labels.get("namespace", ""), label(s.labels), kinds)
                 if key is not None:
                     out[key] = s.value
             return out
@@ -67,7 +68,7 @@ class PrometheusSteadyState:
             time_s=now,
             availability=per_service(AVAILABILITY.format(w=self._window)),
             latency_p99_ms=per_service(LATENCY_P99_MS.format(w=self._window)),
-            training_progress_lost_s=per_workload(PROGRESS_LOST, job_label),
+            training_progress_lost_s=per_workload(PROGRESS_LOST, job_label, ("Job",)),
             accuracy=per_workload(ACCURACY, lambda labels: labels.get("model", "")),
             drift_detected={k: v > self._drift_threshold for k, v in drift.items()},
         )

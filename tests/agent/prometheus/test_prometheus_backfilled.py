@@ -100,6 +100,8 @@ def test_hypothesis_for_the_target_fails_during_the_fault(server: PrometheusServ
     assert "absent-metric" not in by_name  # configured for "before" only
     assert [r.name for r in report.failed_hypotheses] == ["target-errors"]
     assert not report.fired_stop_conditions
+    watch = _checks(server, T_END).stop_requested(target="shop/Deployment/web-api")
+    assert [(r.name, r.kind, r.phase) for r in watch.results] == [("drift", "stop_condition", "during")]
 
 
 def test_hypotheses_hold_before_the_fault_and_no_data_fails_closed(server: PrometheusServer) -> None:
