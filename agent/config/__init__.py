@@ -14,9 +14,11 @@ from pathlib import Path
 from agent.config.cluster import ClusterSettings
 from agent.config.exporters import ExportersSettings
 from agent.config.parse import ParseContext, parse_section, setting
+from agent.config.prometheus import PrometheusSettings
 from agent.config.records import AuditSettings, FindingsSettings
 from agent.config.run import AgentSettings, ExperimentSettings, PolicySettings
 from agent.config.safety import SafetySettings
+from agent.config.schedule import ScheduleSettings, ServiceSettings
 from agent.errors import ConfigError
 
 
@@ -30,6 +32,9 @@ class Settings:
     audit: AuditSettings = setting(factory=AuditSettings, doc="[audit]")
     findings: FindingsSettings = setting(factory=FindingsSettings, doc="[findings]")
     exporters: ExportersSettings = setting(factory=ExportersSettings, doc="[exporters]")
+    prometheus: PrometheusSettings = setting(factory=PrometheusSettings, doc="[prometheus]")
+    schedule: ScheduleSettings = setting(factory=ScheduleSettings, doc="[schedule]")
+    service: ServiceSettings = setting(factory=ServiceSettings, doc="[service]")
 
 
 @dataclass(frozen=True)
