@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from envs.cluster import ClusterBackend, Injection, SteadyStateSample, SteadyStateSource
 from envs.faults import Fault, FaultKind
-from envs.verdict import Breach, baseline_holds, judge
 from envs.spec import ClusterSpec
+from envs.verdict import Breach, baseline_holds, judge
 
 
 @dataclass(frozen=True)
@@ -73,10 +73,14 @@ def run_experiment(*, spec: ClusterSpec, backend: ClusterBackend, steady: Steady
                    stop: Callable[[SteadyStateSample], bool] | None = None) -> ExperimentResult:
     """Run one experiment from a healthy ``before`` sample; reverts everything it does not hold.
 
+    The fault is watched for its experiment window (``Timing.duration_of``); its own ``duration_s`` is
+    when the cluster side expires it on its own (longer for a held fault), as Chaos Mesh's ``duration``.
+
     ``converged`` (all workloads back at their desired ready count) ends the recovery watch early.
     ``stop`` is a stop condition checked on every sample: when true the fault is reverted at once.
     """
     started = backend.now()
+    window = min(fault.duration_s, timing.duration_of(fault.kind, fault.magnitude))
     injection = backend.inject(fault, injection_id=injection_id)
     during: list[SteadyStateSample] = []
     after: list[SteadyStateSample] = []
@@ -85,8 +89,8 @@ def run_experiment(*, spec: ClusterSpec, backend: ClusterBackend, steady: Steady
     try:
         if applied:
             elapsed = 0.0
-            while elapsed < fault.duration_s:
-                step = min(timing.sample_every_s, fault.duration_s - elapsed)
+            while elapsed < window:
+                step = min(timing.sample_every_s, window - elapsed)
                 backend.wait(step)
                 elapsed += step
                 sample = steady.sample()

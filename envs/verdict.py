@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from envs.cluster import SteadyStateSample, Violation
 from envs.spec import ClusterSpec, ServiceSpec
@@ -100,39 +101,58 @@ class _Bound:
     signal: str
     threshold: float
     value: Callable[[SteadyStateSample], float | None]
-    broken: Callable[[float], bool]
+    lower_is_worse: bool
+    """True for floors (availability, accuracy), False for ceilings (latency, losses)."""
+
+    def broken(self, v: float) -> bool:
+        return v < self.threshold if self.lower_is_worse else v > self.threshold
+
+
+def _availability(key: str, s: SteadyStateSample) -> float | None:
+    return s.availability.get(key)
+
+
+def _latency(key: str, s: SteadyStateSample) -> float | None:
+    return s.latency_p99_ms.get(key)
+
+
+def _progress_lost_since(key: str, base: float, s: SteadyStateSample) -> float | None:
+    return s.training_progress_lost_s.get(key, base) - base
+
+
+def _data_lost_since(key: str, base: int, s: SteadyStateSample) -> float | None:
+    return float(s.data_lost.get(key, base) - base)
+
+
+def _bad_rows(key: str, s: SteadyStateSample) -> float | None:
+    return s.bad_rows.get(key)
 
 
 def _bounds(spec: ClusterSpec, before: SteadyStateSample) -> Iterable[_Bound]:
     for svc_key in before.availability:
         svc = spec.service(svc_key)
         subjects = backing_workloads(spec, svc) or (svc_key,)
-        a, lat = svc.slo.availability, svc.slo.latency_p99_ms
-        yield _Bound("availability", subjects, f"{svc_key} availability", a,
-                     lambda s, k=svc_key: s.availability.get(k), lambda v, a=a: v < a)
-        yield _Bound("latency", subjects, f"{svc_key} latency_p99_ms", lat,
-                     lambda s, k=svc_key: s.latency_p99_ms.get(k), lambda v, lat=lat: v > lat)
-    base_lost = before.training_progress_lost_s
+        yield _Bound("availability", subjects, f"{svc_key} availability", svc.slo.availability,
+                     partial(_availability, svc_key), lower_is_worse=True)
+        yield _Bound("latency", subjects, f"{svc_key} latency_p99_ms", svc.slo.latency_p99_ms,
+                     partial(_latency, svc_key), lower_is_worse=False)
     limit = spec.model_slo.max_training_progress_lost_s
-    for job in base_lost:
+    for job, lost_s in before.training_progress_lost_s.items():
         yield _Bound("training_progress", (job,), f"{job} training_progress_lost_s", limit,
-                     lambda s, k=job: s.training_progress_lost_s.get(k, 0.0) - base_lost[k],
-                     lambda v, lim=limit: v > lim)
+                     partial(_progress_lost_since, job, lost_s), lower_is_worse=False)
     for sts, lost in before.data_lost.items():
         yield _Bound("data_loss", (sts,), f"{sts} pods_with_data_lost", 0.0,
-                     lambda s, k=sts, b=lost: float(s.data_lost.get(k, 0) - b), lambda v: v > 0)
+                     partial(_data_lost_since, sts, lost), lower_is_worse=False)
     min_acc = spec.model_slo.min_accuracy
     for model in before.accuracy:
-        upstream = upstream_pipelines(spec, model)
         yield _Bound("undetected_drift", (model,), f"{model} accuracy (drift undetected)", min_acc,
-                     lambda s, k=model, up=upstream: _undetected_accuracy(s, k, up),
-                     lambda v, m=min_acc: v < m)
+                     partial(_undetected_accuracy, model, upstream_pipelines(spec, model)), lower_is_worse=True)
     for model in before.bad_rows:
         yield _Bound("data_quality", (model,), f"{model} bad_rows_share", MAX_BAD_ROWS,
-                     lambda s, k=model: s.bad_rows.get(k), lambda v: v > MAX_BAD_ROWS)
+                     partial(_bad_rows, model), lower_is_worse=False)
 
 
-def _undetected_accuracy(s: SteadyStateSample, model: str, upstream: frozenset[str]) -> float | None:
+def _undetected_accuracy(model: str, upstream: frozenset[str], s: SteadyStateSample) -> float | None:
     """The model's accuracy while no monitor on its path has flagged drift (1.0 once flagged)."""
     if any(s.drift_detected.get(p, False) for p in upstream):
         return 1.0
@@ -153,7 +173,7 @@ def judge(spec: ClusterSpec, before: SteadyStateSample, during: Sequence[SteadyS
         hits = [(t, v) for t, v in values if v is not None and bound.broken(v)]
         if not hits:
             continue
-        worst_of = min if bound.violation in ("availability", "undetected_drift") else max
+        worst_of = min if bound.lower_is_worse else max
         worst = worst_of(v for _, v in hits)
         last = next((v for _, v in reversed(values) if v is not None), base)
         recover = next((t - reverted_s for t, v in values

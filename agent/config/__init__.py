@@ -61,6 +61,8 @@ def load_config(path: str | Path) -> Config:
             f"(scenario={sim.scenario!r}, manifests={str(sim.manifests)!r})"
         )
     if sim.manifests is not None and not sim.manifests.exists():
-        raise ConfigError(f"cluster.simulated.manifests must name an existing file or folder, got {str(sim.manifests)!r}")
+        raise ConfigError(
+            f"cluster.simulated.manifests must name an existing file or folder, got {str(sim.manifests)!r}"
+        )
     parts = {f.name: getattr(settings, f.name) for f in dataclasses.fields(Settings)}
     return Config(**parts, path=p, sha256=hashlib.sha256(data).hexdigest())
