@@ -50,7 +50,8 @@ def entry_exposure(site: Site, entry: WorkloadDraft) -> PlantedWeakness:
     nodes = _node_keys(site.edge_nodes[entry.name])
     net = (F.NETWORK_LOSS, F.NETWORK_PARTITION, F.NETWORK_LATENCY, F.NETWORK_JITTER, F.CPU_STRESS)
     reach = touching(entry.key, nodes, workload_kinds=WORKLOAD_FAULTS)
-    trig = (one(net, entry.key),) + tuple(one((F.NODE_FAILURE,), n) for n in nodes) + pairs(reach)
+    trig = (one((F.NETWORK_LOSS,), entry.key), one(net, entry.key),
+            *(one((F.NODE_FAILURE,), n) for n in nodes), *pairs(reach))
     return _pw("shallow", "availability", entry.key, trig,
                "internet-facing entry point: packet loss, a partition or a silent node reaches users directly")
 
@@ -63,7 +64,7 @@ def flaky_leader(site: Site) -> PlantedWeakness:
     e.leader_failover_s = LEADER_FAILOVER_S
     nodes = _node_keys(site.edge_nodes[e.name])
     pod = (F.POD_KILL, F.POD_EVICTION, F.CONTAINER_CRASH)
-    trig = (one(pod, e.key),) + tuple(one((F.NODE_DRAIN,), n) for n in nodes)
+    trig = (one((F.POD_KILL,), e.key), one(pod, e.key), *(one((F.NODE_DRAIN,), n) for n in nodes))
     return _pw("flaky", "availability", e.key, trig,
                f"leader election with a {LEADER_FAILOVER_S:g} s failover: losing the leader pod stops the service",
                p=1.0 / e.replicas)

@@ -49,8 +49,9 @@ class PlantedWeakness:
     """A weakness the generator planted, with the faults that surface it.
 
     ``triggers`` is an OR of ANDs. ``triggers[0]`` is the canonical one: a concrete action (or a
-    pair of actions) that surfaces the weakness in the right cluster state, used by the oracle and
-    by the completeness test. The rest list every other way the same weakness shows, so a finding
+    pair of actions; one fault kind per requirement, at its minimum intensity) that surfaces the
+    weakness in the right cluster state, with probability ``p``, used by the oracle and by the
+    completeness test. The rest list every other way the same weakness shows, so a finding
     reached another way still counts for this class.
     """
 
