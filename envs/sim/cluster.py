@@ -57,6 +57,10 @@ class SimulatedCluster:
         """Injection id -> (fault, its revert), for every applied fault not yet reverted or expired."""
         self.dirty = True
         self._traffic: Traffic | None = None
+        self.version = 0
+        """Bumped on inject, revert and every signal change; with the time it keys the snapshot cache (state
+        changes only through wait, inject and revert)."""
+        self._snapshot: tuple[float, int, ClusterState] | None = None
         self.window = SignalWindow(0.0)
         """Request signals integrated since the previous sample (see envs/sim/window.py)."""
         self._sample: SteadyStateSample | None = None
@@ -86,16 +90,28 @@ class SimulatedCluster:
     def inject(self, fault: Fault, *, injection_id: str) -> Injection:
         from envs.sim.faults import apply_fault
 
+        self.version += 1
         return apply_fault(self, fault, injection_id)
 
     def revert(self, injection: Injection) -> None:
+        self.version += 1
         entry = self.active.get(injection.id)
         if entry is not None and entry[0] == injection.fault:  # not a later injection reusing the id
             del self.active[injection.id]
             entry[1]()
 
     def snapshot(self) -> ClusterState:
-        return observe.snapshot(self)
+        cached = self._snapshot
+        if cached is not None and cached[0] == self.t and cached[1] == self.version:
+            return cached[2]
+        state = observe.snapshot(self)
+        self._snapshot = (self.t, self.version, state)
+        return state
+
+    def converged(self) -> bool:
+        """Every workload at its desired ready count and every node ready (cheaper than a snapshot)."""
+        return all(n.ready for n in self.nodes) and all(
+            sum(p.ready for p in ws.pods) >= ws.desired for ws in self.wls)
 
     def sample(self) -> SteadyStateSample:
         """The steady-state signals, request signals over the window since the previous sample."""
@@ -170,6 +186,7 @@ class SimulatedCluster:
             settle(self)
         self.window.settle(self)
         self.dirty = True
+        self.version += 1
 
     def traffic(self) -> Traffic:
         if self.dirty or self._traffic is None:
