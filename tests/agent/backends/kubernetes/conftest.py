@@ -1,0 +1,88 @@
+"""Fixtures for the Kubernetes backend tests: the emulator, a client on it, and a small seeded cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from agent.backends.kubernetes.api import KubeApi
+from agent.backends.kubernetes.backend import KubernetesBackend
+from agent.backends.kubernetes.retry import RetryPolicy
+from envs.spec import ClusterSpec, NodeSpec, PodTemplate, Workload
+from tests.emulator import objects as o
+from tests.emulator.fixtures import k8s_emulator, k8s_emulator_chaos_mesh
+from tests.emulator.server import KubernetesEmulator
+
+__all__ = ["k8s_emulator", "k8s_emulator_chaos_mesh"]
+
+
+def local_spec_builder(objects: Iterable[dict[str, Any]], name: str) -> ClusterSpec:
+    """A minimal stand-in for envs.twin.spec_from_objects (on its own branch): nodes and workloads only."""
+    nodes, workloads = [], []
+    for obj in objects:
+        meta = obj["metadata"]
+        if obj["kind"] == "Node":
+            gpus = int(obj["status"]["capacity"].get("nvidia.com/gpu", 0))
+            nodes.append(NodeSpec(name=meta["name"], gpus=gpus))
+        elif obj["kind"] in ("Deployment", "StatefulSet", "Job"):
+            spec = obj["spec"]
+            replicas = spec.get("replicas", spec.get("parallelism", 1))
+            labels = tuple(sorted(spec["template"]["metadata"]["labels"].items()))
+            workloads.append(Workload(meta["namespace"], meta["name"], obj["kind"], replicas,
+                                      PodTemplate(labels=labels)))
+    return ClusterSpec(name=name, nodes=tuple(nodes), workloads=tuple(workloads))
+
+
+def fast_api(emulator: KubernetesEmulator, *, timeout_s: float = 2.0, attempts: int = 4) -> KubeApi:
+    api = KubeApi.for_host(emulator.url)
+    api.request_timeout_s = timeout_s
+    api.retry = RetryPolicy(attempts=attempts, base_s=0.01, max_s=0.05)
+    return api
+
+
+@pytest.fixture
+def api(k8s_emulator: KubernetesEmulator) -> Iterator[KubeApi]:
+    client = fast_api(k8s_emulator)
+    yield client
+    client.close()
+
+
+@dataclass
+class Seeded:
+    emulator: KubernetesEmulator
+    web: dict[str, Any]
+    web_pods: list[dict[str, Any]]
+    db_pods: list[dict[str, Any]]
+    train_pods: list[dict[str, Any]]
+
+
+def seed_cluster(emulator: KubernetesEmulator) -> Seeded:
+    """Three nodes (one with 4 GPUs), web (Deployment x3, PDB minAvailable 3), db (StatefulSet x2), train (Job)."""
+    for name, gpus in (("node-a", 0), ("node-b", 0), ("gpu-1", 4)):
+        emulator.put(o.node(name, gpus=gpus))
+    web, web_pods = o.seed_workload(emulator, o.deployment("web", namespace="shop", replicas=3),
+                                    ["node-a", "node-b"])
+    emulator.put(o.service("web", namespace="shop"))
+    emulator.put(o.pdb("web", namespace="shop", selector={"app": "web"}, min_available=3))
+    _db, db_pods = o.seed_workload(emulator, o.statefulset("db", namespace="shop", replicas=2), ["node-b"])
+    _train, train_pods = o.seed_workload(emulator, o.job("train", namespace="ml", parallelism=2, gpus=1),
+                                         ["gpu-1"])
+    emulator.put(o.hpa("web", namespace="shop", target="web"))
+    return Seeded(emulator, web, web_pods, db_pods, train_pods)
+
+
+@pytest.fixture
+def seeded(k8s_emulator: KubernetesEmulator) -> Seeded:
+    return seed_cluster(k8s_emulator)
+
+
+@pytest.fixture
+def backend(seeded: Seeded) -> Iterator[KubernetesBackend]:
+    b = KubernetesBackend(fast_api(seeded.emulator), name="test", spec_builder=local_spec_builder)
+    b.cache._reconnect_delay_s = 0.05
+    b.start(timeout_s=10)
+    yield b
+    b.close()
