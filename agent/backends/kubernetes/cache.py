@@ -48,7 +48,7 @@ class WatchCache:
         self._api = api
         self._resources = tuple(resources)
         self._shelves = {r: _Shelf() for r in self._resources}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a wait_until predicate reads the cache under the lock
         self._changed = threading.Condition(self._lock)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

@@ -35,6 +35,8 @@ class RetryPolicy:
     """Tries in all, the first included."""
     base_s: float = 0.2
     max_s: float = 10.0
+    max_retry_after_s: float = 60.0
+    """A server asking for a longer pause than this gets this (the request then counts as failed sooner)."""
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
 
@@ -43,7 +45,7 @@ class RetryPolicy:
         ceiling = min(self.max_s, self.base_s * 2 ** (attempt - 1))
         backoff = self.rng.uniform(0, ceiling)
         retry_after = error.retry_after if isinstance(error, TooManyRequests) else None
-        return max(backoff, min(retry_after, self.max_s * 6)) if retry_after is not None else backoff
+        return max(backoff, min(retry_after, self.max_retry_after_s)) if retry_after is not None else backoff
 
     def call(self, fn: Callable[[], T]) -> T:
         attempt = 1

@@ -1,0 +1,123 @@
+"""The watch cache (list once, watch, reconnect, relist on 410) and the snapshot built from it."""
+
+from __future__ import annotations
+
+from agent.backends.kubernetes.backend import KubernetesBackend
+from agent.backends.kubernetes.resources import CONFIGMAPS, NODES, PODS
+from agent.backends.kubernetes.state import rollout_in_progress
+from tests.agent.backends.kubernetes.conftest import Seeded
+from tests.emulator import objects as o
+
+
+def _names(backend: KubernetesBackend, res: object) -> set[str]:
+    return {x["metadata"]["name"] for x in backend.cache.objects([res])}  # type: ignore[list-item]
+
+
+def test_snapshot_lists_once_then_follows_watches(seeded: Seeded, backend: KubernetesBackend) -> None:
+    first = backend.snapshot()
+    assert set(first.nodes) == {"Node/node-a", "Node/node-b", "Node/gpu-1"}
+    seeded.emulator.put(o.node("node-c"))
+    assert backend.cache.wait_until(lambda: "node-c" in _names(backend, NODES))
+    for _ in range(3):
+        backend.snapshot()
+    assert backend.cache.stats(NODES)[0] == 1  # no relist for decisions
+    assert len([r for r in seeded.emulator.requests if r.path == "/api/v1/nodes" and "watch" not in r.query]) == 1
+
+
+def test_snapshot_lists_in_pages(seeded: Seeded) -> None:
+    from tests.agent.backends.kubernetes.conftest import fast_api, local_spec_builder
+
+    api = fast_api(seeded.emulator)
+    api.page_size = 2
+    b = KubernetesBackend(api, spec_builder=local_spec_builder)
+    b.start(timeout_s=10)
+    try:
+        assert len(b.cache.objects([PODS])) == 7
+        pages = [r for r in seeded.emulator.requests if r.path == "/api/v1/pods" and "watch" not in r.query]
+        assert len(pages) == 4 and all(r.query["limit"] == "2" for r in pages)
+    finally:
+        b.close()
+
+
+def test_dropped_watch_reconnects_from_its_resource_version(seeded: Seeded, backend: KubernetesBackend) -> None:
+    assert backend.cache.wait_until(lambda: backend.cache.stats(NODES)[1] == 1)
+    assert seeded.emulator.drop_watches("/api/v1/nodes") == 1
+    seeded.emulator.put(o.node("late"))
+    assert backend.cache.wait_until(lambda: "late" in _names(backend, NODES))
+    lists, watches = backend.cache.stats(NODES)
+    assert lists == 1 and watches >= 2
+    resumed = [r for r in seeded.emulator.requests if r.path == "/api/v1/nodes" and r.query.get("watch")]
+    assert int(resumed[-1].query["resourceVersion"]) > 0
+
+
+def test_expired_watch_relists(seeded: Seeded, backend: KubernetesBackend) -> None:
+    assert backend.cache.wait_until(lambda: backend.cache.stats(NODES)[1] == 1)
+    seeded.emulator.put(o.node("before-compaction"))
+    assert backend.cache.wait_until(lambda: "before-compaction" in _names(backend, NODES))
+    # the watch is cut while the history is compacted: resuming gets 410 Gone, so the cache relists
+    seeded.emulator.store.compact()
+    seeded.emulator.put(o.node("after-compaction"))
+    seeded.emulator.store.compact()
+    seeded.emulator.drop_watches("/api/v1/nodes")
+    assert backend.cache.wait_until(lambda: "after-compaction" in _names(backend, NODES))
+    assert backend.cache.stats(NODES)[0] == 2  # relisted once after 410 Gone
+
+
+def test_watch_failures_while_reconnecting_are_retried(seeded: Seeded, backend: KubernetesBackend) -> None:
+    assert backend.cache.wait_until(lambda: backend.cache.stats(NODES)[1] == 1)
+    rule = seeded.emulator.fail(r"GET /api/v1/nodes\?.*watch=true", 503, times=6)
+    seeded.emulator.drop_watches("/api/v1/nodes")
+    seeded.emulator.put(o.node("after-outage"))
+    assert backend.cache.wait_until(lambda: "after-outage" in _names(backend, NODES), timeout_s=10)
+    assert rule.hits == 6
+
+
+def test_workload_and_node_status(seeded: Seeded, backend: KubernetesBackend) -> None:
+    em = seeded.emulator
+    pod = seeded.web_pods[0]
+    pod["status"]["conditions"][1]["status"] = "False"
+    pod["status"]["containerStatuses"][0]["restartCount"] = 4
+    em.store.update(em.type_of("Pod"), "shop", pod["metadata"]["name"], lambda _p: pod, subresource="status")
+    em.store.patch(em.type_of("Node"), "", "node-a", {"spec": {"unschedulable": True}}, strategic=False)
+    assert backend.cache.wait_until(lambda: backend.snapshot().workloads["shop/Deployment/web"].ready == 2)
+    state = backend.snapshot()
+    web = state.workloads["shop/Deployment/web"]
+    assert (web.desired, web.ready, web.restarts) == (3, 2, 4)
+    assert web.pods_by_node == (("node-a", 2), ("node-b", 1))
+    assert state.workloads["ml/Job/train"].pods_by_node == (("gpu-1", 2),)
+    assert state.workloads["shop/StatefulSet/db"].desired == 2
+    assert state.nodes["Node/gpu-1"].gpus_allocatable == 4
+    assert not state.nodes["Node/node-a"].schedulable and state.nodes["Node/node-b"].schedulable
+    assert state.spec.name == "test" and {w.key for w in state.spec.workloads} == set(state.workloads)
+
+
+def test_pending_pods_and_not_ready_nodes(k8s_emulator: object) -> None:
+    from tests.agent.backends.kubernetes.conftest import fast_api, local_spec_builder
+
+    em = k8s_emulator
+    em.put(o.node("down", ready=False))  # type: ignore[attr-defined]
+    o.seed_workload(em, o.deployment("web", replicas=2), [])  # type: ignore[arg-type]
+    b = KubernetesBackend(fast_api(em), spec_builder=local_spec_builder)  # type: ignore[arg-type]
+    b.start(timeout_s=10)
+    try:
+        state = b.snapshot()
+        assert not state.nodes["Node/down"].ready
+        assert state.workloads["default/Deployment/web"].pending == 2
+    finally:
+        b.close()
+
+
+def test_rollout_in_progress() -> None:
+    steady = {**o.deployment("web"), "metadata": {"name": "web", "generation": 1}}
+    assert not rollout_in_progress(steady)
+    assert rollout_in_progress({**o.deployment("web", rolling=True), "metadata": {"generation": 1}})
+    assert rollout_in_progress({**steady, "metadata": {"generation": 2}})
+    sts = {**o.statefulset("db"), "metadata": {"generation": 1}}
+    assert not rollout_in_progress(sts)
+    sts["status"] = {**sts["status"], "updateRevision": "db-2"}
+    assert rollout_in_progress(sts)
+
+
+def test_cache_ignores_resources_it_does_not_keep(seeded: Seeded, backend: KubernetesBackend) -> None:
+    backend.api.create(CONFIGMAPS, {"metadata": {"name": "x"}}, namespace="shop")
+    assert all(obj["kind"] != "ConfigMap" for obj in backend.cache.objects())
