@@ -63,8 +63,8 @@ class WatchStream:
         self.closed = True
         try:
             self._response.shutdown()
-        except (OSError, AttributeError):
-            pass  # already closed by the server or a previous close
+        except (OSError, AttributeError, ValueError, RuntimeError):
+            pass  # not connected yet, already closed by the server, or closed before
         self._response.release_conn()
 
     def __iter__(self) -> Iterator[WatchEvent]:

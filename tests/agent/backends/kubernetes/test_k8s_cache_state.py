@@ -52,15 +52,14 @@ def test_dropped_watch_reconnects_from_its_resource_version(seeded: Seeded, back
 
 def test_expired_watch_relists(seeded: Seeded, backend: KubernetesBackend) -> None:
     assert backend.cache.wait_until(lambda: backend.cache.stats(NODES)[1] == 1)
-    seeded.emulator.put(o.node("before-compaction"))
-    assert backend.cache.wait_until(lambda: "before-compaction" in _names(backend, NODES))
-    # the watch is cut while the history is compacted: resuming gets 410 Gone, so the cache relists
-    seeded.emulator.store.compact()
+    # the watch is cut, and while it reconnects (held 0.5 s) the history is compacted past its
+    # resourceVersion: resuming gets 410 Gone, so the cache relists
+    seeded.emulator.fail(r"GET /api/v1/nodes\?.*watch=true", delay_s=0.5)
+    seeded.emulator.drop_watches("/api/v1/nodes")
     seeded.emulator.put(o.node("after-compaction"))
     seeded.emulator.store.compact()
-    seeded.emulator.drop_watches("/api/v1/nodes")
-    assert backend.cache.wait_until(lambda: "after-compaction" in _names(backend, NODES))
-    assert backend.cache.stats(NODES)[0] == 2  # relisted once after 410 Gone
+    assert backend.cache.wait_until(lambda: "after-compaction" in _names(backend, NODES), timeout_s=5)
+    assert backend.cache.stats(NODES)[0] == 2
 
 
 def test_watch_failures_while_reconnecting_are_retried(seeded: Seeded, backend: KubernetesBackend) -> None:
@@ -79,7 +78,8 @@ def test_workload_and_node_status(seeded: Seeded, backend: KubernetesBackend) ->
     pod["status"]["containerStatuses"][0]["restartCount"] = 4
     em.store.update(em.type_of("Pod"), "shop", pod["metadata"]["name"], lambda _p: pod, subresource="status")
     em.store.patch(em.type_of("Node"), "", "node-a", {"spec": {"unschedulable": True}}, strategic=False)
-    assert backend.cache.wait_until(lambda: backend.snapshot().workloads["shop/Deployment/web"].ready == 2)
+    assert backend.cache.wait_until(lambda: backend.snapshot().workloads["shop/Deployment/web"].ready == 2
+                                    and not backend.snapshot().nodes["Node/node-a"].schedulable)
     state = backend.snapshot()
     web = state.workloads["shop/Deployment/web"]
     assert (web.desired, web.ready, web.restarts) == (3, 2, 4)
