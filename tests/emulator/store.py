@@ -184,7 +184,7 @@ class ObjectStore:
             obj["apiVersion"], obj["kind"] = rt.group_version, rt.kind
             meta.update(uid=str(uuid.uuid4()), resourceVersion=str(self._rv), generation=1,
                         creationTimestamp=meta.get("creationTimestamp") or now_rfc3339())
-            meta.setdefault("labels", meta.get("labels") or {})
+            _omit_empty(meta)
             self._objects[key] = obj
             self._record(rt, "ADDED", obj)
             return copy.deepcopy(obj)
@@ -222,6 +222,7 @@ class ObjectStore:
                     **meta}
                 if new.get("spec") != current.get("spec"):
                     new["metadata"]["generation"] = int(current["metadata"].get("generation", 1)) + 1
+            _omit_empty(new["metadata"])
             if new == current:
                 return copy.deepcopy(current)  # a no-op write does not bump resourceVersion
             self._rv += 1
@@ -271,6 +272,13 @@ class ObjectStore:
                 del self._objects[key]
                 self._record(rt, "DELETED", obj)
             return copy.deepcopy(obj)
+
+
+def _omit_empty(meta: Obj) -> None:
+    """Empty maps and lists are ``omitempty`` in the API's Go types: absent from the JSON."""
+    for key in ("labels", "annotations", "finalizers", "ownerReferences"):
+        if key in meta and not meta[key]:
+            del meta[key]
 
 
 def _pos(obj: Obj) -> tuple[str, str]:

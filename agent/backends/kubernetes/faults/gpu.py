@@ -71,14 +71,20 @@ class GpuDeviceFailure:
     def apply(self, plan: FaultPlan, *, ctx: ActionContext) -> Injection:
         name = plan.targets[0]
         original: dict = {}
+        held: list[str] = []
 
         def mark(node: dict) -> dict | None:
+            record = _record(node)
+            if record is not None:  # the cache was behind: another GPU failure holds the node
+                held.append(str(record.get("id")))
+                return None
             original.update(capacity=_gpus(node, "capacity"), allocatable=_gpus(node, "allocatable"))
-            record = json.dumps({"id": plan.mark, **original})
             patch = with_taint(node, GPU_FAILURE_TAINT, plan.mark) or {}
-            patch["metadata"] = {"annotations": {GPU_ORIGINAL_ANNOTATION: record}}
+            patch["metadata"] = {"annotations": {GPU_ORIGINAL_ANNOTATION: json.dumps({"id": plan.mark, **original})}}
             return patch
         update_node(ctx.api, name, mark)
+        if held:
+            return plan.outcome("refused", f"a GPU failure ({held[0]}) is already active on node {name}")
         hit = units_hit(plan.fault.intensity, plan.fault.magnitude, original["allocatable"])
         status = {"capacity": {GPU_RESOURCE: str(max(0, original["capacity"] - hit))},
                   "allocatable": {GPU_RESOURCE: str(max(0, original["allocatable"] - hit))}}
@@ -89,27 +95,32 @@ class GpuDeviceFailure:
     def revert(self, injection_id: str, *, ctx: ActionContext) -> None:
         mark = label_value(injection_id)
         names = set(taint_values(ctx.api, GPU_FAILURE_TAINT).get(mark, []))
-        recorded = {}
         for node in ctx.api.list(NODES).items:
-            record = _record(node)
-            if record is not None and record.get("id") == mark:
+            if (_record(node) or {}).get("id") == mark:
                 names.add(meta(node)["name"])
-                recorded[meta(node)["name"]] = record
         for name in sorted(names):
             try:
-                record = recorded.get(name)
-                if record is not None:
-                    status = {field: {GPU_RESOURCE: str(int(record[field]))} for field in ("capacity", "allocatable")}
-                    ctx.api.patch(NODES, name, {"status": status}, subresource="status")
-
-                def unmark(node: dict) -> dict | None:
-                    patch = without_taint(node, GPU_FAILURE_TAINT, mark) or {}
-                    if (_record(node) or {}).get("id") == mark:
-                        patch["metadata"] = {"annotations": {GPU_ORIGINAL_ANNOTATION: None}}
-                    return patch or None
-                update_node(ctx.api, name, unmark)
+                self._restore(ctx, name, mark)
             except NotFound:
                 continue
+
+    @staticmethod
+    def _restore(ctx: ActionContext, name: str, mark: str) -> None:
+        """Restore the recorded counts (when they differ), then drop the taint and the record."""
+        node = ctx.api.get(NODES, name)
+        record = _record(node)
+        if record is not None and record.get("id") == mark:
+            wanted = {f: int(record[f]) for f in ("capacity", "allocatable")}
+            if any(_gpus(node, f) != v for f, v in wanted.items()):
+                status = {f: {GPU_RESOURCE: str(v)} for f, v in wanted.items()}
+                ctx.api.patch(NODES, name, {"status": status}, subresource="status")
+
+        def unmark(node: dict) -> dict | None:
+            patch = without_taint(node, GPU_FAILURE_TAINT, mark) or {}
+            if (_record(node) or {}).get("id") == mark:
+                patch["metadata"] = {"annotations": {GPU_ORIGINAL_ANNOTATION: None}}
+            return patch or None
+        update_node(ctx.api, name, unmark)
 
     def marked(self, *, ctx: ActionContext) -> set[str]:
         marks = set(taint_values(ctx.api, GPU_FAILURE_TAINT))
