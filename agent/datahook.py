@@ -53,11 +53,18 @@ class ActiveDataFault:
 def read_fault(folder: Path, now: float) -> ActiveDataFault | None:
     """The fault in ``folder``, or None when there is none, it is incomplete, or it has expired."""
     try:
-        values = {k: (folder / k).read_text().strip() for k in
-                  ("kind", "magnitude", "target", "injection_id", "expires_at")}
+        values = {
+            k: (folder / k).read_text().strip()
+            for k in ("kind", "magnitude", "target", "injection_id", "expires_at")
+        }
         expires = dt.datetime.strptime(values["expires_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-        fault = ActiveDataFault(values["kind"], float(values["magnitude"]), values["target"],
-                                values["injection_id"], expires.timestamp())
+        fault = ActiveDataFault(
+            values["kind"],
+            float(values["magnitude"]),
+            values["target"],
+            values["injection_id"],
+            expires.timestamp(),
+        )
     except (OSError, ValueError):
         return None  # no fault mounted (the usual case), or one caught mid-update by the kubelet
     return fault if fault.expires_at > now else None
@@ -71,9 +78,10 @@ def drift(rows: Sequence[Mapping[str, Any]], sigmas: float) -> list[Row]:
     out = [dict(r) for r in rows]
     columns = {k for r in rows for k in r}
     for col in sorted(columns):
-        values = [r.get(col) for r in rows if r.get(col) is not None]
-        if not values or not all(_is_number(v) for v in values):
+        present = [r.get(col) for r in rows if r.get(col) is not None]
+        if not present or not all(_is_number(v) for v in present):
             continue
+        values = [float(v) for v in present if v is not None]
         std = statistics.pstdev(values) if len(values) > 1 else 0.0
         shift = sigmas * (std if std > 0 else 1.0)
         for r in out:

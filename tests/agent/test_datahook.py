@@ -15,8 +15,13 @@ from envs.faults import Fault, FaultKind
 NOW = 1_800_000_000.0
 
 
-def _mount(folder: Path, kind: FaultKind, intensity: int = 1, target: str = "ml/Deployment/features",
-           duration_s: float = 120) -> None:
+def _mount(
+    folder: Path,
+    kind: FaultKind,
+    intensity: int = 1,
+    target: str = "ml/Deployment/features",
+    duration_s: float = 120,
+) -> None:
     """Write the ConfigMap's keys as files, as the kubelet projects a ConfigMap volume."""
     folder.mkdir(parents=True, exist_ok=True)
     for key, value in fault_data(Fault(kind, intensity, target, duration_s), "inj-1", NOW).items():
@@ -34,7 +39,9 @@ def test_no_fault_mounted_passes_rows_through(tmp_path: Path) -> None:
 
 def test_drift_shifts_numeric_columns_by_sigmas(tmp_path: Path) -> None:
     _mount(tmp_path, FaultKind.DATA_DRIFT, 1)  # 1.5 sigma
-    out = DataFaultHook(folder=tmp_path, clock=lambda: NOW).apply(_rows(), namespace="ml", pipeline="features")
+    out = DataFaultHook(folder=tmp_path, clock=lambda: NOW).apply(
+        _rows(), namespace="ml", pipeline="features"
+    )
     sx = statistics.pstdev(float(i) for i in range(10))
     assert [r["x"] for r in out] == pytest.approx([i + 1.5 * sx for i in range(10)])
     assert [r["id"] for r in out] == [f"r{i}" for i in range(10)] and all(r["ok"] is True for r in out)
@@ -42,7 +49,9 @@ def test_drift_shifts_numeric_columns_by_sigmas(tmp_path: Path) -> None:
 
 def test_corruption_nulls_a_share_of_rows(tmp_path: Path) -> None:
     _mount(tmp_path, FaultKind.CORRUPTED_ROWS, 1)  # 10 %
-    out = DataFaultHook(folder=tmp_path, clock=lambda: NOW).apply(_rows(20), namespace="ml", pipeline="features")
+    out = DataFaultHook(folder=tmp_path, clock=lambda: NOW).apply(
+        _rows(20), namespace="ml", pipeline="features"
+    )
     nulled = [r for r in out if all(v is None for v in r.values())]
     assert len(nulled) == 2 and len(out) == 20
 
@@ -85,4 +94,5 @@ def test_the_hook_imports_nothing_outside_the_standard_library() -> None:
     modules = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     modules |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     import sys
+
     assert modules <= set(sys.stdlib_module_names) | {"__future__"}

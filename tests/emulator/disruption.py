@@ -43,20 +43,29 @@ def _count(value: int | str, expected: int, *, round_up: bool) -> int:
     return int(value)
 
 
-def check_eviction(pod: Obj, pdbs: list[Obj], pods: list[Obj], scale_of: Callable[[str, dict[str, Any]], int | None]) -> None:
+def check_eviction(
+    pod: Obj, pdbs: list[Obj], pods: list[Obj], scale_of: Callable[[str, dict[str, Any]], int | None]
+) -> None:
     """Raise the API server's answer when evicting ``pod`` would break its budget."""
     labels = pod["metadata"].get("labels") or {}
     matching = [p for p in pdbs if _selects(p.get("spec", {}).get("selector"), labels)]
     if not matching:
         return
     if len(matching) > 1:
-        raise ApiStatus(500, "InternalError",
-                        "This pod has more than one PodDisruptionBudget, which the eviction subresource "
-                        "does not support.")
+        raise ApiStatus(
+            500,
+            "InternalError",
+            "This pod has more than one PodDisruptionBudget, which the eviction subresource "
+            "does not support.",
+        )
     pdb = matching[0]
     spec = pdb.get("spec", {})
-    selected = [p for p in pods if _selects(spec.get("selector"), p["metadata"].get("labels") or {})
-                and not p["metadata"].get("deletionTimestamp")]
+    selected = [
+        p
+        for p in pods
+        if _selects(spec.get("selector"), p["metadata"].get("labels") or {})
+        and not p["metadata"].get("deletionTimestamp")
+    ]
     owners: dict[str, int] = {}
     expected = 0
     for p in selected:
@@ -80,7 +89,19 @@ def check_eviction(pod: Obj, pdbs: list[Obj], pods: list[Obj], scale_of: Callabl
     if allowed >= 1:
         return
     name = pdb["metadata"]["name"]
-    raise ApiStatus(429, "TooManyRequests", "Cannot evict pod as it would violate the pod's disruption budget.",
-                    {"causes": [{"reason": "DisruptionBudget", "message": (
+    raise ApiStatus(
+        429,
+        "TooManyRequests",
+        "Cannot evict pod as it would violate the pod's disruption budget.",
+        {
+            "causes": [
+                {
+                    "reason": "DisruptionBudget",
+                    "message": (
                         f"The disruption budget {name} needs {desired} healthy pods and has {healthy} "
-                        "currently")}]})
+                        "currently"
+                    ),
+                }
+            ]
+        },
+    )

@@ -1,4 +1,4 @@
-"""pytest fixtures: ``k8s_emulator`` (a started emulator) and ``k8s_emulator_chaos_mesh`` (with Chaos Mesh)."""
+"""pytest fixtures: ``k8s_emulator`` (on 127.0.0.1) and ``k8s_emulator_chaos_mesh`` (with its CRDs)."""
 
 from __future__ import annotations
 

@@ -12,9 +12,17 @@ import copy
 from typing import Any
 
 MERGE_KEYS: dict[str, str] = {
-    "containers": "name", "initContainers": "name", "ephemeralContainers": "name", "volumes": "name",
-    "env": "name", "volumeMounts": "mountPath", "ports": "containerPort", "conditions": "type",
-    "ownerReferences": "uid", "imagePullSecrets": "name", "hostAliases": "ip",
+    "containers": "name",
+    "initContainers": "name",
+    "ephemeralContainers": "name",
+    "volumes": "name",
+    "env": "name",
+    "volumeMounts": "mountPath",
+    "ports": "containerPort",
+    "conditions": "type",
+    "ownerReferences": "uid",
+    "imagePullSecrets": "name",
+    "hostAliases": "ip",
 }
 SET_LISTS = frozenset({"finalizers"})
 

@@ -39,7 +39,9 @@ BUILTIN: tuple[ResourceType, ...] = (
     ResourceType("apps", "v1", "daemonsets", "DaemonSet", True, ("status",)),
     ResourceType("batch", "v1", "jobs", "Job", True, ("status",)),
     ResourceType("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True, ("status",)),
-    ResourceType("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True, ("status",)),
+    ResourceType(
+        "autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True, ("status",)
+    ),
     ResourceType("coordination.k8s.io", "v1", "leases", "Lease", True),
 )
 
@@ -54,14 +56,30 @@ def resource_list(group_version: str, types: list[ResourceType]) -> dict[str, ob
     """An APIResourceList document for one group/version."""
     resources: list[dict[str, object]] = []
     for t in types:
-        resources.append({
-            "name": t.plural, "singularName": t.singular or t.kind.lower(), "namespaced": t.namespaced,
-            "kind": t.kind, "verbs": _VERBS,
-        })
+        resources.append(
+            {
+                "name": t.plural,
+                "singularName": t.singular or t.kind.lower(),
+                "namespaced": t.namespaced,
+                "kind": t.kind,
+                "verbs": _VERBS,
+            }
+        )
         for sub in t.subresources:
             verbs = ["create"] if sub == "eviction" else ["get", "patch", "update"]
             kind = "Eviction" if sub == "eviction" else ("Scale" if sub == "scale" else t.kind)
-            resources.append({"name": f"{t.plural}/{sub}", "singularName": "", "namespaced": t.namespaced,
-                              "kind": kind, "verbs": verbs})
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
-            "resources": resources}
+            resources.append(
+                {
+                    "name": f"{t.plural}/{sub}",
+                    "singularName": "",
+                    "namespaced": t.namespaced,
+                    "kind": kind,
+                    "verbs": verbs,
+                }
+            )
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": resources,
+    }

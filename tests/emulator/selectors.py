@@ -70,7 +70,9 @@ def field_values(obj: Mapping[str, Any]) -> dict[str, str]:
         elif isinstance(value, str | int | float):
             out[prefix] = str(value)
 
-    walk("", {"metadata": obj.get("metadata", {}), "spec": obj.get("spec", {}),
-              "status": obj.get("status", {})})
+    walk(
+        "",
+        {"metadata": obj.get("metadata", {}), "spec": obj.get("spec", {}), "status": obj.get("status", {})},
+    )
     out.setdefault("spec.nodeName", "")
     return out

@@ -116,8 +116,16 @@ class KubernetesEmulator:
     def list(self, kind: str, namespace: str | None = None, label_selector: str | None = None) -> list[Obj]:
         return self.store.select(self.type_of(kind), namespace, label_selector)
 
-    def fail(self, pattern: str, status: int = 500, *, times: int = 1, retry_after: float | None = None,
-             delay_s: float = 0.0, method: str | None = None) -> ErrorRule:
+    def fail(
+        self,
+        pattern: str,
+        status: int = 500,
+        *,
+        times: int = 1,
+        retry_after: float | None = None,
+        delay_s: float = 0.0,
+        method: str | None = None,
+    ) -> ErrorRule:
         """Inject ``times`` failures (or, with ``delay_s``, slow answers) for matching requests."""
         rule = ErrorRule(pattern, status, times, retry_after, delay_s, method)
         self.rules.append(rule)
@@ -193,7 +201,9 @@ class KubernetesEmulator:
                     break
                 headers = {"Retry-After": f"{rule.retry_after:g}"} if rule.retry_after is not None else {}
                 reason = {429: "TooManyRequests", 503: "ServiceUnavailable"}.get(rule.status, "InternalError")
-                return _status(ApiStatus(rule.status, reason, f"injected failure {rule.status}", headers=headers))
+                return _status(
+                    ApiStatus(rule.status, reason, f"injected failure {rule.status}", headers=headers)
+                )
         try:
             return await self._dispatch(request, query, body)
         except ApiStatus as e:
@@ -222,28 +232,43 @@ class KubernetesEmulator:
         if route.subresource not in (None, "status"):
             raise ApiStatus(404, "NotFound", f"the subresource {route.subresource} is not served")
         if method == "PUT":
-            return web.json_response(self.store.replace(route.rt, ns, route.name, body,
-                                                        subresource=route.subresource))
+            return web.json_response(
+                self.store.replace(route.rt, ns, route.name, body, subresource=route.subresource)
+            )
         if method == "PATCH":
             ctype = request.content_type
             strategic = ctype == "application/strategic-merge-patch+json"
             if strategic and route.rt in CHAOS_MESH:
-                raise ApiStatus(415, "UnsupportedMediaType",
-                                "the body of the request was in an unknown format - accepted media types "
-                                "include: application/json-patch+json, application/merge-patch+json")
+                raise ApiStatus(
+                    415,
+                    "UnsupportedMediaType",
+                    "the body of the request was in an unknown format - accepted media types "
+                    "include: application/json-patch+json, application/merge-patch+json",
+                )
             if ctype not in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
                 raise ApiStatus(415, "UnsupportedMediaType", f"the emulator does not apply {ctype} patches")
-            return web.json_response(self.store.patch(route.rt, ns, route.name, body, strategic=strategic,
-                                                      subresource=route.subresource))
+            return web.json_response(
+                self.store.patch(
+                    route.rt, ns, route.name, body, strategic=strategic, subresource=route.subresource
+                )
+            )
         if method == "DELETE":
             return web.json_response(self.store.delete(route.rt, ns, route.name))
         raise ApiStatus(405, "MethodNotAllowed", f"{method} is not allowed")
 
     def _discovery(self, path: str) -> dict[str, Any] | None:
         if path == "/version":
-            return {"major": "1", "minor": "32", "gitVersion": "v1.32.0-emulator", "gitCommit": "0" * 40,
-                    "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.23.4",
-                    "compiler": "gc", "platform": "linux/amd64"}
+            return {
+                "major": "1",
+                "minor": "32",
+                "gitVersion": "v1.32.0-emulator",
+                "gitCommit": "0" * 40,
+                "gitTreeState": "clean",
+                "buildDate": "2026-01-01T00:00:00Z",
+                "goVersion": "go1.23.4",
+                "compiler": "gc",
+                "platform": "linux/amd64",
+            }
         if path == "/api":
             return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
         groups: dict[str, list[str]] = {}
@@ -251,8 +276,11 @@ class KubernetesEmulator:
             if g and v not in groups.setdefault(g, []):
                 groups[g].append(v)
         if path == "/apis":
-            return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [_group(g, vs) for g, vs in
-                                                                           sorted(groups.items())]}
+            return {
+                "kind": "APIGroupList",
+                "apiVersion": "v1",
+                "groups": [_group(g, vs) for g, vs in sorted(groups.items())],
+            }
         m = re.fullmatch(r"/api/(v1)|/apis/([^/]+)(?:/([^/]+))?", path)
         if m is None:
             return None
@@ -283,14 +311,23 @@ class KubernetesEmulator:
 
     def _list(self, route: _Route, query: dict[str, str]) -> dict[str, Any]:
         limit = int(query["limit"]) if query.get("limit") else None
-        page = self.store.list_page(route.rt, route.namespace, label_selector=query.get("labelSelector"),
-                                    field_selector=query.get("fieldSelector"), limit=limit,
-                                    continue_token=query.get("continue"))
+        page = self.store.list_page(
+            route.rt,
+            route.namespace,
+            label_selector=query.get("labelSelector"),
+            field_selector=query.get("fieldSelector"),
+            limit=limit,
+            continue_token=query.get("continue"),
+        )
         meta: dict[str, Any] = {"resourceVersion": str(page.resource_version)}
         if page.continue_token:
             meta.update({"continue": page.continue_token, "remainingItemCount": page.remaining})
-        return {"kind": f"{route.rt.kind}List", "apiVersion": route.rt.group_version, "metadata": meta,
-                "items": page.items}
+        return {
+            "kind": f"{route.rt.kind}List",
+            "apiVersion": route.rt.group_version,
+            "metadata": meta,
+            "items": page.items,
+        }
 
     def _create(self, route: _Route, body: Any) -> web.Response:
         if not isinstance(body, dict):
@@ -300,8 +337,11 @@ class KubernetesEmulator:
             if route.namespace is None:
                 raise ApiStatus(405, "MethodNotAllowed", "create a namespaced object under its namespace")
             if body_ns and body_ns != route.namespace:
-                raise ApiStatus(400, "BadRequest", "the namespace of the provided object does not match "
-                                "the namespace sent on the request")
+                raise ApiStatus(
+                    400,
+                    "BadRequest",
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                )
         return web.json_response(self.store.create(route.rt, route.namespace or "", body), status=201)
 
     def _evict(self, route: _Route, body: Any) -> web.Response:
@@ -314,8 +354,10 @@ class KubernetesEmulator:
         pods = self.store.select(route.rt, route.namespace)
         check_eviction(pod, pdbs, pods, self._scale_of)
         self.store.delete(route.rt, route.namespace, route.name)
-        return web.json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                                  "code": 201}, status=201)
+        return web.json_response(
+            {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},
+            status=201,
+        )
 
     def _scale_of(self, namespace: str, ref: dict[str, Any]) -> int | None:
         """Desired replicas of a pod's controller, as the disruption controller reads its scale."""
@@ -340,8 +382,12 @@ class KubernetesEmulator:
             try:
                 if rv_param == "0":
                     sent_rv = self.store.resource_version
-                    initial = [(sent_rv, route.rt, "ADDED", o) for o in self.store.select(
-                        route.rt, route.namespace, query.get("labelSelector"), query.get("fieldSelector"))]
+                    initial = [
+                        (sent_rv, route.rt, "ADDED", o)
+                        for o in self.store.select(
+                            route.rt, route.namespace, query.get("labelSelector"), query.get("fieldSelector")
+                        )
+                    ]
                 else:
                     sent_rv = int(rv_param)
                     initial = self.store.history_since(sent_rv, route.rt)
@@ -359,7 +405,9 @@ class KubernetesEmulator:
                     return response
                 get = asyncio.ensure_future(queue.get())
                 drop = asyncio.ensure_future(watch.dropped.wait())
-                done, _ = await asyncio.wait({get, drop}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {get, drop}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                )
                 for fut in (get, drop):
                     if fut not in done:
                         fut.cancel()
@@ -376,14 +424,17 @@ class KubernetesEmulator:
             unsubscribe()
             self._watches.remove(watch)
 
-    async def _send(self, response: web.StreamResponse, route: _Route, query: dict[str, str], event: Event) -> None:
+    async def _send(
+        self, response: web.StreamResponse, route: _Route, query: dict[str, str], event: Event
+    ) -> None:
         _rv, _rt, kind, obj = event
         if route.namespace is not None and obj["metadata"].get("namespace") != route.namespace:
             return
-        if query.get("labelSelector") or query.get("fieldSelector"):
-            if not (parse_selector(query.get("labelSelector"))(obj["metadata"].get("labels") or {})
-                    and parse_selector(query.get("fieldSelector"))(field_values(obj))):
-                return
+        selected = parse_selector(query.get("labelSelector"))(obj["metadata"].get("labels") or {}) and (
+            parse_selector(query.get("fieldSelector"))(field_values(obj))
+        )
+        if not selected:
+            return
         await response.write(json.dumps({"type": kind, "object": obj}).encode() + b"\n")
 
 

@@ -30,16 +30,30 @@ Subscriber = Callable[[Event], None]
 class ApiStatus(Exception):
     """An error answer: rendered as a ``Status`` object with this HTTP code."""
 
-    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        reason: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code, self.reason, self.message = code, reason, message
         self.details = details or {}
         self.headers = headers or {}
 
     def body(self) -> Obj:
-        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                "message": self.message, "reason": self.reason, "details": self.details, "code": self.code}
+        return {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "details": self.details,
+            "code": self.code,
+        }
 
 
 def now_rfc3339(micro: bool = False) -> str:
@@ -48,8 +62,12 @@ def now_rfc3339(micro: bool = False) -> str:
 
 
 def _not_found(rt: ResourceType, name: str) -> ApiStatus:
-    return ApiStatus(404, "NotFound", f'{rt.plural}{"." + rt.group if rt.group else ""} "{name}" not found',
-                     {"name": name, "group": rt.group, "kind": rt.plural})
+    return ApiStatus(
+        404,
+        "NotFound",
+        f'{rt.plural}{"." + rt.group if rt.group else ""} "{name}" not found',
+        {"name": name, "group": rt.group, "kind": rt.plural},
+    )
 
 
 @dataclass
@@ -116,8 +134,13 @@ class ObjectStore:
                 raise _not_found(rt, name)
             return copy.deepcopy(obj)
 
-    def select(self, rt: ResourceType, namespace: str | None, label_selector: str | None = None,
-               field_selector: str | None = None) -> list[Obj]:
+    def select(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[Obj]:
         try:
             labels_ok, fields_ok = parse_selector(label_selector), parse_selector(field_selector)
         except ValueError as e:
@@ -131,8 +154,16 @@ class ObjectStore:
                     out.append(copy.deepcopy(obj))
             return out
 
-    def list_page(self, rt: ResourceType, namespace: str | None, *, label_selector: str | None,
-                  field_selector: str | None, limit: int | None, continue_token: str | None) -> ListPage:
+    def list_page(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        *,
+        label_selector: str | None,
+        field_selector: str | None,
+        limit: int | None,
+        continue_token: str | None,
+    ) -> ListPage:
         with self._lock:
             items = self.select(rt, namespace, label_selector, field_selector)
             rv, start = self._rv, None
@@ -143,15 +174,20 @@ class ObjectStore:
                 except (ValueError, KeyError, TypeError) as e:
                     raise ApiStatus(400, "BadRequest", f"invalid continue token: {e}") from e
                 if rv < self._compacted:
-                    raise ApiStatus(410, "Expired", "The provided continue parameter is too old to "
-                                    "display a consistent list result. You can start a new list "
-                                    "without the continue parameter.")
+                    raise ApiStatus(
+                        410,
+                        "Expired",
+                        "The provided continue parameter is too old to "
+                        "display a consistent list result. You can start a new list "
+                        "without the continue parameter.",
+                    )
                 items = [o for o in items if _pos(o) > start]
             if not limit or limit >= len(items):
                 return ListPage(items, rv, None, 0)
             page = items[:limit]
-            token = base64.urlsafe_b64encode(json.dumps({"rv": rv, "start": list(_pos(page[-1]))})
-                                             .encode()).decode()
+            token = base64.urlsafe_b64encode(
+                json.dumps({"rv": rv, "start": list(_pos(page[-1]))}).encode()
+            ).decode()
             return ListPage(page, rv, token, len(items) - limit)
 
     # ---- writes ------------------------------------------------------------------------------
@@ -170,8 +206,12 @@ class ObjectStore:
             name = meta["name"]
             key = (rt.key, namespace if rt.namespaced else "", name)
             if key in self._objects:
-                raise ApiStatus(409, "AlreadyExists", f'{rt.plural} "{name}" already exists',
-                                {"name": name, "kind": rt.plural})
+                raise ApiStatus(
+                    409,
+                    "AlreadyExists",
+                    f'{rt.plural} "{name}" already exists',
+                    {"name": name, "kind": rt.plural},
+                )
             if rt.namespaced:
                 meta["namespace"] = namespace
             else:
@@ -182,15 +222,27 @@ class ObjectStore:
                 obj.pop("status", None)
             self._rv += 1
             obj["apiVersion"], obj["kind"] = rt.group_version, rt.kind
-            meta.update(uid=str(uuid.uuid4()), resourceVersion=str(self._rv), generation=1,
-                        creationTimestamp=meta.get("creationTimestamp") or now_rfc3339())
+            meta.update(
+                uid=str(uuid.uuid4()),
+                resourceVersion=str(self._rv),
+                generation=1,
+                creationTimestamp=meta.get("creationTimestamp") or now_rfc3339(),
+            )
             _omit_empty(meta)
             self._objects[key] = obj
             self._record(rt, "ADDED", obj)
             return copy.deepcopy(obj)
 
-    def update(self, rt: ResourceType, namespace: str, name: str, change: Callable[[Obj], Obj],
-               *, subresource: str | None = None, precondition_rv: str | None = None) -> Obj:
+    def update(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        change: Callable[[Obj], Obj],
+        *,
+        subresource: str | None = None,
+        precondition_rv: str | None = None,
+    ) -> Obj:
         """Apply ``change`` to the stored object under the rules of its (sub)resource."""
         with self._lock:
             key = (rt.key, namespace if rt.namespaced else "", name)
@@ -198,9 +250,14 @@ class ObjectStore:
             if current is None:
                 raise _not_found(rt, name)
             if precondition_rv and precondition_rv != current["metadata"]["resourceVersion"]:
-                raise ApiStatus(409, "Conflict", f'Operation cannot be fulfilled on {rt.plural} "{name}": '
-                                "the object has been modified; please apply your changes to the latest "
-                                "version and try again", {"name": name, "kind": rt.plural})
+                raise ApiStatus(
+                    409,
+                    "Conflict",
+                    f'Operation cannot be fulfilled on {rt.plural} "{name}": '
+                    "the object has been modified; please apply your changes to the latest "
+                    "version and try again",
+                    {"name": name, "kind": rt.plural},
+                )
             proposed = change(copy.deepcopy(current))
             new = copy.deepcopy(current)
             if subresource == "status":
@@ -208,18 +265,42 @@ class ObjectStore:
             else:
                 for k, v in proposed.items():
                     if k not in ("metadata", "status", "apiVersion", "kind") or (
-                            k == "status" and "status" not in rt.subresources):
+                        k == "status" and "status" not in rt.subresources
+                    ):
                         new[k] = v
-                for k in [k for k in new if k not in proposed and k not in ("metadata", "status",
-                                                                             "apiVersion", "kind")]:
+                for k in [
+                    k
+                    for k in new
+                    if k not in proposed and k not in ("metadata", "status", "apiVersion", "kind")
+                ]:
                     del new[k]
                 meta = dict(proposed.get("metadata", {}))
-                for fixed in ("uid", "creationTimestamp", "namespace", "name", "generation",
-                              "resourceVersion", "deletionTimestamp"):
+                for fixed in (
+                    "uid",
+                    "creationTimestamp",
+                    "namespace",
+                    "name",
+                    "generation",
+                    "resourceVersion",
+                    "deletionTimestamp",
+                ):
                     meta.pop(fixed, None)
-                new["metadata"] = {**{k: v for k, v in current["metadata"].items() if k in (
-                    "uid", "creationTimestamp", "namespace", "name", "generation", "deletionTimestamp")},
-                    **meta}
+                new["metadata"] = {
+                    **{
+                        k: v
+                        for k, v in current["metadata"].items()
+                        if k
+                        in (
+                            "uid",
+                            "creationTimestamp",
+                            "namespace",
+                            "name",
+                            "generation",
+                            "deletionTimestamp",
+                        )
+                    },
+                    **meta,
+                }
                 if new.get("spec") != current.get("spec"):
                     new["metadata"]["generation"] = int(current["metadata"].get("generation", 1)) + 1
             _omit_empty(new["metadata"])
@@ -235,8 +316,16 @@ class ObjectStore:
             self._record(rt, "MODIFIED", new)
             return copy.deepcopy(new)
 
-    def patch(self, rt: ResourceType, namespace: str, name: str, patch: Obj, *, strategic: bool,
-              subresource: str | None = None) -> Obj:
+    def patch(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        patch: Obj,
+        *,
+        strategic: bool,
+        subresource: str | None = None,
+    ) -> Obj:
         if not isinstance(patch, dict):
             raise ApiStatus(400, "BadRequest", "a merge patch must be a JSON object")
 
@@ -246,14 +335,22 @@ class ObjectStore:
             except ValueError as e:
                 raise ApiStatus(422, "Invalid", str(e)) from e
             return dict(merged)
+
         precondition = (patch.get("metadata") or {}).get("resourceVersion")
         return self.update(rt, namespace, name, change, subresource=subresource, precondition_rv=precondition)
 
-    def replace(self, rt: ResourceType, namespace: str, name: str, body: Obj, *,
-                subresource: str | None = None) -> Obj:
+    def replace(
+        self, rt: ResourceType, namespace: str, name: str, body: Obj, *, subresource: str | None = None
+    ) -> Obj:
         precondition = (body.get("metadata") or {}).get("resourceVersion")
-        return self.update(rt, namespace, name, lambda _obj: copy.deepcopy(body), subresource=subresource,
-                           precondition_rv=precondition)
+        return self.update(
+            rt,
+            namespace,
+            name,
+            lambda _obj: copy.deepcopy(body),
+            subresource=subresource,
+            precondition_rv=precondition,
+        )
 
     def delete(self, rt: ResourceType, namespace: str, name: str) -> Obj:
         with self._lock:

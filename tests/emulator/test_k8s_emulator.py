@@ -33,18 +33,21 @@ def test_create_answers_201_with_the_complete_object(k8s_emulator: KubernetesEmu
 def test_lists_have_kind_and_resource_version_and_honour_selectors(k8s_emulator: KubernetesEmulator) -> None:
     for name in ("a", "b"):
         k8s_emulator.put(o.node(name, zone=f"zone-{name}"))
-    web, _ = o.seed_workload(k8s_emulator, o.deployment("web", replicas=2), ["a", "b"])
+    o.seed_workload(k8s_emulator, o.deployment("web", replicas=2), ["a", "b"])
     o.seed_workload(k8s_emulator, o.deployment("api", replicas=1), ["a"])
     core = k.CoreV1Api(_client(k8s_emulator))
     raw = core.list_namespaced_pod("default", _preload_content=False)
     import json
+
     body = json.loads(raw.data)
     assert body["kind"] == "PodList" and int(body["metadata"]["resourceVersion"]) > 0
     assert len(core.list_namespaced_pod("default", label_selector="app=web").items) == 2
     assert len(core.list_namespaced_pod("default", label_selector="app in (web,api)").items) == 3
     assert len(core.list_namespaced_pod("default", label_selector="app!=web").items) == 1
     assert len(core.list_pod_for_all_namespaces(field_selector="spec.nodeName=b").items) == 1
-    assert [n.metadata.name for n in core.list_node(label_selector="topology.kubernetes.io/zone=zone-a").items] == ["a"]
+    assert [
+        n.metadata.name for n in core.list_node(label_selector="topology.kubernetes.io/zone=zone-a").items
+    ] == ["a"]
 
 
 def test_paging_with_limit_and_continue(k8s_emulator: KubernetesEmulator) -> None:
@@ -73,31 +76,45 @@ def test_chaos_mesh_discovery_only_when_installed(k8s_emulator: KubernetesEmulat
     k8s_emulator.install_chaos_mesh()
     groups = {g.name: g for g in apis.get_api_versions().groups}
     assert groups["chaos-mesh.org"].preferred_version.group_version == "chaos-mesh.org/v1alpha1"
-    kinds = {r.kind for r in k.CustomObjectsApi(_client(k8s_emulator)).get_api_resources(
-        "chaos-mesh.org", "v1alpha1").resources}
+    kinds = {
+        r.kind
+        for r in k.CustomObjectsApi(_client(k8s_emulator))
+        .get_api_resources("chaos-mesh.org", "v1alpha1")
+        .resources
+    }
     assert {"NetworkChaos", "StressChaos"} <= kinds
 
 
 def test_merge_patch_null_deletes_and_status_is_a_subresource(k8s_emulator: KubernetesEmulator) -> None:
     k8s_emulator.put(o.node("n", gpus=4, taints=[{"key": "x", "effect": "NoSchedule"}]))
     core = k.CoreV1Api(_client(k8s_emulator))
-    core.patch_node("n", {"spec": {"unschedulable": True, "taints": None}},
-                    _content_type="application/merge-patch+json")
+    core.patch_node(
+        "n", {"spec": {"unschedulable": True, "taints": None}}, _content_type="application/merge-patch+json"
+    )
     node = core.read_node("n")
     assert node.spec.unschedulable and node.spec.taints is None and node.metadata.generation == 2
-    core.patch_node("n", {"status": {"allocatable": {"nvidia.com/gpu": "1"}}},
-                    _content_type="application/merge-patch+json")
+    core.patch_node(
+        "n",
+        {"status": {"allocatable": {"nvidia.com/gpu": "1"}}},
+        _content_type="application/merge-patch+json",
+    )
     assert core.read_node("n").status.allocatable["nvidia.com/gpu"] == "4"  # main resource ignores status
-    core.patch_node_status("n", {"status": {"allocatable": {"nvidia.com/gpu": "1"}}},
-                           _content_type="application/merge-patch+json")
+    core.patch_node_status(
+        "n",
+        {"status": {"allocatable": {"nvidia.com/gpu": "1"}}},
+        _content_type="application/merge-patch+json",
+    )
     assert core.read_node("n").status.allocatable["nvidia.com/gpu"] == "1"
 
 
 def test_strategic_merge_merges_containers_by_name(k8s_emulator: KubernetesEmulator) -> None:
-    dep, _ = o.seed_workload(k8s_emulator, o.deployment("web", replicas=1), [])
+    o.seed_workload(k8s_emulator, o.deployment("web", replicas=1), [])
     apps = k.AppsV1Api(_client(k8s_emulator))
-    apps.patch_namespaced_deployment("web", "default", {"spec": {"template": {"spec": {"containers": [
-        {"name": "side", "image": "side:1"}]}}}})
+    apps.patch_namespaced_deployment(
+        "web",
+        "default",
+        {"spec": {"template": {"spec": {"containers": [{"name": "side", "image": "side:1"}]}}}},
+    )
     names = [c.name for c in apps.read_namespaced_deployment("web", "default").spec.template.spec.containers]
     assert names == ["main", "side"]
 
@@ -106,11 +123,17 @@ def test_resource_version_precondition_conflicts(k8s_emulator: KubernetesEmulato
     k8s_emulator.put(o.node("n"))
     core = k.CoreV1Api(_client(k8s_emulator))
     rv = core.read_node("n").metadata.resource_version
-    core.patch_node("n", {"metadata": {"labels": {"a": "1"}, "resourceVersion": rv}},
-                    _content_type="application/merge-patch+json")
+    core.patch_node(
+        "n",
+        {"metadata": {"labels": {"a": "1"}, "resourceVersion": rv}},
+        _content_type="application/merge-patch+json",
+    )
     with pytest.raises(k.ApiException) as e:
-        core.patch_node("n", {"metadata": {"labels": {"a": "2"}, "resourceVersion": rv}},
-                        _content_type="application/merge-patch+json")
+        core.patch_node(
+            "n",
+            {"metadata": {"labels": {"a": "2"}, "resourceVersion": rv}},
+            _content_type="application/merge-patch+json",
+        )
     assert e.value.status == 409
 
 
@@ -121,8 +144,10 @@ def test_eviction_honours_pdb_with_429(k8s_emulator: KubernetesEmulator) -> None
     core = k.CoreV1Api(_client(k8s_emulator))
 
     def evict(name: str) -> None:
-        core.create_namespaced_pod_eviction(name, "default", {"apiVersion": "policy/v1", "kind": "Eviction",
-                                                             "metadata": {"name": name}})
+        core.create_namespaced_pod_eviction(
+            name, "default", {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name}}
+        )
+
     evict(pods[0]["metadata"]["name"])
     with pytest.raises(k.ApiException) as e:
         evict(pods[1]["metadata"]["name"])
@@ -136,13 +161,20 @@ def test_watch_resumes_from_resource_version_and_expires_with_410(k8s_emulator: 
     rv = core.list_namespaced_config_map("default").metadata.resource_version
     core.create_namespaced_config_map("default", {"metadata": {"name": "b"}})
     core.delete_namespaced_config_map("a", "default")
-    events = [(e["type"], e["object"].metadata.name) for e in watch.Watch().stream(
-        core.list_namespaced_config_map, "default", resource_version=rv, timeout_seconds=1)]
+    events = [
+        (e["type"], e["object"].metadata.name)
+        for e in watch.Watch().stream(
+            core.list_namespaced_config_map, "default", resource_version=rv, timeout_seconds=1
+        )
+    ]
     assert events == [("ADDED", "b"), ("DELETED", "a")]
     k8s_emulator.store.compact()
     with pytest.raises(k.ApiException) as e:
-        list(watch.Watch().stream(core.list_namespaced_config_map, "default", resource_version=rv,
-                                  timeout_seconds=1))
+        list(
+            watch.Watch().stream(
+                core.list_namespaced_config_map, "default", resource_version=rv, timeout_seconds=1
+            )
+        )
     assert e.value.status == 410
 
 
@@ -152,11 +184,13 @@ def test_watch_streams_live_events(k8s_emulator: KubernetesEmulator) -> None:
     seen: list[str] = []
 
     def consume() -> None:
-        for e in watch.Watch().stream(core.list_namespaced_config_map, "default", resource_version=rv,
-                                      timeout_seconds=2):
+        for e in watch.Watch().stream(
+            core.list_namespaced_config_map, "default", resource_version=rv, timeout_seconds=2
+        ):
             seen.append(e["object"].metadata.name)
             if len(seen) == 2:
                 break
+
     t = threading.Thread(target=consume)
     t.start()
     core.create_namespaced_config_map("default", {"metadata": {"name": "x"}})
@@ -178,7 +212,11 @@ def test_injected_errors_carry_retry_after(k8s_emulator: KubernetesEmulator) -> 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed on this machine")
 def test_kubectl_reads_the_emulator(k8s_emulator: KubernetesEmulator) -> None:
     k8s_emulator.put(o.node("node-1"))
-    out = subprocess.run(["kubectl", "--server", k8s_emulator.url, "get", "nodes", "-o", "name"],
-                         capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        ["kubectl", "--server", k8s_emulator.url, "get", "nodes", "-o", "name"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "node/node-1"

@@ -29,9 +29,16 @@ log = structlog.get_logger(__name__)
 
 
 class KubernetesBackend:
-    def __init__(self, api: KubeApi, *, name: str = "kubernetes", settings: KubernetesCluster | None = None,
-                 spec_builder: SpecBuilder = twin_spec_builder, clock: Callable[[], float] = time.time,
-                 stop: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        api: KubeApi,
+        *,
+        name: str = "kubernetes",
+        settings: KubernetesCluster | None = None,
+        spec_builder: SpecBuilder = twin_spec_builder,
+        clock: Callable[[], float] = time.time,
+        stop: threading.Event | None = None,
+    ) -> None:
         settings = settings or KubernetesCluster()
         self.api = api
         self.name = name
@@ -62,7 +69,9 @@ class KubernetesBackend:
         self._stop.wait(max(0.0, seconds))
 
     def snapshot(self) -> ClusterState:
-        return cluster_state(self.cache.objects(), name=self.name, time_s=self.now(), spec_builder=self._spec_builder)
+        return cluster_state(
+            self.cache.objects(), name=self.name, time_s=self.now(), spec_builder=self._spec_builder
+        )
 
     def inject(self, fault: Fault, *, injection_id: str) -> Injection:
         action = FAULT_ACTIONS[fault.kind]
@@ -76,12 +85,17 @@ class KubernetesBackend:
         try:
             return action.apply(plan, ctx=self.ctx)
         except KubernetesApiError as e:
-            log.warning("fault failed to apply, reverting what was done", injection_id=injection_id, error=str(e))
+            log.warning(
+                "fault failed to apply, reverting what was done", injection_id=injection_id, error=str(e)
+            )
             try:
                 action.revert(injection_id, ctx=self.ctx)
             except KubernetesApiError as revert_error:
-                log.error("partial fault could not be reverted; the start-up sweep will retry",
-                          injection_id=injection_id, error=str(revert_error))
+                log.error(
+                    "partial fault could not be reverted; the start-up sweep will retry",
+                    injection_id=injection_id,
+                    error=str(revert_error),
+                )
             return Injection(injection_id, fault, "failed", f"applying failed: {e}")
 
     def revert(self, injection: Injection) -> None:

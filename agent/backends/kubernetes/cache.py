@@ -43,8 +43,13 @@ def _key(obj: Obj) -> tuple[str, str]:
 
 
 class WatchCache:
-    def __init__(self, api: KubeApi, resources: Iterable[Resource] = SNAPSHOT_RESOURCES, *,
-                 reconnect_delay_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        api: KubeApi,
+        resources: Iterable[Resource] = SNAPSHOT_RESOURCES,
+        *,
+        reconnect_delay_s: float = 0.5,
+    ) -> None:
         self._api = api
         self._resources = tuple(resources)
         self._shelves = {r: _Shelf() for r in self._resources}
@@ -82,8 +87,11 @@ class WatchCache:
     def objects(self, resources: Iterable[Resource] | None = None) -> list[Obj]:
         """Deep copies of the cached objects, as ``kubectl get -o json`` items."""
         with self._lock:
-            return [copy.deepcopy(o) for r in (resources or self._resources)
-                    for _k, o in sorted(self._shelves[r].objects.items())]
+            return [
+                copy.deepcopy(o)
+                for r in (resources or self._resources)
+                for _k, o in sorted(self._shelves[r].objects.items())
+            ]
 
     def stats(self, res: Resource) -> tuple[int, int]:
         """(lists, watch requests) made so far for ``res``: a healthy cache lists once."""

@@ -21,8 +21,16 @@ def cut(text: str, limit: int = MAX_PAYLOAD_CHARS) -> str:
 class KubernetesApiError(BackendError):
     """The API server answered with an error status (or could not be reached: status 0)."""
 
-    def __init__(self, message: str, *, status: int = 0, reason: str = "", method: str = "", path: str = "",
-                 causes: tuple[Mapping[str, str], ...] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 0,
+        reason: str = "",
+        method: str = "",
+        path: str = "",
+        causes: tuple[Mapping[str, str], ...] = (),
+    ) -> None:
         where = f"{method} {path}: " if method else ""
         super().__init__(f"{where}{status or ''} {reason} {cut(message)}".replace("  ", " ").strip())
         self.status = status
@@ -89,10 +97,12 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
         return None  # an HTTP date; rare from the API server, back-off applies instead
 
 
-def error_from_response(status: int, body: bytes, headers: Mapping[str, str], *, method: str,
-                        path: str) -> KubernetesApiError:
+def error_from_response(
+    status: int, body: bytes, headers: Mapping[str, str], *, method: str, path: str
+) -> KubernetesApiError:
     """The error for a non-2xx answer, read from its ``Status`` body when it has one."""
-    reason, message, causes = "", body.decode("utf-8", "replace"), ()
+    reason, message = "", body.decode("utf-8", "replace")
+    causes: tuple[dict[str, str], ...] = ()
     try:
         payload = json.loads(body)
     except ValueError:
@@ -102,13 +112,24 @@ def error_from_response(status: int, body: bytes, headers: Mapping[str, str], *,
         message = str(payload.get("message", ""))
         details = payload.get("details") or {}
         causes = tuple(c for c in details.get("causes") or [] if isinstance(c, dict))
-    kw: dict[str, Any] = {"status": status, "reason": reason, "method": method, "path": path, "causes": causes}
+    kw: dict[str, Any] = {
+        "status": status,
+        "reason": reason,
+        "method": method,
+        "path": path,
+        "causes": causes,
+    }
     if status == 429:
         if any(c.get("reason") == "DisruptionBudget" for c in causes):
             return DisruptionBudgetRefused(message, **kw)
         return TooManyRequests(message, retry_after=_retry_after(headers), **kw)
     cls: type[KubernetesApiError] = {
-        400: BadRequest, 422: BadRequest, 401: Unauthorized, 403: Unauthorized, 404: NotFound,
-        409: Conflict, 410: Gone,
+        400: BadRequest,
+        422: BadRequest,
+        401: Unauthorized,
+        403: Unauthorized,
+        404: NotFound,
+        409: Conflict,
+        410: Gone,
     }.get(status, ServerError if status >= 500 else KubernetesApiError)
     return cls(message, **kw)

@@ -37,9 +37,18 @@ class _Observed:
 
 
 class LeaderElector:
-    def __init__(self, api: KubeApi, *, namespace: str, name: str, identity: str, lease_duration_s: float = 15.0,
-                 retry_period_s: float | None = None, clock: Callable[[], float] = time.monotonic,
-                 wall_clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        api: KubeApi,
+        *,
+        namespace: str,
+        name: str,
+        identity: str,
+        lease_duration_s: float = 15.0,
+        retry_period_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self.api, self.namespace, self.name, self.identity = api, namespace, name, identity
         self.lease_duration_s = lease_duration_s
         self.retry_period_s = retry_period_s if retry_period_s is not None else lease_duration_s / 4
@@ -50,13 +59,21 @@ class LeaderElector:
     @property
     def is_leader(self) -> bool:
         """Leading and the last successful renewal is still within the lease duration."""
-        return self._leading and self._observed is not None and (
-            self._clock() - self._observed.at < self.lease_duration_s)
+        return (
+            self._leading
+            and self._observed is not None
+            and (self._clock() - self._observed.at < self.lease_duration_s)
+        )
 
     def _spec(self, acquire_time: str | None, transitions: int) -> dict[str, Any]:
         now = _micro_time(self._wall())
-        return {"holderIdentity": self.identity, "leaseDurationSeconds": max(1, round(self.lease_duration_s)),
-                "acquireTime": acquire_time or now, "renewTime": now, "leaseTransitions": transitions}
+        return {
+            "holderIdentity": self.identity,
+            "leaseDurationSeconds": max(1, round(self.lease_duration_s)),
+            "acquireTime": acquire_time or now,
+            "renewTime": now,
+            "leaseTransitions": transitions,
+        }
 
     def try_acquire_or_renew(self) -> bool:
         """One round: True when this identity holds the lease afterwards."""
@@ -86,8 +103,12 @@ class LeaderElector:
         return self._won(written, taken_over=not mine)
 
     def _create(self) -> bool:
-        body: Obj = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                     "metadata": {"name": self.name, "namespace": self.namespace}, "spec": self._spec(None, 0)}
+        body: Obj = {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": self.name, "namespace": self.namespace},
+            "spec": self._spec(None, 0),
+        }
         try:
             created = self.api.create(LEASES, body, namespace=self.namespace)
         except Conflict:
@@ -97,8 +118,9 @@ class LeaderElector:
 
     def _won(self, lease: Obj, *, taken_over: bool) -> bool:
         spec = lease.get("spec") or {}
-        self._observed = _Observed({k: spec.get(k) for k in ("holderIdentity", "renewTime", "leaseDurationSeconds")},
-                                   self._clock())
+        self._observed = _Observed(
+            {k: spec.get(k) for k in ("holderIdentity", "renewTime", "leaseDurationSeconds")}, self._clock()
+        )
         if taken_over:
             log.info("became leader", lease=f"{self.namespace}/{self.name}", identity=self.identity)
         self._leading = True
@@ -111,7 +133,9 @@ class LeaderElector:
         try:
             lease = self.api.get(LEASES, self.name, namespace=self.namespace)
             if (lease.get("spec") or {}).get("holderIdentity") == self.identity:
-                lease["spec"].update(holderIdentity="", leaseDurationSeconds=1, renewTime=_micro_time(self._wall()))
+                lease["spec"].update(
+                    holderIdentity="", leaseDurationSeconds=1, renewTime=_micro_time(self._wall())
+                )
                 self.api.replace(LEASES, self.name, lease, namespace=self.namespace)
         except KubernetesApiError as e:
             log.warning("could not release the lease; it expires on its own", error=str(e))

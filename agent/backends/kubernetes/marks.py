@@ -39,11 +39,11 @@ def object_name(prefix: str, injection_id: str) -> str:
     return f"{prefix}-{slug[:40].strip('-')}-{digest}".replace("--", "-")
 
 
-def labels(injection_id: str) -> dict[str, str]:
+def injection_labels(injection_id: str) -> dict[str, str]:
     return {MANAGED_BY_LABEL: MANAGED_BY, INJECTION_LABEL: label_value(injection_id)}
 
 
-def annotations(injection_id: str) -> dict[str, str]:
+def injection_annotations(injection_id: str) -> dict[str, str]:
     return {INJECTION_ANNOTATION: injection_id}
 
 

@@ -18,7 +18,9 @@ class Resource:
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
 
-    def path(self, namespace: str | None = None, name: str | None = None, subresource: str | None = None) -> str:
+    def path(
+        self, namespace: str | None = None, name: str | None = None, subresource: str | None = None
+    ) -> str:
         base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
         if self.namespaced and namespace is not None:
             base += f"/namespaces/{quote(namespace, safe='')}"
@@ -45,7 +47,16 @@ CHAOS_MESH_GROUP_VERSION = "chaos-mesh.org/v1alpha1"
 NETWORK_CHAOS = Resource("chaos-mesh.org", "v1alpha1", "networkchaos", "NetworkChaos", namespaced=True)
 STRESS_CHAOS = Resource("chaos-mesh.org", "v1alpha1", "stresschaos", "StressChaos", namespaced=True)
 
-SNAPSHOT_RESOURCES: tuple[Resource, ...] = (NODES, PODS, DEPLOYMENTS, STATEFULSETS, JOBS, SERVICES, PDBS, HPAS)
+SNAPSHOT_RESOURCES: tuple[Resource, ...] = (
+    NODES,
+    PODS,
+    DEPLOYMENTS,
+    STATEFULSETS,
+    JOBS,
+    SERVICES,
+    PDBS,
+    HPAS,
+)
 """What a snapshot reads and the watch cache keeps."""
 
 WORKLOAD_RESOURCES = {"Deployment": DEPLOYMENTS, "StatefulSet": STATEFULSETS, "Job": JOBS}

@@ -22,8 +22,10 @@ def twin_spec_builder(objects: Iterable[dict[str, Any]], name: str) -> ClusterSp
     try:
         twin = importlib.import_module("envs.twin")
     except ImportError as e:
-        raise BackendError("envs.twin is not available: the Kubernetes backend needs the digital twin's "
-                           "spec_from_objects to read the topology") from e
+        raise BackendError(
+            "envs.twin is not available: the Kubernetes backend needs the digital twin's "
+            "spec_from_objects to read the topology"
+        ) from e
     spec: ClusterSpec = twin.spec_from_objects(objects, name=name)
     return spec
 
@@ -47,16 +49,23 @@ def rollout_in_progress(workload: Obj) -> bool:
     updated = int(status.get("updatedReplicas", replicas if kind == "Deployment" else 0))
     if kind == "StatefulSet":
         revisions_differ = status.get("updateRevision") and status.get("updateRevision") != status.get(
-            "currentRevision")
+            "currentRevision"
+        )
         return bool(revisions_differ) or int(status.get("updatedReplicas", replicas)) < replicas
-    return updated < replicas or int(status.get("replicas", replicas)) > updated or int(
-        status.get("availableReplicas", updated)) < updated
+    return (
+        updated < replicas
+        or int(status.get("replicas", replicas)) > updated
+        or int(status.get("availableReplicas", updated)) < updated
+    )
 
 
 def workload_status(key: str, workload: Obj, pods: list[Obj]) -> WorkloadStatus:
     by_node = Counter((p.get("spec") or {}).get("nodeName") for p in pods)
-    restarts = sum(int(cs.get("restartCount", 0)) for p in pods
-                   for cs in (p.get("status") or {}).get("containerStatuses") or [])
+    restarts = sum(
+        int(cs.get("restartCount", 0))
+        for p in pods
+        for cs in (p.get("status") or {}).get("containerStatuses") or []
+    )
     return WorkloadStatus(
         key=key,
         desired=desired_replicas(workload),

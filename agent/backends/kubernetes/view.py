@@ -52,7 +52,9 @@ def labels_of(obj: Obj) -> dict[str, str]:
 
 def is_terminating(pod: Obj) -> bool:
     return bool(meta(pod).get("deletionTimestamp")) or (pod.get("status") or {}).get("phase") in (
-        "Succeeded", "Failed")
+        "Succeeded",
+        "Failed",
+    )
 
 
 def is_ready(obj: Obj) -> bool:
@@ -107,20 +109,30 @@ class ClusterView:
             return []
         namespace = meta(workload).get("namespace", "")
         selector = (workload.get("spec") or {}).get("selector")
-        pods = [p for p in self.pods if meta(p).get("namespace") == namespace
-                and selector_matches(selector, labels_of(p))]
+        pods = [
+            p
+            for p in self.pods
+            if meta(p).get("namespace") == namespace and selector_matches(selector, labels_of(p))
+        ]
         if live_only:
             pods = [p for p in pods if not is_terminating(p)]
         return sorted(pods, key=lambda p: meta(p)["name"])
 
     def pods_on(self, node_name: str) -> list[Obj]:
-        return sorted((p for p in self.pods if (p.get("spec") or {}).get("nodeName") == node_name
-                       and not is_terminating(p)), key=lambda p: (meta(p).get("namespace", ""), meta(p)["name"]))
+        return sorted(
+            (
+                p
+                for p in self.pods
+                if (p.get("spec") or {}).get("nodeName") == node_name and not is_terminating(p)
+            ),
+            key=lambda p: (meta(p).get("namespace", ""), meta(p)["name"]),
+        )
 
     def pdb_for(self, pod: Obj) -> Obj | None:
         namespace = meta(pod).get("namespace")
         for pdb in self.pdbs:
             if meta(pdb).get("namespace") == namespace and selector_matches(
-                    (pdb.get("spec") or {}).get("selector"), labels_of(pod)):
+                (pdb.get("spec") or {}).get("selector"), labels_of(pod)
+            ):
                 return pdb
         return None

@@ -44,8 +44,13 @@ class FaultPlan:
         return label_value(self.injection_id)
 
     def outcome(self, outcome: InjectionOutcome, detail: str = "", affected: Sequence[str] = ()) -> Injection:
-        return Injection(id=self.injection_id, fault=self.fault, outcome=outcome, detail=detail,
-                         affected_pods=tuple(affected))
+        return Injection(
+            id=self.injection_id,
+            fault=self.fault,
+            outcome=outcome,
+            detail=detail,
+            affected_pods=tuple(affected),
+        )
 
     def refuse(self) -> Injection:
         outcome: InjectionOutcome = "refused" if self.verdict == "refused" else "failed"
@@ -53,7 +58,9 @@ class FaultPlan:
 
 
 class FaultAction(Protocol):
-    def plan(self, fault: Fault, *, injection_id: str, view: ClusterView, ctx: ActionContext) -> FaultPlan: ...
+    def plan(
+        self, fault: Fault, *, injection_id: str, view: ClusterView, ctx: ActionContext
+    ) -> FaultPlan: ...
 
     def apply(self, plan: FaultPlan, *, ctx: ActionContext) -> Injection: ...
 

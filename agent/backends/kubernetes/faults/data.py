@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+from agent.backends.kubernetes.api import Obj
 from agent.backends.kubernetes.errors import Conflict, NotFound
 from agent.backends.kubernetes.faults.base import ActionContext, FaultPlan, missing_target, refuse
-from agent.backends.kubernetes.marks import INJECTION_LABEL, annotations, labels, managed_selector
+from agent.backends.kubernetes.marks import (
+    INJECTION_LABEL,
+    injection_annotations,
+    injection_labels,
+    managed_selector,
+)
 from agent.backends.kubernetes.resources import CONFIGMAPS
 from agent.backends.kubernetes.view import ClusterView, meta
 from envs.cluster import Injection
@@ -23,8 +29,13 @@ CONFIGMAP_NAME = "chaos-agent-data-fault"
 
 def fault_data(fault: Fault, injection_id: str, now_s: float) -> dict[str, str]:
     expires = dt.datetime.fromtimestamp(now_s + fault.duration_s, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {"kind": fault.kind.value, "magnitude": f"{fault.magnitude:g}", "target": fault.target,
-            "injection_id": injection_id, "expires_at": expires}
+    return {
+        "kind": fault.kind.value,
+        "magnitude": f"{fault.magnitude:g}",
+        "target": fault.target,
+        "injection_id": injection_id,
+        "expires_at": expires,
+    }
 
 
 class DataFault:
@@ -37,21 +48,38 @@ class DataFault:
         except NotFound:
             return FaultPlan(injection_id, fault, targets=(namespace,))
         holder = (current.get("data") or {}).get("injection_id", "?")
-        return refuse(fault, injection_id, f"a data fault ({holder}) is already active in namespace {namespace}; "
-                      "one at a time per namespace")
+        return refuse(
+            fault,
+            injection_id,
+            f"a data fault ({holder}) is already active in namespace {namespace}; "
+            "one at a time per namespace",
+        )
 
     def apply(self, plan: FaultPlan, *, ctx: ActionContext) -> Injection:
         namespace = plan.targets[0]
-        body = {"apiVersion": "v1", "kind": "ConfigMap",
-                "metadata": {"name": CONFIGMAP_NAME, "namespace": namespace, "labels": labels(plan.injection_id),
-                             "annotations": annotations(plan.injection_id)},
-                "data": fault_data(plan.fault, plan.injection_id, ctx.clock())}
+        data = fault_data(plan.fault, plan.injection_id, ctx.clock())
+        body: Obj = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": CONFIGMAP_NAME,
+                "namespace": namespace,
+                "labels": injection_labels(plan.injection_id),
+                "annotations": injection_annotations(plan.injection_id),
+            },
+            "data": data,
+        }
         try:
             ctx.api.create(CONFIGMAPS, body, namespace=namespace)
         except Conflict:
-            return plan.outcome("refused", f"another data fault was written to namespace {namespace} meanwhile")
-        return plan.outcome("applied", f"wrote ConfigMap {namespace}/{CONFIGMAP_NAME} "
-                            f"({plan.fault.kind.value}={plan.fault.magnitude:g} until {body['data']['expires_at']})")
+            return plan.outcome(
+                "refused", f"another data fault was written to namespace {namespace} meanwhile"
+            )
+        return plan.outcome(
+            "applied",
+            f"wrote ConfigMap {namespace}/{CONFIGMAP_NAME} "
+            f"({plan.fault.kind.value}={plan.fault.magnitude:g} until {data['expires_at']})",
+        )
 
     def revert(self, injection_id: str, *, ctx: ActionContext) -> None:
         for cm in ctx.api.list(CONFIGMAPS, label_selector=managed_selector(injection_id)).items:
@@ -63,4 +91,3 @@ class DataFault:
     def marked(self, *, ctx: ActionContext) -> set[str]:
         items = ctx.api.list(CONFIGMAPS, label_selector=managed_selector()).items
         return {(meta(cm).get("labels") or {}).get(INJECTION_LABEL, "") for cm in items} - {""}
-

@@ -65,7 +65,9 @@ class GpuDeviceFailure:
             return refuse(fault, injection_id, f"node {name} has no {GPU_RESOURCE}")
         held = _record(node)
         if held is not None:
-            return refuse(fault, injection_id, f"a GPU failure ({held.get('id')}) is already active on node {name}")
+            return refuse(
+                fault, injection_id, f"a GPU failure ({held.get('id')}) is already active on node {name}"
+            )
         return FaultPlan(injection_id, fault, targets=(name,))
 
     def apply(self, plan: FaultPlan, *, ctx: ActionContext) -> Injection:
@@ -80,17 +82,25 @@ class GpuDeviceFailure:
                 return None
             original.update(capacity=_gpus(node, "capacity"), allocatable=_gpus(node, "allocatable"))
             patch = with_taint(node, GPU_FAILURE_TAINT, plan.mark) or {}
-            patch["metadata"] = {"annotations": {GPU_ORIGINAL_ANNOTATION: json.dumps({"id": plan.mark, **original})}}
+            patch["metadata"] = {
+                "annotations": {GPU_ORIGINAL_ANNOTATION: json.dumps({"id": plan.mark, **original})}
+            }
             return patch
+
         update_node(ctx.api, name, mark)
         if held:
             return plan.outcome("refused", f"a GPU failure ({held[0]}) is already active on node {name}")
         hit = units_hit(plan.fault.intensity, plan.fault.magnitude, original["allocatable"])
-        status = {"capacity": {GPU_RESOURCE: str(max(0, original["capacity"] - hit))},
-                  "allocatable": {GPU_RESOURCE: str(max(0, original["allocatable"] - hit))}}
+        status = {
+            "capacity": {GPU_RESOURCE: str(max(0, original["capacity"] - hit))},
+            "allocatable": {GPU_RESOURCE: str(max(0, original["allocatable"] - hit))},
+        }
         ctx.api.patch(NODES, name, {"status": status}, subresource="status")
-        return plan.outcome("applied", f"{hit} of {original['allocatable']} GPU(s) failed on node {name}; "
-                            f"tainted {GPU_FAILURE_TAINT}={plan.mark}:NoExecute")
+        return plan.outcome(
+            "applied",
+            f"{hit} of {original['allocatable']} GPU(s) failed on node {name}; "
+            f"tainted {GPU_FAILURE_TAINT}={plan.mark}:NoExecute",
+        )
 
     def revert(self, injection_id: str, *, ctx: ActionContext) -> None:
         mark = label_value(injection_id)
@@ -120,6 +130,7 @@ class GpuDeviceFailure:
             if (_record(node) or {}).get("id") == mark:
                 patch["metadata"] = {"annotations": {GPU_ORIGINAL_ANNOTATION: None}}
             return patch or None
+
         update_node(ctx.api, name, unmark)
 
     def marked(self, *, ctx: ActionContext) -> set[str]:
@@ -154,7 +165,9 @@ class GpuPodKill:
 
     def apply(self, plan: FaultPlan, *, ctx: ActionContext) -> Injection:
         deleted = delete_pods(plan, ctx, 0)
-        return plan.outcome("applied", f"killed {len(deleted)} GPU pod(s) as by an out-of-memory error", deleted)
+        return plan.outcome(
+            "applied", f"killed {len(deleted)} GPU pod(s) as by an out-of-memory error", deleted
+        )
 
     def revert(self, injection_id: str, *, ctx: ActionContext) -> None:
         """Nothing to undo: the pods' controller (Job, Deployment) replaces them."""

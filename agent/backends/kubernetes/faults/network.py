@@ -21,8 +21,8 @@ from agent.backends.kubernetes.errors import NotFound
 from agent.backends.kubernetes.faults.base import ActionContext, FaultPlan, missing_target, refuse
 from agent.backends.kubernetes.marks import (
     INJECTION_LABEL,
-    annotations,
-    labels,
+    injection_annotations,
+    injection_labels,
     managed_selector,
     object_name,
 )
@@ -37,8 +37,10 @@ from agent.backends.kubernetes.view import ClusterView, meta
 from envs.cluster import Injection
 from envs.faults import Fault, FaultKind
 
-NOT_INSTALLED = (f"Chaos Mesh is not installed (no {CHAOS_MESH_GROUP_VERSION} in API discovery); install it or "
-                 "exclude the network family")
+NOT_INSTALLED = (
+    f"Chaos Mesh is not installed (no {CHAOS_MESH_GROUP_VERSION} in API discovery); install it or "
+    "exclude the network family"
+)
 CHAOS_RESOURCES = (NETWORK_CHAOS, STRESS_CHAOS)
 
 
@@ -58,7 +60,9 @@ def _selector(workload: Obj) -> dict[str, Any]:
 
 def _cpu_cores(workload: Obj) -> int:
     millis = 0.0
-    for container in ((workload.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []:
+    for container in ((workload.get("spec") or {}).get("template") or {}).get("spec", {}).get(
+        "containers"
+    ) or []:
         cpu = str(((container.get("resources") or {}).get("requests") or {}).get("cpu", "0"))
         millis += float(cpu[:-1]) if cpu.endswith("m") else float(cpu) * 1000
     return max(1, math.ceil(millis / 1000))
@@ -67,8 +71,11 @@ def _cpu_cores(workload: Obj) -> int:
 def chaos_spec(fault: Fault, workload: Obj) -> dict[str, Any]:
     """The Chaos Mesh ``spec`` for ``fault`` on ``workload``."""
     m = fault.magnitude
-    spec: dict[str, Any] = {"selector": _selector(workload), "mode": "all",
-                            "duration": f"{max(1, math.ceil(fault.duration_s))}s"}
+    spec: dict[str, Any] = {
+        "selector": _selector(workload),
+        "mode": "all",
+        "duration": f"{max(1, math.ceil(fault.duration_s))}s",
+    }
     kind = fault.kind
     if kind == FaultKind.CPU_STRESS:
         spec["stressors"] = {"cpu": {"workers": _cpu_cores(workload), "load": round(m * 100)}}
@@ -86,7 +93,10 @@ def chaos_spec(fault: Fault, workload: Obj) -> dict[str, Any]:
         else:
             spec.update(mode="fixed-percent", value=str(round(m * 100)))
         selector = (workload.get("spec") or {}).get("selector") or {}
-        others = [{"key": k, "operator": "NotIn", "values": [v]} for k, v in (selector.get("matchLabels") or {}).items()]
+        others = [
+            {"key": k, "operator": "NotIn", "values": [v]}
+            for k, v in (selector.get("matchLabels") or {}).items()
+        ]
         target: dict[str, Any] = {"namespaces": [meta(workload).get("namespace", "")]}
         if others:
             target["expressionSelectors"] = others[:1]
@@ -105,8 +115,13 @@ class ChaosMeshFault:
         if served is None:
             return refuse(fault, injection_id, NOT_INSTALLED, "failed")
         if res.kind not in served:
-            return refuse(fault, injection_id, f"this Chaos Mesh serves no {res.kind} ({CHAOS_MESH_GROUP_VERSION}); "
-                          "upgrade it or exclude the fault", "failed")
+            return refuse(
+                fault,
+                injection_id,
+                f"this Chaos Mesh serves no {res.kind} ({CHAOS_MESH_GROUP_VERSION}); "
+                "upgrade it or exclude the fault",
+                "failed",
+            )
         return FaultPlan(injection_id, fault, targets=(fault.target,))
 
     def apply(self, plan: FaultPlan, *, ctx: ActionContext) -> Injection:
@@ -114,13 +129,23 @@ class ChaosMeshFault:
         res = _resource(plan.fault.kind)
         _ns, kind, name = plan.fault.target.split("/", 2)
         workload = ctx.api.get(WORKLOAD_RESOURCES[kind], name, namespace=namespace)
-        body = {"apiVersion": res.api_version, "kind": res.kind,
-                "metadata": {"name": object_name("chaos-agent", plan.injection_id), "namespace": namespace,
-                             "labels": labels(plan.injection_id), "annotations": annotations(plan.injection_id)},
-                "spec": chaos_spec(plan.fault, workload)}
+        spec = chaos_spec(plan.fault, workload)
+        body: Obj = {
+            "apiVersion": res.api_version,
+            "kind": res.kind,
+            "metadata": {
+                "name": object_name("chaos-agent", plan.injection_id),
+                "namespace": namespace,
+                "labels": injection_labels(plan.injection_id),
+                "annotations": injection_annotations(plan.injection_id),
+            },
+            "spec": spec,
+        }
         created = ctx.api.create(res, body, namespace=namespace)
-        return plan.outcome("applied", f"created {res.kind} {namespace}/{meta(created)['name']} for "
-                            f"{body['spec']['duration']}")
+        return plan.outcome(
+            "applied",
+            f"created {res.kind} {namespace}/{meta(created)['name']} for {spec['duration']}",
+        )
 
     def revert(self, injection_id: str, *, ctx: ActionContext) -> None:
         for res in CHAOS_RESOURCES:
@@ -135,7 +160,7 @@ class ChaosMeshFault:
                     continue
 
     def marked(self, *, ctx: ActionContext) -> set[str]:
-        marks = set()
+        marks: set[str] = set()
         for res in CHAOS_RESOURCES:
             try:
                 items = ctx.api.list(res, label_selector=managed_selector()).items
@@ -143,4 +168,3 @@ class ChaosMeshFault:
                 continue
             marks.update((meta(o).get("labels") or {}).get(INJECTION_LABEL, "") for o in items)
         return marks - {""}
-

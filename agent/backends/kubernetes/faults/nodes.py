@@ -70,11 +70,16 @@ class NodeDrain:
         def cordon(node: dict) -> dict | None:
             if (node.get("spec") or {}).get("unschedulable"):
                 return None  # someone else cordoned it: we must not uncordon it on revert
-            return {"metadata": {"annotations": {CORDONED_BY_ANNOTATION: plan.mark}}, "spec": {"unschedulable": True}}
+            return {
+                "metadata": {"annotations": {CORDONED_BY_ANNOTATION: plan.mark}},
+                "spec": {"unschedulable": True},
+            }
+
         update_node(ctx.api, name, cordon)
         sub_plan = FaultPlan(plan.injection_id, plan.fault, targets=pods)
+        refused: list[str] = []
         if plan.fault.magnitude >= 1:
-            removed, refused = delete_pods(sub_plan, ctx, ctx.pod_grace_period_s), []
+            removed = delete_pods(sub_plan, ctx, ctx.pod_grace_period_s)
         else:
             removed, refused = evict_pods(pods, ctx)
         detail = f"cordoned {name}; removed {len(removed)} of {len(pods)} pod(s)"
@@ -88,7 +93,11 @@ class NodeDrain:
         def uncordon(node: dict) -> dict | None:
             if annotation_of(node, CORDONED_BY_ANNOTATION) != mark:
                 return None
-            return {"metadata": {"annotations": {CORDONED_BY_ANNOTATION: None}}, "spec": {"unschedulable": None}}
+            return {
+                "metadata": {"annotations": {CORDONED_BY_ANNOTATION: None}},
+                "spec": {"unschedulable": None},
+            }
+
         for node in ctx.api.list(NODES).items:
             if annotation_of(node, CORDONED_BY_ANNOTATION) == mark:
                 try:

@@ -31,8 +31,9 @@ def local_spec_builder(objects: Iterable[dict[str, Any]], name: str) -> ClusterS
             spec = obj["spec"]
             replicas = spec.get("replicas", spec.get("parallelism", 1))
             labels = tuple(sorted(spec["template"]["metadata"]["labels"].items()))
-            workloads.append(Workload(meta["namespace"], meta["name"], obj["kind"], replicas,
-                                      PodTemplate(labels=labels)))
+            workloads.append(
+                Workload(meta["namespace"], meta["name"], obj["kind"], replicas, PodTemplate(labels=labels))
+            )
     return ClusterSpec(name=name, nodes=tuple(nodes), workloads=tuple(workloads))
 
 
@@ -60,16 +61,19 @@ class Seeded:
 
 
 def seed_cluster(emulator: KubernetesEmulator) -> Seeded:
-    """Three nodes (one with 4 GPUs), web (Deployment x3, PDB minAvailable 3), db (StatefulSet x2), train (Job)."""
+    """Nodes node-a, node-b, gpu-1 (4 GPUs); shop: web (Deployment x3, PDB minAvailable 3), db
+    (StatefulSet x2); ml: train (Job x2, a GPU each)."""
     for name, gpus in (("node-a", 0), ("node-b", 0), ("gpu-1", 4)):
         emulator.put(o.node(name, gpus=gpus))
-    web, web_pods = o.seed_workload(emulator, o.deployment("web", namespace="shop", replicas=3),
-                                    ["node-a", "node-b"])
+    web, web_pods = o.seed_workload(
+        emulator, o.deployment("web", namespace="shop", replicas=3), ["node-a", "node-b"]
+    )
     emulator.put(o.service("web", namespace="shop"))
     emulator.put(o.pdb("web", namespace="shop", selector={"app": "web"}, min_available=3))
     _db, db_pods = o.seed_workload(emulator, o.statefulset("db", namespace="shop", replicas=2), ["node-b"])
-    _train, train_pods = o.seed_workload(emulator, o.job("train", namespace="ml", parallelism=2, gpus=1),
-                                         ["gpu-1"])
+    _train, train_pods = o.seed_workload(
+        emulator, o.job("train", namespace="ml", parallelism=2, gpus=1), ["gpu-1"]
+    )
     emulator.put(o.hpa("web", namespace="shop", target="web"))
     return Seeded(emulator, web, web_pods, db_pods, train_pods)
 

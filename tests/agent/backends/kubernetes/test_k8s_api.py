@@ -32,7 +32,9 @@ def test_list_pages_through_limit_and_continue(k8s_emulator: KubernetesEmulator,
     assert "continue" in pages[1].query and "continue" in pages[2].query
 
 
-def test_list_restarts_when_the_continue_token_expires(k8s_emulator: KubernetesEmulator, api: KubeApi) -> None:
+def test_list_restarts_when_the_continue_token_expires(
+    k8s_emulator: KubernetesEmulator, api: KubeApi
+) -> None:
     for i in range(4):
         api.create(CONFIGMAPS, {"metadata": {"name": f"c{i}"}}, namespace="ns")
     api.page_size = 2
@@ -44,12 +46,22 @@ def test_list_restarts_when_the_continue_token_expires(k8s_emulator: KubernetesE
     assert len(api.list(CONFIGMAPS).items) == 5
 
 
-@pytest.mark.parametrize(("status", "cls"), [
-    (400, errors.BadRequest), (403, errors.Unauthorized), (404, errors.NotFound), (409, errors.Conflict),
-    (410, errors.Gone), (429, errors.TooManyRequests), (500, errors.ServerError), (503, errors.ServerError),
-])
-def test_status_maps_to_the_error_hierarchy(k8s_emulator: KubernetesEmulator, status: int,
-                                            cls: type[errors.KubernetesApiError]) -> None:
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, errors.BadRequest),
+        (403, errors.Unauthorized),
+        (404, errors.NotFound),
+        (409, errors.Conflict),
+        (410, errors.Gone),
+        (429, errors.TooManyRequests),
+        (500, errors.ServerError),
+        (503, errors.ServerError),
+    ],
+)
+def test_status_maps_to_the_error_hierarchy(
+    k8s_emulator: KubernetesEmulator, status: int, cls: type[errors.KubernetesApiError]
+) -> None:
     api = fast_api(k8s_emulator, attempts=1)
     k8s_emulator.fail(r"GET /api/v1/nodes", status)
     with pytest.raises(cls) as e:
@@ -148,13 +160,24 @@ def test_eviction_refused_by_pdb_is_not_a_rate_limit(k8s_emulator: KubernetesEmu
 def test_kubeconfig_with_a_named_context(k8s_emulator: KubernetesEmulator, tmp_path: Path) -> None:
     k8s_emulator.put(o.node("from-kubeconfig"))
     path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "elsewhere",
-        "clusters": [{"name": "emu", "cluster": {"server": k8s_emulator.url}},
-                     {"name": "nowhere", "cluster": {"server": "http://127.0.0.1:9"}}],
-        "users": [{"name": "tester", "user": {"token": "t0ken"}}],
-        "contexts": [{"name": "emulator", "context": {"cluster": "emu", "user": "tester"}},
-                     {"name": "elsewhere", "context": {"cluster": "nowhere", "user": "tester"}}]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "elsewhere",
+                "clusters": [
+                    {"name": "emu", "cluster": {"server": k8s_emulator.url}},
+                    {"name": "nowhere", "cluster": {"server": "http://127.0.0.1:9"}},
+                ],
+                "users": [{"name": "tester", "user": {"token": "t0ken"}}],
+                "contexts": [
+                    {"name": "emulator", "context": {"cluster": "emu", "user": "tester"}},
+                    {"name": "elsewhere", "context": {"cluster": "nowhere", "user": "tester"}},
+                ],
+            }
+        )
+    )
     api = KubeApi.connect(KubernetesCluster(kubeconfig=path, context="emulator"))
     assert [n["metadata"]["name"] for n in api.list(NODES).items] == ["from-kubeconfig"]
     with pytest.raises(BackendError, match="context 'missing'"):
@@ -163,14 +186,25 @@ def test_kubeconfig_with_a_named_context(k8s_emulator: KubernetesEmulator, tmp_p
 
 def test_in_cluster_config_outside_a_cluster_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    with pytest.raises(BackendError, match="cluster.kubernetes.kubeconfig"):
+    with pytest.raises(BackendError, match=r"cluster\.kubernetes\.kubeconfig"):
         KubeApi.connect(KubernetesCluster())
 
 
 def test_create_returns_the_stored_object(api: KubeApi) -> None:
-    pod = o.pod("p", owner={"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {
-        "name": "rs", "namespace": "default", "uid": "u"}, "spec": {"template": {
-            "metadata": {"labels": {"app": "x"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}},
-                node_name=None)
+    pod = o.pod(
+        "p",
+        owner={
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {"name": "rs", "namespace": "default", "uid": "u"},
+            "spec": {
+                "template": {
+                    "metadata": {"labels": {"app": "x"}},
+                    "spec": {"containers": [{"name": "c", "image": "i"}]},
+                }
+            },
+        },
+        node_name=None,
+    )
     created = api.create(PODS, pod, namespace="default")
     assert created["metadata"]["uid"] and "status" not in created  # the API server drops status on create

@@ -21,7 +21,10 @@ def test_snapshot_lists_once_then_follows_watches(seeded: Seeded, backend: Kuber
     for _ in range(3):
         backend.snapshot()
     assert backend.cache.stats(NODES)[0] == 1  # no relist for decisions
-    assert len([r for r in seeded.emulator.requests if r.path == "/api/v1/nodes" and "watch" not in r.query]) == 1
+    assert (
+        len([r for r in seeded.emulator.requests if r.path == "/api/v1/nodes" and "watch" not in r.query])
+        == 1
+    )
 
 
 def test_snapshot_lists_in_pages(seeded: Seeded) -> None:
@@ -39,7 +42,9 @@ def test_snapshot_lists_in_pages(seeded: Seeded) -> None:
         b.close()
 
 
-def test_dropped_watch_reconnects_from_its_resource_version(seeded: Seeded, backend: KubernetesBackend) -> None:
+def test_dropped_watch_reconnects_from_its_resource_version(
+    seeded: Seeded, backend: KubernetesBackend
+) -> None:
     assert backend.cache.wait_until(lambda: backend.cache.stats(NODES)[1] == 1)
     assert seeded.emulator.drop_watches("/api/v1/nodes") == 1
     seeded.emulator.put(o.node("late"))
@@ -78,8 +83,12 @@ def test_workload_and_node_status(seeded: Seeded, backend: KubernetesBackend) ->
     pod["status"]["containerStatuses"][0]["restartCount"] = 4
     em.store.update(em.type_of("Pod"), "shop", pod["metadata"]["name"], lambda _p: pod, subresource="status")
     em.store.patch(em.type_of("Node"), "", "node-a", {"spec": {"unschedulable": True}}, strategic=False)
-    assert backend.cache.wait_until(lambda: backend.snapshot().workloads["shop/Deployment/web"].ready == 2
-                                    and not backend.snapshot().nodes["Node/node-a"].schedulable)
+    assert backend.cache.wait_until(
+        lambda: (
+            backend.snapshot().workloads["shop/Deployment/web"].ready == 2
+            and not backend.snapshot().nodes["Node/node-a"].schedulable
+        )
+    )
     state = backend.snapshot()
     web = state.workloads["shop/Deployment/web"]
     assert (web.desired, web.ready, web.restarts) == (3, 2, 4)

@@ -12,8 +12,14 @@ from tests.emulator.server import KubernetesEmulator
 
 
 def _elector(api: KubeApi, identity: str, **kw: float) -> LeaderElector:
-    return LeaderElector(api, namespace="chaos-agent", name="leader", identity=identity,
-                         lease_duration_s=kw.get("duration", 1.0), retry_period_s=kw.get("retry", 0.1))
+    return LeaderElector(
+        api,
+        namespace="chaos-agent",
+        name="leader",
+        identity=identity,
+        lease_duration_s=kw.get("duration", 1.0),
+        retry_period_s=kw.get("retry", 0.1),
+    )
 
 
 def test_exactly_one_of_two_leads(k8s_emulator: KubernetesEmulator, api: KubeApi) -> None:
@@ -36,6 +42,7 @@ def test_concurrent_candidates_one_wins(k8s_emulator: KubernetesEmulator, api: K
         barrier.wait()
         if e.try_acquire_or_renew():
             wins.append(e.identity)
+
     threads = [threading.Thread(target=campaign, args=(e,)) for e in electors]
     for t in threads:
         t.start()
@@ -48,12 +55,16 @@ def test_standby_takes_over_within_the_lease_duration(k8s_emulator: KubernetesEm
     a, b = _elector(api, "a"), _elector(api, "b")
     stop_a, stop_b = threading.Event(), threading.Event()
     leading: dict[str, bool] = {}
-    ta = threading.Thread(target=a.run, args=(stop_a,), kwargs={"on_change": lambda v: leading.__setitem__("a", v)})
+    ta = threading.Thread(
+        target=a.run, args=(stop_a,), kwargs={"on_change": lambda v: leading.__setitem__("a", v)}
+    )
     ta.start()
     deadline = time.monotonic() + 2
     while not a.is_leader and time.monotonic() < deadline:
         time.sleep(0.02)
-    tb = threading.Thread(target=b.run, args=(stop_b,), kwargs={"on_change": lambda v: leading.__setitem__("b", v)})
+    tb = threading.Thread(
+        target=b.run, args=(stop_b,), kwargs={"on_change": lambda v: leading.__setitem__("b", v)}
+    )
     tb.start()
     time.sleep(1.5)  # longer than the lease: b must not take over while a renews
     assert a.is_leader and not b.is_leader

@@ -39,10 +39,17 @@ def test_orphans_are_reverted_and_open_injections_kept(seeded: Seeded, backend: 
 
 def test_sweep_leaves_foreign_marks_alone(seeded: Seeded, backend: KubernetesBackend) -> None:
     em = seeded.emulator
-    foreign = [{"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"},
-               {"key": "team.example/maintenance", "value": "x", "effect": "NoSchedule"}]
-    em.store.patch(em.type_of("Node"), "", "node-a", {"spec": {"taints": foreign, "unschedulable": True}},
-                   strategic=False)
+    foreign = [
+        {"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"},
+        {"key": "team.example/maintenance", "value": "x", "effect": "NoSchedule"},
+    ]
+    em.store.patch(
+        em.type_of("Node"),
+        "",
+        "node-a",
+        {"spec": {"taints": foreign, "unschedulable": True}},
+        strategic=False,
+    )
     assert backend.revert_orphans(set()) == []
     node = em.get("Node", "node-a")
     assert node["spec"] == {"taints": foreign, "unschedulable": True}
