@@ -2,3 +2,5 @@
 
 This layer owns no I/O and imports neither ``agent`` nor ``policies``.
 """
+
+from envs import registration as _registration  # noqa: F401  (registers ChaosCluster-v0)

@@ -8,9 +8,12 @@ snapshots the observable state, applies and reverts faults, and lets time pass; 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
 
 from envs.faults import Fault
 from envs.spec import ClusterSpec
@@ -116,4 +119,15 @@ class SteadyStateSource(Protocol):
 class AnomalySource(Protocol):
     def scores(self) -> Mapping[str, float]:
         """Target key -> anomaly score >= 0 (0: normal; about 3 and up: clearly anomalous)."""
+        ...
+
+
+class ActionGuard(Protocol):
+    """The safety layer's view of which faults may be injected where, right now.
+
+    Returns a bool array of shape ``(len(targets), len(FAULT_KINDS), 3)``: target x fault kind x
+    intensity, True where allowed. Vectorised because a policy decides over thousands of targets.
+    """
+
+    def mask(self, state: ClusterState, targets: Sequence[str], active: Sequence[Injection]) -> NDArray[np.bool_]:
         ...

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 Family = Literal["pod", "node", "network", "gpu", "data"]
@@ -18,7 +18,7 @@ TargetType = Literal["workload", "node"]
 INTENSITY_NAMES = ("low", "medium", "high")
 
 
-class FaultKind(str, Enum):
+class FaultKind(StrEnum):
     POD_KILL = "pod_kill"
     POD_EVICTION = "pod_eviction"
     CONTAINER_CRASH = "container_crash"

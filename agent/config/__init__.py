@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.config.cluster import ClusterSettings
+from agent.config.exporters import ExportersSettings
 from agent.config.parse import ParseContext, parse_section, setting
+from agent.config.prometheus import PrometheusSettings
 from agent.config.records import AuditSettings, FindingsSettings
 from agent.config.run import AgentSettings, ExperimentSettings, PolicySettings
 from agent.config.safety import SafetySettings
+from agent.config.schedule import ScheduleSettings, ServiceSettings
 from agent.errors import ConfigError
 
 
@@ -28,6 +31,10 @@ class Settings:
     safety: SafetySettings = setting(factory=SafetySettings, doc="[safety]")
     audit: AuditSettings = setting(factory=AuditSettings, doc="[audit]")
     findings: FindingsSettings = setting(factory=FindingsSettings, doc="[findings]")
+    exporters: ExportersSettings = setting(factory=ExportersSettings, doc="[exporters]")
+    prometheus: PrometheusSettings = setting(factory=PrometheusSettings, doc="[prometheus]")
+    schedule: ScheduleSettings = setting(factory=ScheduleSettings, doc="[schedule]")
+    service: ServiceSettings = setting(factory=ServiceSettings, doc="[service]")
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,8 @@ def load_config(path: str | Path) -> Config:
             f"(scenario={sim.scenario!r}, manifests={str(sim.manifests)!r})"
         )
     if sim.manifests is not None and not sim.manifests.exists():
-        raise ConfigError(f"cluster.simulated.manifests must name an existing file or folder, got {str(sim.manifests)!r}")
+        raise ConfigError(
+            f"cluster.simulated.manifests must name an existing file or folder, got {str(sim.manifests)!r}"
+        )
     parts = {f.name: getattr(settings, f.name) for f in dataclasses.fields(Settings)}
     return Config(**parts, path=p, sha256=hashlib.sha256(data).hexdigest())

@@ -1,0 +1,291 @@
+"""The ``chaos-agent`` command line. The only place that prints for people and sets exit codes.
+
+A user's mistake (bad config, missing file, bad policy) is one line on stderr and exit code 2, never a
+traceback; an interrupted run reverts every fault before it exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from agent.config import Config, load_config
+from agent.errors import ChaosAgentError, ConfigError, PolicyError
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def _load_strategy(config: Config, name: str | None = None) -> object:
+    from policies.registry import make_strategy
+    from policies.runtime import PolicyFileError
+
+    try:
+        return make_strategy(name or config.policy.strategy, policy_dir=config.policy.path)
+    except PolicyFileError as e:
+        raise PolicyError(f"policy.path: {e}") from e
+
+
+def _policy_hash(strategy: object) -> str:
+    return str(getattr(strategy, "sha256", "") or f"strategy:{getattr(strategy, 'name', '?')}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from agent.audit import AuditJournal
+    from agent.findings import FindingStore, render_list
+    from agent.loop import InjectionEvent, Supervision, run_game_day
+    from agent.safety import SafetyGuard
+    from agent.supervision import recover
+    from agent.worlds import simulated_world
+
+    config = load_config(args.config)
+    if config.cluster.backend != "simulated":
+        raise ConfigError('cluster.backend = "kubernetes" runs as a service: this build\'s `run` drives the '
+                          'embedded simulated cluster only; set backend = "simulated"')
+    max_injections = args.max_injections or config.agent.max_injections
+    world = simulated_world(config)
+    for note in world.spec.notes:
+        print(f"note: {note}", file=sys.stderr)
+    strategy = _load_strategy(config)
+    guard = SafetyGuard(config.safety, agent_namespace=config.agent.namespace)
+    journal = AuditJournal.open(config.audit.path, config_hash=config.sha256, policy_hash=_policy_hash(strategy))
+    store = FindingStore(config.findings.path)
+    try:
+        left = recover(journal, world.backend)
+        if left:
+            print(f"chaos-agent: reverted {len(left)} fault(s) a previous run left open: {', '.join(left)}",
+                  file=sys.stderr)
+        print(f"chaos-agent: {world.spec.name}: {len(world.spec.workloads)} workloads, {len(world.spec.nodes)} "
+              f"nodes; strategy {config.policy.strategy}; dry run {config.safety.dry_run}; up to "
+              f"{max_injections} injections", file=sys.stderr)
+        found = 0
+
+        def on_event(event: InjectionEvent) -> None:
+            nonlocal found
+            found += len(event.new_findings)
+            if not args.quiet:
+                print_progress(event, max_injections, found)
+
+        from agent.console import print_progress
+
+        result = run_game_day(world=world, strategy=strategy, config=config,  # type: ignore[arg-type]
+                              max_injections=max_injections, on_event=on_event,
+                              supervision=Supervision(guard=guard, journal=journal, store=store))
+    finally:
+        journal.close()
+        store.close()
+    if args.report:
+        _write_json(Path(args.report), result.report())
+    stopped = f" Stopped early: {result.stopped}." if result.stopped else ""
+    print(f"\n{result.injections} injections, {len(result.findings)} findings, every fault reverted.{stopped}\n")
+    print(render_list(sorted(result.findings.values(), key=lambda f: f.injection_index)), end="")
+    if args.report:
+        print(f"\nreport: {args.report}")
+    print(f"audit trail: {config.audit.path}  (verify: chaos-agent audit verify {config.audit.path})")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from agent.audit import verify
+
+    report = verify(Path(args.path))
+    print(report.describe())
+    return 0 if report.ok else 1
+
+
+def _kill_switch(args: argparse.Namespace) -> object:
+    from agent.safety import FileKillSwitch
+
+    return FileKillSwitch(load_config(args.config).safety.halt_file)
+
+
+def cmd_halt(args: argparse.Namespace) -> int:
+    switch = _kill_switch(args)
+    switch.halt(args.reason)  # type: ignore[attr-defined]
+    print("halted: a running agent reverts every active fault and stops injecting; "
+          "`chaos-agent resume` lets it go on")
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    _kill_switch(args).resume()  # type: ignore[attr-defined]
+    print("resumed")
+    return 0
+
+
+def cmd_findings(args: argparse.Namespace) -> int:
+    from agent.findings import FindingStore, finding_show_text, findings_list_text
+
+    config = load_config(args.config)
+    if not config.findings.path.exists():
+        print(f"no findings yet ({config.findings.path} does not exist: run the agent first)")
+        return 0
+    with FindingStore(config.findings.path) as store:
+        text = findings_list_text(store) if args.findings_command == "list" else finding_show_text(store, args.id)
+    print(text, end="" if text.endswith("\n") else "\n")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from agent.findings import FindingStore
+    from agent.report import write_report
+
+    config = load_config(args.config)
+    if not config.findings.path.exists():
+        raise ChaosAgentError(f"no findings store at {config.findings.path}: run the agent first")
+    with FindingStore(config.findings.path) as store:
+        findings = store.all()
+    paths = write_report(findings, [], Path(args.out) if args.out else config.findings.report_dir)
+    print(f"report: {paths.markdown} and {paths.html}")
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    print(f"{config.path}: ok (sha256 {config.sha256[:12]})")
+    return 0
+
+
+def cmd_config_reference(args: argparse.Namespace) -> int:
+    from agent.config.reference import render_reference
+
+    text = render_reference()
+    if args.out:
+        Path(args.out).write_text(text)
+    else:
+        print(text, end="")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    try:
+        from policies.training import TrainingRun, train
+    except ImportError as e:
+        raise ChaosAgentError(f"training needs torch and stable-baselines3 ({e.name} is missing): run "
+                              "scripts/bootstrap dev, or pip install torch==2.13.0 -e '.[train]'") from e
+    config = load_config(args.config)
+    twin = None
+    if config.cluster.simulated.manifests is not None:
+        from agent.worlds import simulated_world
+
+        twin = simulated_world(config).spec
+    run = TrainingRun(timesteps=args.timesteps, out_dir=Path(args.out), seed=args.seed, n_envs=args.envs,
+                      budget=args.budget, tensorboard=Path(args.tensorboard) if args.tensorboard else None,
+                      progress=not args.no_progress)
+    out = train(run, twin=twin, command=shlex.join(["chaos-agent", *sys.argv[1:]]))
+    print(f"exported policy: {out}/policy.json and weights.npz")
+    return 0
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    from policies.benchmark import plot, run_benchmark
+    from policies.registry import BENCHMARK_STRATEGIES
+
+    strategies = tuple(args.strategies.split(",")) if args.strategies else BENCHMARK_STRATEGIES
+    report = run_benchmark(seeds=args.seeds, budget=args.budget, strategies=strategies,
+                           policy_dir=Path(args.policy) if args.policy else None,
+                           progress=lambda msg: print(f"benchmark: {msg}", file=sys.stderr, flush=True))
+    report["command"] = shlex.join(["chaos-agent", *sys.argv[1:]])
+    _write_json(Path(args.json), report)
+    if args.plot:
+        plot(report, Path(args.plot))
+    print(f"{'strategy':<18} {'recall@B':>9} {'auc':>6} {'t1':>5} {'t_half':>7} {'t_all':>6} {'false':>6}")
+    for name, s in report["strategies"].items():
+        print(f"{name:<18} {s['recall_at_budget']['median']:>9.2f} {s['auc_ratio']['median']:>6.2f} "
+              f"{s['t1']['median']:>5.0f} {s['t_half']['median']:>7.0f} {s['t_all']['median']:>6.0f} "
+              f"{s['false_findings_total']:>6}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="chaos-agent", description="An autonomous chaos agent for Kubernetes.")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the agent's loop")
+    run.add_argument("--config", default="config.toml", help="configuration file (default: ./config.toml)")
+    run.add_argument("--max-injections", type=int, default=0, help="stop after N injections")
+    run.add_argument("--report", help="write the findings as JSON to this path")
+    run.add_argument("--quiet", action="store_true", help="no progress lines")
+    run.set_defaults(func=cmd_run)
+    cfg = sub.add_parser("config", help="configuration tools")
+    cfg_sub = cfg.add_subparsers(dest="config_command", required=True)
+    check = cfg_sub.add_parser("check", help="validate a configuration file")
+    check.add_argument("config")
+    check.set_defaults(func=cmd_config_check)
+    ref = cfg_sub.add_parser("reference", help="print the configuration reference (Markdown)")
+    ref.add_argument("--out", help="write it to this file")
+    ref.set_defaults(func=cmd_config_reference)
+    tr = sub.add_parser("train", help="train the RL policy and export it")
+    tr.add_argument("--config", default="config.toml")
+    tr.add_argument("--timesteps", type=int, required=True)
+    tr.add_argument("--out", required=True, help="output folder (policy.json, weights.npz, checkpoints/)")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--envs", type=int, default=0, help="parallel envs (default: one per core)")
+    tr.add_argument("--budget", type=int, default=50, help="injections per training game day")
+    tr.add_argument("--tensorboard", help="TensorBoard log folder")
+    tr.add_argument("--no-progress", action="store_true")
+    tr.set_defaults(func=cmd_train)
+    bm = sub.add_parser("benchmark", help="run the learning benchmark of BENCHMARK.md")
+    bm.add_argument("--seeds", type=int, default=30)
+    bm.add_argument("--budget", type=int, default=50)
+    bm.add_argument("--json", required=True)
+    bm.add_argument("--plot")
+    bm.add_argument("--policy", help="exported policy folder (default: the shipped one)")
+    bm.add_argument("--strategies", help="comma-separated subset")
+    bm.set_defaults(func=cmd_benchmark)
+    audit = sub.add_parser("audit", help="the audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    ver = audit_sub.add_parser("verify", help="check a journal: the first changed, removed or reordered record")
+    ver.add_argument("path")
+    ver.set_defaults(func=cmd_audit_verify)
+    halt = sub.add_parser("halt", help="kill switch: revert every active fault and stop injecting")
+    halt.add_argument("--config", default="config.toml")
+    halt.add_argument("--reason", default="halted from the command line")
+    halt.set_defaults(func=cmd_halt)
+    resume = sub.add_parser("resume", help="lift the kill switch")
+    resume.add_argument("--config", default="config.toml")
+    resume.set_defaults(func=cmd_resume)
+    fnd = sub.add_parser("findings", help="list or show stored findings")
+    fnd.add_argument("--config", default="config.toml")
+    fnd_sub = fnd.add_subparsers(dest="findings_command", required=True)
+    fnd_sub.add_parser("list", help="every finding, worst first").set_defaults(func=cmd_findings)
+    show = fnd_sub.add_parser("show", help="one finding with its evidence and exports")
+    show.add_argument("id", help="finding id (F-..., a unique prefix) or signature")
+    show.set_defaults(func=cmd_findings)
+    rep = sub.add_parser("report", help="write the game-day report (Markdown and HTML with charts)")
+    rep.add_argument("--config", default="config.toml")
+    rep.add_argument("--out", help="output folder (default: [findings] report_dir)")
+    rep.set_defaults(func=cmd_report)
+    return p
+
+
+def _positive(args: argparse.Namespace) -> None:
+    for name in ("max_injections", "timesteps", "seeds", "budget"):
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        if value < 0 or (value == 0 and name != "max_injections"):
+            raise ChaosAgentError(f"--{name.replace('_', '-')} must be a positive number, got {value}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        _positive(args)
+        return int(args.func(args))
+    except ChaosAgentError as e:
+        print(f"chaos-agent: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("chaos-agent: interrupted; active faults were reverted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

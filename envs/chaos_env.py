@@ -1,0 +1,262 @@
+"""ChaosCluster-v0: a game day of fault injections on a cluster, as a Gymnasium environment.
+
+## Description
+Each step is one chaos experiment: the agent picks a fault kind, an intensity and a target (a
+workload or a node), and may *hold* the fault so that it stays active through the next step. The
+env checks the steady state, injects, watches the signals, reverts and judges (``envs.experiment``).
+A weakness is a steady-state bound that held before and broke under the fault.
+
+## Action Space
+``Discrete(max_targets * 15 * 3 * 2)``: target x fault kind (``envs.faults.FAULT_KINDS``) x intensity
+(low, medium, high) x hold; see ``envs.actions`` for the encoding. Masks come from what can apply to
+each target and from the injected ``ActionGuard`` (the safety layer): ``env.action_masks()`` and
+``info["action_mask"]`` (int8) carry the same mask. A held fault can only be held while none is.
+
+## Observation Space
+``Box`` of ``max_targets * N_TARGET_FEATURES + N_GLOBAL_FEATURES`` floats: per-target features
+(``envs.observation.TARGET_FEATURES``: placement, replicas, PDB, probes, GPU, checkpointing, monitors,
+call-graph position, live readiness, anomaly score, what was tried there and what it found), zero
+padded past the cluster's targets (``present`` = 0), then global features (budget left, findings, the
+held fault). Nothing of the scenario's hidden weakness ids.
+
+## Rewards
+``envs.reward.reward``: severity + novelty bonus per new weakness, minus blast cost (minutes of SLO
+breach), minus a penalty per weakness found again, minus a small penalty for an action that injected
+nothing. ``info["reward_terms"]`` carries every term.
+
+## Episode End
+Terminated when the injection budget of the game day is spent. Truncation comes from
+``max_episode_steps`` at registration.
+
+## Version History
+* v0: initial version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from numpy.typing import NDArray
+
+from envs.actions import PER_TARGET, Action, decode, full_mask
+from envs.cluster import ActionGuard, Injection, Violation
+from envs.experiment import ExperimentResult, Timing, run_experiment, wait_for_steady_state
+from envs.faults import Fault
+from envs.observation import (
+    N_GLOBAL_FEATURES,
+    N_TARGET_FEATURES,
+    History,
+    global_features,
+    pack,
+    target_features,
+)
+from envs.profile import TopologyProfile, profile
+from envs.reward import RewardWeights, reward
+from envs.verdict import Breach
+from envs.world import World, WorldFactory
+
+
+@dataclass(frozen=True)
+class StepFinding:
+    """A weakness as the env saw it: the faults active together, and what broke."""
+
+    faults: tuple[Fault, ...]
+    violation: Violation
+    target: str
+    affected: tuple[str, ...]
+    severity: float
+    signature: tuple[str, ...]
+
+
+def finding_signature(violation: str, faults: tuple[Fault, ...], affected: tuple[str, ...]) -> tuple[str, ...]:
+    """Identity of a weakness for 'found again': what broke, and where the faults were."""
+    return (violation, *sorted({f.target for f in faults}), "->", *sorted(affected))
+
+
+def findings_of(result: ExperimentResult) -> list[StepFinding]:
+    faults = (*(i.fault for i in result.concurrent), result.injection.fault)
+    by_violation: dict[Violation, list[Breach]] = {}
+    for b in result.breaches:
+        by_violation.setdefault(b.violation, []).append(b)
+    out = []
+    for violation, breaches in by_violation.items():
+        affected = tuple(sorted({b.subject for b in breaches}))
+        out.append(StepFinding(
+            faults=faults, violation=violation, target=result.injection.fault.target, affected=affected,
+            severity=max(b.severity for b in breaches),
+            signature=finding_signature(violation, faults, affected),
+        ))
+    return out
+
+
+class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
+    metadata = {"render_modes": ["ansi"]}  # noqa: RUF012 - Gymnasium declares it as a plain attribute
+
+    def __init__(self, world_factory: WorldFactory | None = None, *, budget: int = 50, max_targets: int = 64,
+                 timing: Timing = Timing(), guard: ActionGuard | None = None,
+                 weights: RewardWeights = RewardWeights(), warmup_s: tuple[float, float] = (0.0, 3600.0),
+                 render_mode: str | None = None) -> None:
+        if budget < 1:
+            raise ValueError(f"budget must be >= 1 injection, got {budget}")
+        if max_targets < 1:
+            raise ValueError(f"max_targets must be >= 1, got {max_targets}")
+        if world_factory is None:
+            from envs.worlds import training_worlds
+
+            world_factory = training_worlds()
+        self.world_factory = world_factory
+        self.budget, self.max_targets, self.timing = budget, max_targets, timing
+        self.guard, self.weights, self.warmup_s = guard, weights, warmup_s
+        self.render_mode = render_mode
+        n_obs = max_targets * N_TARGET_FEATURES + N_GLOBAL_FEATURES
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(n_obs,), dtype=np.float32)
+        self.action_space = gym.spaces.Discrete(max_targets * PER_TARGET)
+        self._world: World | None = None
+        self._profile: TopologyProfile | None = None
+        self._history = History(0)
+        self._held: Injection | None = None
+        self._known: set[tuple[str, ...]] = set()
+        self._used = 0
+        self._mask = np.zeros(self.action_space.n, dtype=bool)
+        self._noop_only = False
+        self._episode = "00000000"
+
+    # -- Gymnasium API ---------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
+              ) -> tuple[NDArray[np.float32], dict[str, Any]]:
+        super().reset(seed=seed)
+        if self._world is not None and self._held is not None:
+            self._world.backend.revert(self._held)
+        self._world = self.world_factory(self.np_random)
+        self._profile = profile(self._world.spec)
+        self._history = History(len(self._profile.targets))
+        self._held, self._known, self._used = None, set(), 0
+        # Injection ids must be unique across runs, as the journal outlives them: a daemon passes its run id
+        # in ``options["run_id"]``; otherwise they are drawn from np_random, so a seeded episode repeats.
+        run_id = (options or {}).get("run_id")
+        self._episode = str(run_id) if run_id else f"{int(self.np_random.integers(2**32)):08x}"
+        lo, hi = self.warmup_s
+        if hi > 0:
+            self._world.backend.wait(float(self.np_random.uniform(lo, hi)))
+        obs = self._observe()
+        return obs, {"action_mask": self._mask.astype(np.int8), "targets": self._profile.targets}
+
+    def step(self, action: np.int64 | int) -> tuple[NDArray[np.float32], float, bool, bool, dict[str, Any]]:
+        assert self._world is not None and self._profile is not None, "call reset() first"
+        a = decode(int(action))
+        self._used += 1
+        info: dict[str, Any] = {"action": a, "findings": [], "injected": False}
+        if not self._mask[int(action)] or self._noop_only:
+            info["skipped"] = "action not allowed by the mask"
+            result = None
+        else:
+            result = self._experiment(a, info)
+        new, refound = self._score(result, info)
+        terms = reward(new_severities=[f.severity for f in new], refound=refound,
+                       breach_s=0.0 if result is None else result.budget_burned_s,
+                       injected=info["injected"], weights=self.weights)
+        info["reward_terms"] = terms.as_dict()
+        info["result"] = result
+        terminated = self._used >= self.budget
+        if terminated and self._held is not None:
+            self._world.backend.revert(self._held)
+            self._held = None
+        obs = self._observe()
+        info["action_mask"] = self._mask.astype(np.int8)
+        return obs, terms.total, terminated, False, info
+
+    @property
+    def anything_allowed(self) -> bool:
+        """False when the mask leaves nothing to do (every action refused by the guard)."""
+        return not self._noop_only
+
+    def action_masks(self) -> NDArray[np.bool_]:
+        return self._mask.copy()
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi" or self._profile is None:
+            return None
+        held = "none" if self._held is None else self._held.fault.describe()
+        return f"injections {self._used}/{self.budget}, weaknesses found {len(self._known)}, held: {held}"
+
+    def close(self) -> None:
+        if self._world is not None and self._held is not None:
+            self._world.backend.revert(self._held)
+            self._held = None
+
+    # -- internals -------------------------------------------------------------------------------
+    @property
+    def world(self) -> World:
+        assert self._world is not None, "call reset() first"
+        return self._world
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        assert self._profile is not None, "call reset() first"
+        return self._profile.targets
+
+    def _fault_for(self, a: Action) -> Fault:
+        target = self.targets[a.target]
+        base = Fault(kind=a.kind, intensity=a.intensity, target=target)
+        duration = self.timing.duration_of(a.kind, base.magnitude)
+        if a.hold:  # outlive this experiment and the next one; revert is explicit anyway
+            duration += self.timing.recovery_s + 2 * max(self.timing.fault_duration_s, 600.0)
+        return replace(base, duration_s=duration)
+
+    def _experiment(self, a: Action, info: dict[str, Any]) -> ExperimentResult | None:
+        world = self.world
+        before = wait_for_steady_state(world.spec, world.backend, world.steady, self.timing)
+        if before is None:
+            info["skipped"] = "steady state did not hold before the injection"
+            return None
+        held = (self._held,) if self._held is not None else ()
+        self._held = None
+        result = run_experiment(
+            spec=world.spec, backend=world.backend, steady=world.steady, fault=self._fault_for(a),
+            injection_id=f"{self._episode}-{self._used}", timing=self.timing, held=held, hold=a.hold, before=before,
+            converged=world.converged,
+        )
+        info["injected"] = result.injection.outcome == "applied"
+        if result.held:
+            self._held = result.injection
+        return result
+
+    def _score(self, result: ExperimentResult | None, info: dict[str, Any]) -> tuple[list[StepFinding], int]:
+        if result is None:
+            return [], 0
+        found = findings_of(result)
+        new = [f for f in found if f.signature not in self._known]
+        self._known.update(f.signature for f in found)
+        fault = result.injection.fault
+        self._history.record(self._profile_index(fault.target), fault.kind, bool(found))
+        info["findings"] = new
+        info["all_findings"] = found
+        return new, len(found) - len(new)
+
+    def _profile_index(self, target: str) -> int:
+        assert self._profile is not None
+        return self._profile.index[target]
+
+    def _observe(self) -> NDArray[np.float32]:
+        world, prof = self.world, self._profile
+        assert prof is not None
+        state = world.backend.snapshot()
+        held = None
+        if self._held is not None:
+            held = (prof.index[self._held.fault.target], self._held.fault.kind)
+        feats = target_features(prof, state, world.anomaly_scores(), self._history, held)
+        glob = global_features(budget_left=1 - self._used / self.budget, findings=len(self._known), held=held)
+        guard = None if self.guard is None else self.guard.mask(
+            state, prof.targets, () if self._held is None else (self._held,))
+        self._mask = full_mask(prof.applicable, guard, can_hold=self._held is None, max_targets=self.max_targets)
+        if held is not None:  # never the same target twice at once
+            t = held[0]
+            self._mask.reshape(self.max_targets, -1)[t] = False
+        self._noop_only = not self._mask.any()
+        if self._noop_only:  # nothing may be done: action 0 stays open as a no-op so the episode can end
+            self._mask[0] = True
+        return pack(feats, glob, self.max_targets)
+

@@ -1,0 +1,91 @@
+"""What a scenario is: a cluster spec plus the hidden answer key (planted weaknesses, decoys).
+
+The answer key is for scoring only. Nothing in ``Scenario.spec`` names a class id or says which
+workload is weak: an agent sees the spec and the symptoms, never these records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from envs.cluster import Violation
+from envs.faults import FaultKind
+from envs.spec import ClusterSpec
+
+WeaknessKind = Literal["shallow", "intensity", "two_fault", "state_dependent", "flaky", "ml"]
+WEAKNESS_KINDS: tuple[WeaknessKind, ...] = (
+    "shallow", "intensity", "two_fault", "state_dependent", "flaky", "ml",
+)
+
+
+@dataclass(frozen=True)
+class FaultRequirement:
+    """One fault that must be active: any of ``kinds`` on ``target`` at ``min_intensity`` or above."""
+
+    kinds: frozenset[FaultKind]
+    target: str
+    """A workload key (``ns/Kind/name``) or a node key (``Node/name``)."""
+    min_intensity: int = 0
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """An AND of requirements, each met by a different active fault."""
+
+    requires: tuple[FaultRequirement, ...]
+
+    def __post_init__(self) -> None:
+        if not self.requires:
+            raise ValueError("a trigger needs at least one fault requirement")
+
+    @property
+    def size(self) -> int:
+        return len(self.requires)
+
+
+@dataclass(frozen=True)
+class PlantedWeakness:
+    """A weakness the generator planted, with the faults that surface it.
+
+    ``triggers`` is an OR of ANDs. ``triggers[0]`` is the canonical one: a concrete action (or a
+    pair of actions; one fault kind per requirement, at its minimum intensity) that surfaces the
+    weakness in the right cluster state, with probability ``p``, used by the oracle and by the
+    completeness test. The rest list every other way the same weakness shows, so a finding
+    reached another way still counts for this class.
+    """
+
+    class_id: str
+    kind: WeaknessKind
+    violation: Violation
+    affected: str
+    """The workload key whose steady state breaks (the verdict's ``Breach.subject``)."""
+    triggers: tuple[Trigger, ...]
+    description: str
+    p: float = 1.0
+    """Chance that the canonical trigger surfaces it per try (below 1 for flaky weaknesses)."""
+
+
+@dataclass(frozen=True)
+class Decoy:
+    """A configuration a static linter would flag that does not break any steady state."""
+
+    target: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    seed: int
+    spec: ClusterSpec
+    weaknesses: tuple[PlantedWeakness, ...]
+    decoys: tuple[Decoy, ...]
+    control: bool
+    """A no-fault control: no weakness at all, so every finding in it is false."""
+
+    def weakness(self, class_id: str) -> PlantedWeakness:
+        for w in self.weaknesses:
+            if w.class_id == class_id:
+                return w
+        raise KeyError(class_id)

@@ -1,0 +1,49 @@
+"""Scoring a finding against a scenario's hidden answer key.
+
+A finding is the set of faults that were active together, the violation the verdict reported and
+the workloads it reported as affected. It matches a planted weakness when the violation is the
+weakness's, the weakness's affected workload is among the reported ones, and one of its triggers
+is met: every requirement by a different active fault of an allowed kind, on the required target,
+at or above the required intensity. Anything else is a false finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import permutations
+
+from envs.faults import Fault
+from envs.scenarios.records import FaultRequirement, PlantedWeakness, Scenario, Trigger
+
+
+def meets(fault: Fault, req: FaultRequirement) -> bool:
+    return fault.kind in req.kinds and fault.target == req.target and fault.intensity >= req.min_intensity
+
+
+def trigger_met(trigger: Trigger, faults: Sequence[Fault]) -> bool:
+    """True when distinct faults meet all of the trigger's requirements."""
+    reqs = trigger.requires
+    if len(reqs) > len(faults):
+        return False
+    return any(all(meets(f, r) for f, r in zip(chosen, reqs, strict=True))
+               for chosen in permutations(faults, len(reqs)))
+
+
+def matches(weakness: PlantedWeakness, faults: Sequence[Fault], violation: str,
+            affected: Sequence[str]) -> bool:
+    if weakness.violation != violation or weakness.affected not in affected:
+        return False
+    return any(trigger_met(t, faults) for t in weakness.triggers)
+
+
+def score_finding(scenario: Scenario, faults: Sequence[Fault], violation: str,
+                  affected: Sequence[str]) -> str | None:
+    """The class id the finding surfaced, or None for a false finding.
+
+    When several weaknesses match (a node hosting pods of two weak workloads), the first in the
+    scenario's order wins; the generator lists specific weaknesses before broad ones.
+    """
+    for w in scenario.weaknesses:
+        if matches(w, faults, violation, affected):
+            return w.class_id
+    return None

@@ -1,0 +1,61 @@
+"""World factories on the simulator: generated training clusters, held-out ones, a fixed scenario,
+or the digital twin of a set of manifests."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from envs.anomaly import SnapshotAnomaly
+from envs.sim import SimulatedCluster
+from envs.spec import ClusterSpec
+from envs.world import World, WorldFactory
+
+if TYPE_CHECKING:
+    from envs.scenarios import GeneratorParams, Scenario
+
+
+def simulated_world(spec: ClusterSpec, *, seed: int, label: object = None) -> World:
+    sim = SimulatedCluster(spec, seed=seed)
+    return World(spec=spec, backend=sim, steady=sim, anomaly=SnapshotAnomaly(sim), label=label)
+
+
+def scenario_world(scenario: Scenario, *, seed: int) -> World:
+    return simulated_world(scenario.spec, seed=seed, label=scenario)
+
+
+def generated_worlds(params: GeneratorParams) -> WorldFactory:
+    from envs.scenarios import generate
+
+    def make(rng: np.random.Generator) -> World:
+        scenario_seed = int(rng.integers(2**31 - 1))
+        return scenario_world(generate(scenario_seed, params), seed=int(rng.integers(2**31 - 1)))
+
+    return make
+
+
+def training_worlds() -> WorldFactory:
+    from envs.scenarios import TRAINING
+
+    return generated_worlds(TRAINING)
+
+
+def held_out_worlds() -> WorldFactory:
+    from envs.scenarios import HELD_OUT
+
+    return generated_worlds(HELD_OUT)
+
+
+def fixed_world(spec: ClusterSpec) -> WorldFactory:
+    """The same topology every episode (the twin of the user's manifests), a new simulation each time."""
+    return lambda rng: simulated_world(spec, seed=int(rng.integers(2**31 - 1)))
+
+
+def mixed(*factories: WorldFactory, weights: tuple[float, ...] | None = None) -> WorldFactory:
+    """Draw the factory per episode: e.g. generated clusters and the twin, for training on both."""
+    w = np.asarray(weights or [1.0] * len(factories), dtype=float)
+    w = w / w.sum()
+    def pick(rng: np.random.Generator) -> World:
+        return factories[int(rng.choice(len(factories), p=w))](rng)
+    return pick

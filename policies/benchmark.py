@@ -1,0 +1,211 @@
+"""The learning benchmark of ../shared/BENCHMARK.md: every strategy on the same held-out clusters.
+
+For each held-out seed, every strategy plays one game day of ``budget`` injections on the same
+scenario with the same simulation seed; each finding is scored against the scenario's hidden weakness
+ids (only here, never in the env). Learning strategies (bandits) are first warmed up on training
+clusters, as the RL policy was trained on them. Metrics per strategy: D(t), AUC ratio, T1, T_half,
+T_all, recall at B, false findings, blast cost; medians and IQR over seeds, and recall by kind.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from envs.scenarios import Scenario, held_out_scenarios, score_finding
+
+from envs.chaos_env import ChaosClusterEnv, StepFinding
+from envs.world import World, WorldFactory
+from envs.worlds import scenario_world, training_worlds
+from policies.base import Decision, Strategy, outcome_of
+from policies.combine import combine, sample
+from policies.registry import make_strategy
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class EpisodeTrace:
+    strategy: str
+    seed: int
+    k: int
+    kinds: dict[str, str]
+    """class id -> weakness kind, for the per-kind breakdown."""
+    discovered: list[int] = field(default_factory=list)
+    """D(t) for t = 1..B."""
+    found: dict[str, int] = field(default_factory=dict)
+    """class id -> injection index (1-based) it was first found at."""
+    false_findings: int = 0
+    breach_s: float = 0.0
+
+
+def play(env: ChaosClusterEnv, strategy: Strategy, scenario: Scenario, *, seed: int, budget: int,
+         anomaly_weight: float = 0.0, temperature: float = 1.0, learn: bool = True) -> EpisodeTrace:
+    obs, info = env.reset(seed=seed)
+    rng = np.random.default_rng(seed + 7919)
+    strategy.reset(rng)
+    trace = EpisodeTrace(strategy.name, seed, len(scenario.weaknesses),
+                         {w.class_id: w.kind for w in scenario.weaknesses})
+    for t in range(1, budget + 1):
+        decision = Decision.from_observation(obs, env.action_masks(), env.targets, env.max_targets)
+        p = strategy.probabilities(decision)
+        if anomaly_weight > 0 or temperature != 1.0:
+            p = combine(p, decision.anomaly, decision.flat_mask, temperature=temperature,
+                        anomaly_weight=anomaly_weight)
+        action = sample(p, rng)
+        obs, reward, terminated, _, info = env.step(action)
+        findings: list[StepFinding] = info.get("all_findings", [])
+        for f in findings:
+            cid = score_finding(scenario, f.faults, f.violation, f.affected)
+            if cid is None:
+                trace.false_findings += 1
+            elif cid not in trace.found:
+                trace.found[cid] = t
+        result = info.get("result")
+        if result is not None:
+            trace.breach_s += result.budget_burned_s
+        trace.discovered.append(len(trace.found))
+        if learn:
+            strategy.observe(decision, outcome_of(action, result, new_findings=len(info["findings"]),
+                                                  refound=len(findings) - len(info["findings"]), reward=reward))
+        if terminated:
+            break
+    return trace
+
+
+def _first_at(d: Sequence[int], k: int, budget: int) -> tuple[int, bool]:
+    for t, v in enumerate(d, start=1):
+        if v >= k:
+            return t, False
+    return budget, True
+
+
+def episode_metrics(tr: EpisodeTrace, budget: int) -> dict[str, Any]:
+    d = tr.discovered + [tr.discovered[-1] if tr.discovered else 0] * (budget - len(tr.discovered))
+    findings = max(len(tr.found), 1)
+    out: dict[str, Any] = {"false_findings": tr.false_findings, "blast_cost": tr.breach_s / 60 / findings}
+    if tr.k == 0:
+        return out
+    oracle = sum(min(t, tr.k) for t in range(1, budget + 1))
+    t1, c1 = _first_at(d, 1, budget)
+    th, ch = _first_at(d, math.ceil(tr.k / 2), budget)
+    ta, ca = _first_at(d, tr.k, budget)
+    out.update(auc_ratio=sum(d) / oracle, t1=t1, t_half=th, t_all=ta, t1_capped=c1, t_half_capped=ch,
+               t_all_capped=ca, recall_at_budget=d[-1] / tr.k)
+    return out
+
+
+def _stats(values: Sequence[float]) -> dict[str, float]:
+    if not values:
+        return {"median": float("nan"), "iqr": float("nan"), "n": 0}
+    q1, med, q3 = np.percentile(np.asarray(values, dtype=float), [25, 50, 75])
+    return {"median": round(float(med), 4), "iqr": round(float(q3 - q1), 4), "n": len(values)}
+
+
+def summarise(traces: Sequence[EpisodeTrace], budget: int) -> dict[str, Any]:
+    per = [episode_metrics(t, budget) for t in traces]
+    keys = ("auc_ratio", "t1", "t_half", "t_all", "recall_at_budget", "false_findings", "blast_cost")
+    out: dict[str, Any] = {k: _stats([m[k] for m in per if k in m]) for k in keys}
+    out["t_all_capped_share"] = round(float(np.mean([m["t_all_capped"] for m in per if "t_all_capped" in m]
+                                                    or [0.0])), 3)
+    out["false_findings_total"] = int(sum(m["false_findings"] for m in per))
+    kinds: dict[str, list[int]] = {}
+    for tr in traces:
+        for cid, kind in tr.kinds.items():
+            hit = kinds.setdefault(kind, [0, 0])
+            hit[1] += 1
+            hit[0] += int(cid in tr.found)
+    out["recall_by_kind"] = {k: round(f / n, 3) for k, (f, n) in sorted(kinds.items())}
+    curves = np.array([tr.discovered + [tr.discovered[-1]] * (budget - len(tr.discovered)) for tr in traces
+                       if tr.discovered], dtype=float)
+    out["median_curve"] = np.median(curves, axis=0).tolist() if len(curves) else []
+    return out
+
+
+def warm_up(strategy: Strategy, episodes: int, *, budget: int, max_targets: int, seed: int) -> None:
+    """Let an online learner see training clusters first, as the RL policy did in training."""
+    env = ChaosClusterEnv(training_worlds(), budget=budget, max_targets=max_targets)
+    for e in range(episodes):
+        obs, _ = env.reset(seed=seed + e)
+        rng = np.random.default_rng(seed + e)
+        strategy.reset(rng)
+        for _ in range(budget):
+            decision = Decision.from_observation(obs, env.action_masks(), env.targets, env.max_targets)
+            p = strategy.probabilities(decision)
+            action = sample(p, rng)
+            obs, reward, terminated, _, info = env.step(action)
+            strategy.observe(decision, outcome_of(action, info.get("result"), new_findings=len(info["findings"]),
+                                                  refound=0, reward=reward))
+            if terminated:
+                break
+
+
+def run_benchmark(*, seeds: int, budget: int, strategies: Sequence[str], policy_dir: Path | None = None,
+                  max_targets: int = 64, warmup_episodes: int = 10, anomaly_weight: float = 1.0,
+                  progress: Progress | None = None, first_seed: int = 10_000) -> dict[str, Any]:
+    scenarios = held_out_scenarios(range(first_seed, first_seed + seeds))
+    made = {name: make_strategy(name, policy_dir=policy_dir) for name in strategies}
+    for name in ("thompson", "linucb"):
+        if name in made and warmup_episodes:
+            if progress:
+                progress(f"warming up {name} on {warmup_episodes} training clusters")
+            warm_up(made[name], warmup_episodes, budget=budget, max_targets=max_targets, seed=first_seed * 3)
+    traces: dict[str, list[EpisodeTrace]] = {name: [] for name in strategies}
+    for i, scenario in enumerate(scenarios):
+        for name, strategy in made.items():
+            env = ChaosClusterEnv(_fixed(scenario), budget=budget,
+                                  max_targets=max(max_targets, _n_targets(scenario)))
+            weight = anomaly_weight if name in ("rl", "thompson", "linucb") else 0.0
+            traces[name].append(play(env, strategy, scenario, seed=scenario.seed, budget=budget,
+                                     anomaly_weight=weight))
+        if progress:
+            progress(f"seed {i + 1}/{len(scenarios)} done")
+    report: dict[str, Any] = {
+        "protocol": "../shared/BENCHMARK.md", "seeds": seeds, "budget": budget, "first_seed": first_seed,
+        "held_out_scenarios": [{"seed": s.seed, "k": len(s.weaknesses), "control": s.control} for s in scenarios],
+        "strategies": {name: summarise(tr, budget) for name, tr in traces.items()},
+    }
+    ks = [len(s.weaknesses) for s in scenarios if s.weaknesses]
+    report["oracle"] = {"auc_ratio": 1.0, "median_k": float(np.median(ks)) if ks else 0.0}
+    return report
+
+
+def _fixed(scenario: Scenario) -> WorldFactory:
+    """The same scenario and simulation seed for every strategy: a fair comparison."""
+
+    def make(_rng: np.random.Generator) -> World:
+        return scenario_world(scenario, seed=scenario.seed)
+
+    return make
+
+
+def _n_targets(scenario: Scenario) -> int:
+    return len(scenario.spec.workloads) + len(scenario.spec.nodes)
+
+
+def plot(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    budget = report["budget"]
+    fig, ax = plt.subplots(figsize=(8, 5))
+    t = np.arange(1, budget + 1)
+    k = report["oracle"]["median_k"]
+    ax.plot(t, np.minimum(t, k), "k--", label=f"oracle (K={k:g})")
+    for name, s in report["strategies"].items():
+        if s["median_curve"]:
+            ax.plot(t, s["median_curve"], label=f"{name} (AUC {s['auc_ratio']['median']:.2f})")
+    ax.set_xlabel("injections t")
+    ax.set_ylabel("distinct weaknesses found D(t), median over seeds")
+    ax.set_title(f"Discovery on {report['seeds']} held-out clusters, B = {budget}")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

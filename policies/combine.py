@@ -1,0 +1,42 @@
+"""How the agent chooses: the policy's distribution, sharpened or softened by a temperature, times
+anomaly weights, renormalised over the allowed actions. The daemon samples from the result."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from envs.actions import PER_TARGET
+
+
+def combine(policy_p: NDArray[np.float64], anomaly: NDArray[np.float32], mask: NDArray[np.bool_], *,
+            temperature: float, anomaly_weight: float) -> NDArray[np.float64]:
+    """``p ~ policy_p ** (1 / temperature) * (1 + anomaly[target]) ** anomaly_weight`` on the mask.
+
+    Computed over the allowed actions only: with thousands of targets most of the space is masked.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    allowed = np.flatnonzero(mask & (policy_p > 0))
+    if allowed.size == 0:
+        allowed = np.flatnonzero(mask)
+        if allowed.size == 0:
+            raise ValueError("no action is allowed: the mask is empty")
+        logp = np.zeros(allowed.size)
+    else:
+        logp = np.log(policy_p[allowed]) / temperature
+    if anomaly_weight:
+        boost = np.log1p(np.maximum(anomaly.astype(np.float64), 0.0))
+        logp = logp + anomaly_weight * boost[allowed // PER_TARGET]
+    e = np.exp(logp - logp.max())
+    p = np.zeros(policy_p.size, dtype=np.float64)
+    p[allowed] = e / e.sum()
+    return p
+
+
+def sample(p: NDArray[np.float64], rng: np.random.Generator) -> int:
+    """Draw an index from ``p``, looking only at its non-zero entries (fast for sparse masks)."""
+    support = np.flatnonzero(p)
+    cumulative = np.cumsum(p[support])
+    return int(support[min(int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")),
+                           support.size - 1)])

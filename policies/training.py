@@ -1,0 +1,107 @@
+"""Train the RL policy with MaskablePPO on generated clusters (and the twin), then export it.
+
+Vectorised envs on every core, seeded, with checkpoints and optional TensorBoard logs. The export is
+torch-free (``policies.runtime``): the daemon never loads the pickled SB3 model.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from envs.chaos_env import ChaosClusterEnv
+from envs.spec import ClusterSpec
+from envs.world import WorldFactory
+from policies.runtime import export_arrays
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    timesteps: int
+    out_dir: Path
+    seed: int = 0
+    n_envs: int = 0
+    """0: one env per core."""
+    budget: int = 50
+    max_targets: int = 64
+    checkpoint_every: int = 50_000
+    tensorboard: Path | None = None
+    progress: bool = True
+    learning_rate: float = 3e-4
+    n_steps: int = 256
+    batch_size: int = 256
+    n_epochs: int = 4
+    gamma: float = 0.97
+    ent_coef: float = 0.01
+
+
+def _world_factory(twin: ClusterSpec | None) -> WorldFactory:
+    from envs.worlds import fixed_world, mixed, training_worlds
+
+    if twin is None:
+        return training_worlds()
+    return mixed(training_worlds(), fixed_world(twin), weights=(0.7, 0.3))
+
+
+def _make_env(run: TrainingRun, worlds: WorldFactory | None, twin: ClusterSpec | None, rank: int) -> Any:
+    def build() -> ChaosClusterEnv:
+        env = ChaosClusterEnv(worlds or _world_factory(twin), budget=run.budget, max_targets=run.max_targets)
+        env.reset(seed=run.seed * 1000 + rank)
+        return env
+
+    return build
+
+
+def arrays_from_policy(policy: Any) -> dict[str, NDArray[np.float32]]:
+    ext = policy.mlp_extractor
+
+    def arr(t: Any) -> NDArray[np.float32]:
+        return np.asarray(t.detach().cpu().numpy(), dtype=np.float32)
+
+    return {
+        "enc_w1": arr(ext.encoder[0].weight), "enc_b1": arr(ext.encoder[0].bias),
+        "enc_w2": arr(ext.encoder[2].weight), "enc_b2": arr(ext.encoder[2].bias),
+        "head_w": arr(ext.head.weight), "head_b": arr(ext.head.bias),
+    }
+
+
+def train(run: TrainingRun, *, twin: ClusterSpec | None = None, worlds: WorldFactory | None = None,
+          command: str = "") -> Path:
+    """Train for ``run.timesteps`` steps and export into ``run.out_dir``; returns the export folder.
+
+    ``worlds`` replaces the generated training clusters (tests use a small fixed one).
+    """
+    import torch
+    from sb3_contrib import MaskablePPO
+    from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+    from policies.rl.network import PerTargetPolicy
+
+    n_envs = run.n_envs or (os.cpu_count() or 1)
+    torch.set_num_threads(1)
+    fns = [_make_env(run, worlds, twin, i) for i in range(n_envs)]
+    vec = SubprocVecEnv(fns, start_method="fork") if n_envs > 1 else DummyVecEnv(fns)
+    model = MaskablePPO(
+        PerTargetPolicy, vec, seed=run.seed, learning_rate=run.learning_rate, n_steps=run.n_steps,
+        batch_size=run.batch_size, n_epochs=run.n_epochs, gamma=run.gamma, ent_coef=run.ent_coef,
+        policy_kwargs={"max_targets": run.max_targets}, verbose=0,
+        tensorboard_log=None if run.tensorboard is None else str(run.tensorboard),
+    )
+    callbacks: list[BaseCallback] = [CheckpointCallback(save_freq=max(run.checkpoint_every // n_envs, 1),
+                                    save_path=str(run.out_dir / "checkpoints"), name_prefix="ppo")]
+    started = time.monotonic()
+    model.learn(total_timesteps=run.timesteps, callback=callbacks, progress_bar=run.progress)
+    elapsed = time.monotonic() - started
+    vec.close()
+    model.save(run.out_dir / "checkpoints" / "final")
+    training = {**{k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(run).items()},
+                "n_envs": n_envs, "seconds": round(elapsed, 1), "command": command,
+                "twin": twin.name if twin is not None else None}
+    return export_arrays(arrays_from_policy(model.policy), run.out_dir, training=training)
