@@ -38,6 +38,7 @@ BUILTIN: tuple[ResourceType, ...] = (
     ResourceType("apps", "v1", "replicasets", "ReplicaSet", True, ("status", "scale")),
     ResourceType("apps", "v1", "daemonsets", "DaemonSet", True, ("status",)),
     ResourceType("batch", "v1", "jobs", "Job", True, ("status",)),
+    ResourceType("batch", "v1", "cronjobs", "CronJob", True, ("status",)),
     ResourceType("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True, ("status",)),
     ResourceType(
         "autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True, ("status",)

@@ -19,9 +19,11 @@ import structlog
 from agent.backends.kubernetes.api import KubeApi, Obj, WatchStream
 from agent.backends.kubernetes.errors import Gone, KubernetesApiError
 from agent.backends.kubernetes.resources import SNAPSHOT_RESOURCES, Resource
+from agent.backends.kubernetes.retry import is_transient
 from agent.errors import BackendError
 
 log = structlog.get_logger(__name__)
+MAX_RECONNECT_DELAY_S = 30.0
 
 
 @dataclass
@@ -35,6 +37,9 @@ class _Shelf:
     watches: int = 0
     stream: WatchStream | None = None
     error: KubernetesApiError | None = None
+    failed: bool = False
+    """The first list failed for good (RBAC, a resource not served): start() gives up at once."""
+    failures: int = 0
 
 
 def _key(obj: Obj) -> tuple[str, str]:
@@ -68,10 +73,13 @@ class WatchCache:
             self._threads.append(thread)
         deadline = time.monotonic() + timeout_s
         for res, shelf in self._shelves.items():
-            if not shelf.synced.wait(max(0.0, deadline - time.monotonic())):
+            while not shelf.synced.wait(0.05) and not shelf.failed and time.monotonic() < deadline:
+                pass
+            if not shelf.synced.is_set():
                 self.stop()
                 reason = f": {shelf.error}" if shelf.error else ""
-                raise BackendError(f"could not list {res.plural} within {timeout_s:g} s{reason}")
+                hint = " (check the agent's RBAC: it lists and watches this resource)" if shelf.failed else ""
+                raise BackendError(f"could not list {res.plural} within {timeout_s:g} s{reason}{hint}")
 
     def stop(self) -> None:
         self._stop.set()
@@ -135,6 +143,7 @@ class WatchCache:
                     stream.close()
                     return
                 for event in stream:
+                    shelf.failures = 0
                     self._apply(shelf, event.type, event.object)
             except Gone:
                 log.info("watch expired, relisting", resource=res.plural)
@@ -143,8 +152,13 @@ class WatchCache:
                 shelf.error = e
                 if self._stop.is_set():
                     return
-                log.warning("watch failed, reconnecting", resource=res.plural, error=str(e))
-                self._stop.wait(self._reconnect_delay_s)
+                if not shelf.synced.is_set() and not is_transient(e):
+                    shelf.failed = True
+                    return
+                shelf.failures += 1
+                delay = min(MAX_RECONNECT_DELAY_S, self._reconnect_delay_s * 2 ** min(shelf.failures - 1, 10))
+                log.warning("watch failed, reconnecting", resource=res.plural, error=str(e), in_s=round(delay, 2))
+                self._stop.wait(delay)
 
     def _apply(self, shelf: _Shelf, kind: str, obj: Obj) -> None:
         with self._changed:

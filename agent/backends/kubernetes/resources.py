@@ -37,6 +37,9 @@ PODS = Resource("", "v1", "pods", "Pod", namespaced=True)
 SERVICES = Resource("", "v1", "services", "Service", namespaced=True)
 CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap", namespaced=True)
 DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment", namespaced=True)
+REPLICASETS = Resource("apps", "v1", "replicasets", "ReplicaSet", namespaced=True)
+DAEMONSETS = Resource("apps", "v1", "daemonsets", "DaemonSet", namespaced=True)
+CRONJOBS = Resource("batch", "v1", "cronjobs", "CronJob", namespaced=True)
 STATEFULSETS = Resource("apps", "v1", "statefulsets", "StatefulSet", namespaced=True)
 JOBS = Resource("batch", "v1", "jobs", "Job", namespaced=True)
 PDBS = Resource("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", namespaced=True)
@@ -48,15 +51,9 @@ NETWORK_CHAOS = Resource("chaos-mesh.org", "v1alpha1", "networkchaos", "NetworkC
 STRESS_CHAOS = Resource("chaos-mesh.org", "v1alpha1", "stresschaos", "StressChaos", namespaced=True)
 
 SNAPSHOT_RESOURCES: tuple[Resource, ...] = (
-    NODES,
-    PODS,
-    DEPLOYMENTS,
-    STATEFULSETS,
-    JOBS,
-    SERVICES,
-    PDBS,
-    HPAS,
+    NODES, PODS, REPLICASETS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, JOBS, CRONJOBS, SERVICES, CONFIGMAPS, PDBS, HPAS,
 )
-"""What a snapshot reads and the watch cache keeps."""
+"""What a snapshot reads and the watch cache keeps: what the digital twin builds a ClusterSpec from
+(ReplicaSets tie pods to Deployments, DaemonSets reserve node capacity, ConfigMaps carry call targets)."""
 
 WORKLOAD_RESOURCES = {"Deployment": DEPLOYMENTS, "StatefulSet": STATEFULSETS, "Job": JOBS}

@@ -4,30 +4,21 @@ runtime status (ready pods, pods by node, rollouts, restarts, GPUs) computed her
 
 from __future__ import annotations
 
-import importlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from agent.backends.kubernetes.view import ClusterView, Obj, is_ready, meta, parse_quantity_int
-from agent.errors import BackendError
 from envs.cluster import ClusterState, NodeStatus, WorkloadStatus
 from envs.spec import GPU_RESOURCE, ClusterSpec, node_key
+from envs.twin import spec_from_objects
 
 SpecBuilder = Callable[[Iterable[dict[str, Any]], str], ClusterSpec]
 
 
 def twin_spec_builder(objects: Iterable[dict[str, Any]], name: str) -> ClusterSpec:
-    """``envs.twin.spec_from_objects``, the digital twin's builder from ``kubectl get -o json`` items."""
-    try:
-        twin = importlib.import_module("envs.twin")
-    except ImportError as e:
-        raise BackendError(
-            "envs.twin is not available: the Kubernetes backend needs the digital twin's "
-            "spec_from_objects to read the topology"
-        ) from e
-    spec: ClusterSpec = twin.spec_from_objects(objects, name=name)
-    return spec
+    """The digital twin's builder, from ``kubectl get -o json`` items (Pods with nodeName and status)."""
+    return spec_from_objects(objects, name=name)
 
 
 def desired_replicas(workload: Obj) -> int:
@@ -91,5 +82,11 @@ def cluster_state(objects: list[Obj], *, name: str, time_s: float, spec_builder:
     view = ClusterView(objects)
     spec = spec_builder(objects, name)
     workloads = {key: workload_status(key, obj, view.pods_of(key)) for key, obj in view.workloads.items()}
+    for w in spec.workloads:  # kinds the twin models through another object (a CronJob's Jobs)
+        if w.key not in workloads:
+            stand_in = {"kind": w.kind, "metadata": {"namespace": w.namespace, "name": w.name},
+                        "spec": {"replicas": w.replicas, "parallelism": w.replicas,
+                                 "selector": {"matchLabels": dict(w.template.labels)}}}
+            workloads[w.key] = workload_status(w.key, stand_in, view.pods_matching(w.namespace, stand_in["spec"]))
     nodes = {node_key(n): node_status(obj) for n, obj in view.nodes.items()}
     return ClusterState(spec=spec, workloads=workloads, nodes=nodes, time_s=time_s)

@@ -107,16 +107,17 @@ class ClusterView:
         workload = self.workloads.get(key)
         if workload is None:
             return []
-        namespace = meta(workload).get("namespace", "")
-        selector = (workload.get("spec") or {}).get("selector")
-        pods = [
-            p
-            for p in self.pods
-            if meta(p).get("namespace") == namespace and selector_matches(selector, labels_of(p))
-        ]
+        pods = self.pods_matching(meta(workload).get("namespace", ""), workload.get("spec") or {})
         if live_only:
             pods = [p for p in pods if not is_terminating(p)]
         return sorted(pods, key=lambda p: meta(p)["name"])
+
+    def pods_matching(self, namespace: str, spec: dict[str, Any]) -> list[Obj]:
+        """Pods of ``namespace`` that ``spec.selector`` selects (terminating ones included)."""
+        selector = spec.get("selector")
+        return [
+            p for p in self.pods if meta(p).get("namespace") == namespace and selector_matches(selector, labels_of(p))
+        ]
 
     def pods_on(self, node_name: str) -> list[Obj]:
         return sorted(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,30 +11,11 @@ import pytest
 from agent.backends.kubernetes.api import KubeApi
 from agent.backends.kubernetes.backend import KubernetesBackend
 from agent.backends.kubernetes.retry import RetryPolicy
-from envs.spec import ClusterSpec, NodeSpec, PodTemplate, Workload
 from tests.emulator import objects as o
 from tests.emulator.fixtures import k8s_emulator, k8s_emulator_chaos_mesh
 from tests.emulator.server import KubernetesEmulator
 
 __all__ = ["k8s_emulator", "k8s_emulator_chaos_mesh"]
-
-
-def local_spec_builder(objects: Iterable[dict[str, Any]], name: str) -> ClusterSpec:
-    """A minimal stand-in for envs.twin.spec_from_objects (on its own branch): nodes and workloads only."""
-    nodes, workloads = [], []
-    for obj in objects:
-        meta = obj["metadata"]
-        if obj["kind"] == "Node":
-            gpus = int(obj["status"]["capacity"].get("nvidia.com/gpu", 0))
-            nodes.append(NodeSpec(name=meta["name"], gpus=gpus))
-        elif obj["kind"] in ("Deployment", "StatefulSet", "Job"):
-            spec = obj["spec"]
-            replicas = spec.get("replicas", spec.get("parallelism", 1))
-            labels = tuple(sorted(spec["template"]["metadata"]["labels"].items()))
-            workloads.append(
-                Workload(meta["namespace"], meta["name"], obj["kind"], replicas, PodTemplate(labels=labels))
-            )
-    return ClusterSpec(name=name, nodes=tuple(nodes), workloads=tuple(workloads))
 
 
 def fast_api(emulator: KubernetesEmulator, *, timeout_s: float = 2.0, attempts: int = 4) -> KubeApi:
@@ -85,7 +66,7 @@ def seeded(k8s_emulator: KubernetesEmulator) -> Seeded:
 
 @pytest.fixture
 def backend(seeded: Seeded) -> Iterator[KubernetesBackend]:
-    b = KubernetesBackend(fast_api(seeded.emulator), name="test", spec_builder=local_spec_builder)
+    b = KubernetesBackend(fast_api(seeded.emulator), name="test")
     b.cache._reconnect_delay_s = 0.05
     b.start(timeout_s=10)
     yield b

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
 from agent.backends.kubernetes.backend import KubernetesBackend
 from agent.backends.kubernetes.resources import CONFIGMAPS, NODES, PODS
 from agent.backends.kubernetes.state import rollout_in_progress
+from agent.errors import BackendError
 from tests.agent.backends.kubernetes.conftest import Seeded
 from tests.emulator import objects as o
 
@@ -28,11 +33,11 @@ def test_snapshot_lists_once_then_follows_watches(seeded: Seeded, backend: Kuber
 
 
 def test_snapshot_lists_in_pages(seeded: Seeded) -> None:
-    from tests.agent.backends.kubernetes.conftest import fast_api, local_spec_builder
+    from tests.agent.backends.kubernetes.conftest import fast_api
 
     api = fast_api(seeded.emulator)
     api.page_size = 2
-    b = KubernetesBackend(api, spec_builder=local_spec_builder)
+    b = KubernetesBackend(api)
     b.start(timeout_s=10)
     try:
         assert len(b.cache.objects([PODS])) == 7
@@ -98,15 +103,18 @@ def test_workload_and_node_status(seeded: Seeded, backend: KubernetesBackend) ->
     assert state.nodes["Node/gpu-1"].gpus_allocatable == 4
     assert not state.nodes["Node/node-a"].schedulable and state.nodes["Node/node-b"].schedulable
     assert state.spec.name == "test" and {w.key for w in state.spec.workloads} == set(state.workloads)
+    # the topology comes from the digital twin, fed the cached objects
+    assert [p.name for p in state.spec.pdbs] == ["web"] and state.spec.hpas[0].target == "shop/Deployment/web"
+    assert [s.key for s in state.spec.services] == ["shop/Service/web"] and state.spec.notes == ()
 
 
 def test_pending_pods_and_not_ready_nodes(k8s_emulator: object) -> None:
-    from tests.agent.backends.kubernetes.conftest import fast_api, local_spec_builder
+    from tests.agent.backends.kubernetes.conftest import fast_api
 
     em = k8s_emulator
     em.put(o.node("down", ready=False))  # type: ignore[attr-defined]
     o.seed_workload(em, o.deployment("web", replicas=2), [])  # type: ignore[arg-type]
-    b = KubernetesBackend(fast_api(em), spec_builder=local_spec_builder)  # type: ignore[arg-type]
+    b = KubernetesBackend(fast_api(em))  # type: ignore[arg-type]
     b.start(timeout_s=10)
     try:
         state = b.snapshot()
@@ -130,3 +138,14 @@ def test_rollout_in_progress() -> None:
 def test_cache_ignores_resources_it_does_not_keep(seeded: Seeded, backend: KubernetesBackend) -> None:
     backend.api.create(CONFIGMAPS, {"metadata": {"name": "x"}}, namespace="shop")
     assert all(obj["kind"] != "ConfigMap" for obj in backend.cache.objects())
+
+
+def test_a_forbidden_resource_fails_start_at_once_with_a_hint(seeded: Seeded) -> None:
+    from tests.agent.backends.kubernetes.conftest import fast_api
+
+    seeded.emulator.fail(r"GET /apis/policy/v1/poddisruptionbudgets", 403, times=100)
+    b = KubernetesBackend(fast_api(seeded.emulator))
+    started = time.monotonic()
+    with pytest.raises(BackendError, match=r"poddisruptionbudgets.*403.*RBAC"):
+        b.start(timeout_s=20)
+    assert time.monotonic() - started < 5

@@ -5,7 +5,7 @@ from __future__ import annotations
 from agent.backends.kubernetes.backend import KubernetesBackend
 from agent.backends.kubernetes.marks import NODE_FAILURE_TAINT
 from envs.faults import Fault, FaultKind
-from tests.agent.backends.kubernetes.conftest import Seeded, fast_api, local_spec_builder
+from tests.agent.backends.kubernetes.conftest import Seeded, fast_api
 
 
 def test_orphans_are_reverted_and_open_injections_kept(seeded: Seeded, backend: KubernetesBackend) -> None:
@@ -24,7 +24,7 @@ def test_orphans_are_reverted_and_open_injections_kept(seeded: Seeded, backend: 
         assert backend.inject(fault, injection_id=injection_id).outcome == "applied", injection_id
 
     # the agent restarts: a new backend, and the journal says only "latency" and "drift" are still open
-    restarted = KubernetesBackend(fast_api(em), spec_builder=local_spec_builder)
+    restarted = KubernetesBackend(fast_api(em))
     reverted = restarted.revert_orphans({"latency", "drift"})
     assert len(reverted) == 5 and "node-down" in reverted and "latency" not in reverted
 
