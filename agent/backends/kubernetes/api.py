@@ -131,10 +131,7 @@ class KubeApi:
                 )
         except (ConfigException, OSError) as e:
             source = (
-                (
-                    f"kubeconfig {settings.kubeconfig}"
-                    + (f" context {settings.context!r}" if settings.context else "")
-                )
+                (f"kubeconfig {settings.kubeconfig}" + (f" context {settings.context!r}" if settings.context else ""))
                 if settings.kubeconfig
                 else "in-cluster"
             )
@@ -199,9 +196,7 @@ class KubeApi:
                 _request_timeout=timeout or self.request_timeout_s,
             )
         except _TRANSPORT_ERRORS as e:
-            raise Unreachable(
-                f"no answer from {self.host}: {type(e).__name__}: {e}", method=method, path=path
-            ) from e
+            raise Unreachable(f"no answer from {self.host}: {type(e).__name__}: {e}", method=method, path=path) from e
 
     def _request_once(self, method: str, path: str, **kw: Any) -> Obj:
         response = self._send(method, path, **kw)
@@ -320,9 +315,7 @@ class KubeApi:
         }
         if grace_period_s is not None:
             body["deleteOptions"] = {"gracePeriodSeconds": grace_period_s}
-        self.request(
-            "POST", PODS.path(namespace, pod, "eviction"), body=body, content_type="application/json"
-        )
+        self.request("POST", PODS.path(namespace, pod, "eviction"), body=body, content_type="application/json")
 
     def watch(
         self,

@@ -69,9 +69,7 @@ class KubernetesBackend:
         self._stop.wait(max(0.0, seconds))
 
     def snapshot(self) -> ClusterState:
-        return cluster_state(
-            self.cache.objects(), name=self.name, time_s=self.now(), spec_builder=self._spec_builder
-        )
+        return cluster_state(self.cache.objects(), name=self.name, time_s=self.now(), spec_builder=self._spec_builder)
 
     def inject(self, fault: Fault, *, injection_id: str) -> Injection:
         action = FAULT_ACTIONS[fault.kind]
@@ -85,9 +83,7 @@ class KubernetesBackend:
         try:
             return action.apply(plan, ctx=self.ctx)
         except KubernetesApiError as e:
-            log.warning(
-                "fault failed to apply, reverting what was done", injection_id=injection_id, error=str(e)
-            )
+            log.warning("fault failed to apply, reverting what was done", injection_id=injection_id, error=str(e))
             try:
                 action.revert(injection_id, ctx=self.ctx)
             except KubernetesApiError as revert_error:

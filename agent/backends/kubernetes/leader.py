@@ -60,9 +60,7 @@ class LeaderElector:
     def is_leader(self) -> bool:
         """Leading and the last successful renewal is still within the lease duration."""
         return (
-            self._leading
-            and self._observed is not None
-            and (self._clock() - self._observed.at < self.lease_duration_s)
+            self._leading and self._observed is not None and (self._clock() - self._observed.at < self.lease_duration_s)
         )
 
     def _spec(self, acquire_time: str | None, transitions: int) -> dict[str, Any]:
@@ -133,9 +131,7 @@ class LeaderElector:
         try:
             lease = self.api.get(LEASES, self.name, namespace=self.namespace)
             if (lease.get("spec") or {}).get("holderIdentity") == self.identity:
-                lease["spec"].update(
-                    holderIdentity="", leaseDurationSeconds=1, renewTime=_micro_time(self._wall())
-                )
+                lease["spec"].update(holderIdentity="", leaseDurationSeconds=1, renewTime=_micro_time(self._wall()))
                 self.api.replace(LEASES, self.name, lease, namespace=self.namespace)
         except KubernetesApiError as e:
             log.warning("could not release the lease; it expires on its own", error=str(e))

@@ -18,9 +18,7 @@ class Resource:
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
 
-    def path(
-        self, namespace: str | None = None, name: str | None = None, subresource: str | None = None
-    ) -> str:
+    def path(self, namespace: str | None = None, name: str | None = None, subresource: str | None = None) -> str:
         base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
         if self.namespaced and namespace is not None:
             base += f"/namespaces/{quote(namespace, safe='')}"
@@ -51,7 +49,18 @@ NETWORK_CHAOS = Resource("chaos-mesh.org", "v1alpha1", "networkchaos", "NetworkC
 STRESS_CHAOS = Resource("chaos-mesh.org", "v1alpha1", "stresschaos", "StressChaos", namespaced=True)
 
 SNAPSHOT_RESOURCES: tuple[Resource, ...] = (
-    NODES, PODS, REPLICASETS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, JOBS, CRONJOBS, SERVICES, CONFIGMAPS, PDBS, HPAS,
+    NODES,
+    PODS,
+    REPLICASETS,
+    DEPLOYMENTS,
+    STATEFULSETS,
+    DAEMONSETS,
+    JOBS,
+    CRONJOBS,
+    SERVICES,
+    CONFIGMAPS,
+    PDBS,
+    HPAS,
 )
 """What a snapshot reads and the watch cache keeps: what the digital twin builds a ClusterSpec from
 (ReplicaSets tie pods to Deployments, DaemonSets reserve node capacity, ConfigMaps carry call targets)."""

@@ -53,9 +53,7 @@ def rollout_in_progress(workload: Obj) -> bool:
 def workload_status(key: str, workload: Obj, pods: list[Obj]) -> WorkloadStatus:
     by_node = Counter((p.get("spec") or {}).get("nodeName") for p in pods)
     restarts = sum(
-        int(cs.get("restartCount", 0))
-        for p in pods
-        for cs in (p.get("status") or {}).get("containerStatuses") or []
+        int(cs.get("restartCount", 0)) for p in pods for cs in (p.get("status") or {}).get("containerStatuses") or []
     )
     return WorkloadStatus(
         key=key,
@@ -84,9 +82,13 @@ def cluster_state(objects: list[Obj], *, name: str, time_s: float, spec_builder:
     workloads = {key: workload_status(key, obj, view.pods_of(key)) for key, obj in view.workloads.items()}
     for w in spec.workloads:  # kinds the twin models through another object (a CronJob's Jobs)
         if w.key not in workloads:
-            stand_in = {"kind": w.kind, "metadata": {"namespace": w.namespace, "name": w.name},
-                        "spec": {"replicas": w.replicas, "parallelism": w.replicas,
-                                 "selector": {"matchLabels": dict(w.template.labels)}}}
-            workloads[w.key] = workload_status(w.key, stand_in, view.pods_matching(w.namespace, stand_in["spec"]))
+            selector: dict[str, Any] = {"matchLabels": dict(w.template.labels)}
+            stand_in: Obj = {
+                "kind": w.kind,
+                "metadata": {"namespace": w.namespace, "name": w.name},
+                "spec": {"replicas": w.replicas, "parallelism": w.replicas, "selector": selector},
+            }
+            pods = view.pods_matching(w.namespace, {"selector": selector})
+            workloads[w.key] = workload_status(w.key, stand_in, pods)
     nodes = {node_key(n): node_status(obj) for n, obj in view.nodes.items()}
     return ClusterState(spec=spec, workloads=workloads, nodes=nodes, time_s=time_s)

@@ -121,11 +121,7 @@ class ClusterView:
 
     def pods_on(self, node_name: str) -> list[Obj]:
         return sorted(
-            (
-                p
-                for p in self.pods
-                if (p.get("spec") or {}).get("nodeName") == node_name and not is_terminating(p)
-            ),
+            (p for p in self.pods if (p.get("spec") or {}).get("nodeName") == node_name and not is_terminating(p)),
             key=lambda p: (meta(p).get("namespace", ""), meta(p)["name"]),
         )
 

@@ -58,9 +58,7 @@ class FaultPlan:
 
 
 class FaultAction(Protocol):
-    def plan(
-        self, fault: Fault, *, injection_id: str, view: ClusterView, ctx: ActionContext
-    ) -> FaultPlan: ...
+    def plan(self, fault: Fault, *, injection_id: str, view: ClusterView, ctx: ActionContext) -> FaultPlan: ...
 
     def apply(self, plan: FaultPlan, *, ctx: ActionContext) -> Injection: ...
 

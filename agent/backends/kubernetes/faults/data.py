@@ -51,8 +51,7 @@ class DataFault:
         return refuse(
             fault,
             injection_id,
-            f"a data fault ({holder}) is already active in namespace {namespace}; "
-            "one at a time per namespace",
+            f"a data fault ({holder}) is already active in namespace {namespace}; one at a time per namespace",
         )
 
     def apply(self, plan: FaultPlan, *, ctx: ActionContext) -> Injection:
@@ -72,9 +71,7 @@ class DataFault:
         try:
             ctx.api.create(CONFIGMAPS, body, namespace=namespace)
         except Conflict:
-            return plan.outcome(
-                "refused", f"another data fault was written to namespace {namespace} meanwhile"
-            )
+            return plan.outcome("refused", f"another data fault was written to namespace {namespace} meanwhile")
         return plan.outcome(
             "applied",
             f"wrote ConfigMap {namespace}/{CONFIGMAP_NAME} "

@@ -65,9 +65,7 @@ class GpuDeviceFailure:
             return refuse(fault, injection_id, f"node {name} has no {GPU_RESOURCE}")
         held = _record(node)
         if held is not None:
-            return refuse(
-                fault, injection_id, f"a GPU failure ({held.get('id')}) is already active on node {name}"
-            )
+            return refuse(fault, injection_id, f"a GPU failure ({held.get('id')}) is already active on node {name}")
         return FaultPlan(injection_id, fault, targets=(name,))
 
     def apply(self, plan: FaultPlan, *, ctx: ActionContext) -> Injection:
@@ -82,9 +80,7 @@ class GpuDeviceFailure:
                 return None
             original.update(capacity=_gpus(node, "capacity"), allocatable=_gpus(node, "allocatable"))
             patch = with_taint(node, GPU_FAILURE_TAINT, plan.mark) or {}
-            patch["metadata"] = {
-                "annotations": {GPU_ORIGINAL_ANNOTATION: json.dumps({"id": plan.mark, **original})}
-            }
+            patch["metadata"] = {"annotations": {GPU_ORIGINAL_ANNOTATION: json.dumps({"id": plan.mark, **original})}}
             return patch
 
         update_node(ctx.api, name, mark)
@@ -165,9 +161,7 @@ class GpuPodKill:
 
     def apply(self, plan: FaultPlan, *, ctx: ActionContext) -> Injection:
         deleted = delete_pods(plan, ctx, 0)
-        return plan.outcome(
-            "applied", f"killed {len(deleted)} GPU pod(s) as by an out-of-memory error", deleted
-        )
+        return plan.outcome("applied", f"killed {len(deleted)} GPU pod(s) as by an out-of-memory error", deleted)
 
     def revert(self, injection_id: str, *, ctx: ActionContext) -> None:
         """Nothing to undo: the pods' controller (Job, Deployment) replaces them."""

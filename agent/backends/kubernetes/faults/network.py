@@ -60,9 +60,7 @@ def _selector(workload: Obj) -> dict[str, Any]:
 
 def _cpu_cores(workload: Obj) -> int:
     millis = 0.0
-    for container in ((workload.get("spec") or {}).get("template") or {}).get("spec", {}).get(
-        "containers"
-    ) or []:
+    for container in ((workload.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []:
         cpu = str(((container.get("resources") or {}).get("requests") or {}).get("cpu", "0"))
         millis += float(cpu[:-1]) if cpu.endswith("m") else float(cpu) * 1000
     return max(1, math.ceil(millis / 1000))
@@ -94,8 +92,7 @@ def chaos_spec(fault: Fault, workload: Obj) -> dict[str, Any]:
             spec.update(mode="fixed-percent", value=str(round(m * 100)))
         selector = (workload.get("spec") or {}).get("selector") or {}
         others = [
-            {"key": k, "operator": "NotIn", "values": [v]}
-            for k, v in (selector.get("matchLabels") or {}).items()
+            {"key": k, "operator": "NotIn", "values": [v]} for k, v in (selector.get("matchLabels") or {}).items()
         ]
         target: dict[str, Any] = {"namespaces": [meta(workload).get("namespace", "")]}
         if others:
@@ -118,8 +115,7 @@ class ChaosMeshFault:
             return refuse(
                 fault,
                 injection_id,
-                f"this Chaos Mesh serves no {res.kind} ({CHAOS_MESH_GROUP_VERSION}); "
-                "upgrade it or exclude the fault",
+                f"this Chaos Mesh serves no {res.kind} ({CHAOS_MESH_GROUP_VERSION}); upgrade it or exclude the fault",
                 "failed",
             )
         return FaultPlan(injection_id, fault, targets=(fault.target,))

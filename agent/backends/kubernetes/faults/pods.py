@@ -75,9 +75,7 @@ def evict_pods(targets: tuple[str, ...], ctx: ActionContext) -> tuple[list[str],
         except NotFound:
             continue
         except DisruptionBudgetRefused as e:
-            refused.append(
-                f"protected by PDB {e.pdb_name}" if e.pdb_name else "protected by a PodDisruptionBudget"
-            )
+            refused.append(f"protected by PDB {e.pdb_name}" if e.pdb_name else "protected by a PodDisruptionBudget")
             continue
         evicted.append(target)
     return evicted, refused
@@ -94,9 +92,7 @@ class PodEviction:
         reasons = "; ".join(sorted(set(refused)))
         if refused and not evicted:
             return plan.outcome("refused", reasons)
-        detail = f"evicted {len(evicted)} of {len(plan.targets)} pod(s)" + (
-            f"; refused: {reasons}" if refused else ""
-        )
+        detail = f"evicted {len(evicted)} of {len(plan.targets)} pod(s)" + (f"; refused: {reasons}" if refused else "")
         return plan.outcome("applied", detail, evicted)
 
     def revert(self, injection_id: str, *, ctx: ActionContext) -> None:

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from agent.backends.kubernetes.backend import KubernetesBackend
-from agent.backends.kubernetes.resources import CONFIGMAPS, NODES, PODS
+from agent.backends.kubernetes.resources import CONFIGMAPS, LEASES, NODES, PODS
 from agent.backends.kubernetes.state import rollout_in_progress
 from agent.errors import BackendError
 from tests.agent.backends.kubernetes.conftest import Seeded
@@ -136,8 +136,10 @@ def test_rollout_in_progress() -> None:
 
 
 def test_cache_ignores_resources_it_does_not_keep(seeded: Seeded, backend: KubernetesBackend) -> None:
-    backend.api.create(CONFIGMAPS, {"metadata": {"name": "x"}}, namespace="shop")
-    assert all(obj["kind"] != "ConfigMap" for obj in backend.cache.objects())
+    backend.api.create(LEASES, {"metadata": {"name": "x"}, "spec": {}}, namespace="shop")
+    backend.api.create(CONFIGMAPS, {"metadata": {"name": "y"}}, namespace="shop")
+    assert backend.cache.wait_until(lambda: any(o["kind"] == "ConfigMap" for o in backend.cache.objects()))
+    assert all(obj["kind"] != "Lease" for obj in backend.cache.objects())
 
 
 def test_a_forbidden_resource_fails_start_at_once_with_a_hint(seeded: Seeded) -> None:
