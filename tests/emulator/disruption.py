@@ -55,8 +55,7 @@ def check_eviction(
         raise ApiStatus(
             500,
             "InternalError",
-            "This pod has more than one PodDisruptionBudget, which the eviction subresource "
-            "does not support.",
+            "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.",
         )
     pdb = matching[0]
     spec = pdb.get("spec", {})
@@ -98,8 +97,7 @@ def check_eviction(
                 {
                     "reason": "DisruptionBudget",
                     "message": (
-                        f"The disruption budget {name} needs {desired} healthy pods and has {healthy} "
-                        "currently"
+                        f"The disruption budget {name} needs {desired} healthy pods and has {healthy} currently"
                     ),
                 }
             ]

@@ -236,9 +236,7 @@ def pdb(
     }
 
 
-def hpa(
-    name: str, *, namespace: str = "default", target: str, min_replicas: int = 1, max_replicas: int = 5
-) -> Obj:
+def hpa(name: str, *, namespace: str = "default", target: str, min_replicas: int = 1, max_replicas: int = 5) -> Obj:
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",

@@ -40,9 +40,7 @@ BUILTIN: tuple[ResourceType, ...] = (
     ResourceType("batch", "v1", "jobs", "Job", True, ("status",)),
     ResourceType("batch", "v1", "cronjobs", "CronJob", True, ("status",)),
     ResourceType("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True, ("status",)),
-    ResourceType(
-        "autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True, ("status",)
-    ),
+    ResourceType("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True, ("status",)),
     ResourceType("coordination.k8s.io", "v1", "leases", "Lease", True),
 )
 

@@ -201,9 +201,7 @@ class KubernetesEmulator:
                     break
                 headers = {"Retry-After": f"{rule.retry_after:g}"} if rule.retry_after is not None else {}
                 reason = {429: "TooManyRequests", 503: "ServiceUnavailable"}.get(rule.status, "InternalError")
-                return _status(
-                    ApiStatus(rule.status, reason, f"injected failure {rule.status}", headers=headers)
-                )
+                return _status(ApiStatus(rule.status, reason, f"injected failure {rule.status}", headers=headers))
         try:
             return await self._dispatch(request, query, body)
         except ApiStatus as e:
@@ -232,9 +230,7 @@ class KubernetesEmulator:
         if route.subresource not in (None, "status"):
             raise ApiStatus(404, "NotFound", f"the subresource {route.subresource} is not served")
         if method == "PUT":
-            return web.json_response(
-                self.store.replace(route.rt, ns, route.name, body, subresource=route.subresource)
-            )
+            return web.json_response(self.store.replace(route.rt, ns, route.name, body, subresource=route.subresource))
         if method == "PATCH":
             ctype = request.content_type
             strategic = ctype == "application/strategic-merge-patch+json"
@@ -248,9 +244,7 @@ class KubernetesEmulator:
             if ctype not in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
                 raise ApiStatus(415, "UnsupportedMediaType", f"the emulator does not apply {ctype} patches")
             return web.json_response(
-                self.store.patch(
-                    route.rt, ns, route.name, body, strategic=strategic, subresource=route.subresource
-                )
+                self.store.patch(route.rt, ns, route.name, body, strategic=strategic, subresource=route.subresource)
             )
         if method == "DELETE":
             return web.json_response(self.store.delete(route.rt, ns, route.name))
@@ -405,9 +399,7 @@ class KubernetesEmulator:
                     return response
                 get = asyncio.ensure_future(queue.get())
                 drop = asyncio.ensure_future(watch.dropped.wait())
-                done, _ = await asyncio.wait(
-                    {get, drop}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
-                )
+                done, _ = await asyncio.wait({get, drop}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
                 for fut in (get, drop):
                     if fut not in done:
                         fut.cancel()
@@ -424,9 +416,7 @@ class KubernetesEmulator:
             unsubscribe()
             self._watches.remove(watch)
 
-    async def _send(
-        self, response: web.StreamResponse, route: _Route, query: dict[str, str], event: Event
-    ) -> None:
+    async def _send(self, response: web.StreamResponse, route: _Route, query: dict[str, str], event: Event) -> None:
         _rv, _rt, kind, obj = event
         if route.namespace is not None and obj["metadata"].get("namespace") != route.namespace:
             return

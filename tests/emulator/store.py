@@ -185,9 +185,7 @@ class ObjectStore:
             if not limit or limit >= len(items):
                 return ListPage(items, rv, None, 0)
             page = items[:limit]
-            token = base64.urlsafe_b64encode(
-                json.dumps({"rv": rv, "start": list(_pos(page[-1]))}).encode()
-            ).decode()
+            token = base64.urlsafe_b64encode(json.dumps({"rv": rv, "start": list(_pos(page[-1]))}).encode()).decode()
             return ListPage(page, rv, token, len(items) - limit)
 
     # ---- writes ------------------------------------------------------------------------------
@@ -269,9 +267,7 @@ class ObjectStore:
                     ):
                         new[k] = v
                 for k in [
-                    k
-                    for k in new
-                    if k not in proposed and k not in ("metadata", "status", "apiVersion", "kind")
+                    k for k in new if k not in proposed and k not in ("metadata", "status", "apiVersion", "kind")
                 ]:
                     del new[k]
                 meta = dict(proposed.get("metadata", {}))
@@ -339,9 +335,7 @@ class ObjectStore:
         precondition = (patch.get("metadata") or {}).get("resourceVersion")
         return self.update(rt, namespace, name, change, subresource=subresource, precondition_rv=precondition)
 
-    def replace(
-        self, rt: ResourceType, namespace: str, name: str, body: Obj, *, subresource: str | None = None
-    ) -> Obj:
+    def replace(self, rt: ResourceType, namespace: str, name: str, body: Obj, *, subresource: str | None = None) -> Obj:
         precondition = (body.get("metadata") or {}).get("resourceVersion")
         return self.update(
             rt,

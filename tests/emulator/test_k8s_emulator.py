@@ -45,9 +45,7 @@ def test_lists_have_kind_and_resource_version_and_honour_selectors(k8s_emulator:
     assert len(core.list_namespaced_pod("default", label_selector="app in (web,api)").items) == 3
     assert len(core.list_namespaced_pod("default", label_selector="app!=web").items) == 1
     assert len(core.list_pod_for_all_namespaces(field_selector="spec.nodeName=b").items) == 1
-    assert [
-        n.metadata.name for n in core.list_node(label_selector="topology.kubernetes.io/zone=zone-a").items
-    ] == ["a"]
+    assert [n.metadata.name for n in core.list_node(label_selector="topology.kubernetes.io/zone=zone-a").items] == ["a"]
 
 
 def test_paging_with_limit_and_continue(k8s_emulator: KubernetesEmulator) -> None:
@@ -78,9 +76,7 @@ def test_chaos_mesh_discovery_only_when_installed(k8s_emulator: KubernetesEmulat
     assert groups["chaos-mesh.org"].preferred_version.group_version == "chaos-mesh.org/v1alpha1"
     kinds = {
         r.kind
-        for r in k.CustomObjectsApi(_client(k8s_emulator))
-        .get_api_resources("chaos-mesh.org", "v1alpha1")
-        .resources
+        for r in k.CustomObjectsApi(_client(k8s_emulator)).get_api_resources("chaos-mesh.org", "v1alpha1").resources
     }
     assert {"NetworkChaos", "StressChaos"} <= kinds
 
@@ -170,11 +166,7 @@ def test_watch_resumes_from_resource_version_and_expires_with_410(k8s_emulator: 
     assert events == [("ADDED", "b"), ("DELETED", "a")]
     k8s_emulator.store.compact()
     with pytest.raises(k.ApiException) as e:
-        list(
-            watch.Watch().stream(
-                core.list_namespaced_config_map, "default", resource_version=rv, timeout_seconds=1
-            )
-        )
+        list(watch.Watch().stream(core.list_namespaced_config_map, "default", resource_version=rv, timeout_seconds=1))
     assert e.value.status == 410
 
 
