@@ -17,8 +17,8 @@ from typing import Any
 from envs.sim import SimulatedCluster
 from envs.sim.state import RUNNING, STARTING, TERMINATING, Pod, WorkloadState
 from envs.spec import GPU_RESOURCE, ClusterSpec, NodeSpec, PodTemplate, Taint, Workload
-from tests.emulator.store import ApiStatus, Event, Obj
 from tests.emulator.server import KubernetesEmulator
+from tests.emulator.store import ApiStatus, Event, Obj
 
 TAINT_HOLDER = "api-taint:"
 CORDON_HOLDER = "api-cordon"
