@@ -9,8 +9,9 @@ marks are still in the cluster, for the start-up sweep.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from agent.backends.kubernetes.api import KubeApi, Obj
@@ -26,7 +27,7 @@ Verdict = Literal["go", "refused", "failed"]
 class ActionContext:
     api: KubeApi
     pod_grace_period_s: int = 30
-    clock: Callable[[], float] = field(default=lambda: 0.0)
+    clock: Callable[[], float] = time.time
     """Wall-clock seconds since the epoch (for expiry times written into the cluster)."""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -270,7 +271,7 @@ def test_network_chaos_objects(seeded: Seeded, backend: KubernetesBackend) -> No
 
 def test_data_fault_configmap_one_per_namespace(seeded: Seeded, backend: KubernetesBackend) -> None:
     em = seeded.emulator
-    backend.ctx.__dict__["clock"] = lambda: 1_800_000_000.0
+    backend.ctx = dataclasses.replace(backend.ctx, clock=lambda: 1_800_000_000.0)
     injection = backend.inject(
         Fault(FaultKind.DATA_DRIFT, 1, "ml/Job/train", duration_s=60), injection_id="dd"
     )
