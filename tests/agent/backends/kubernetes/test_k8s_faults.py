@@ -289,3 +289,27 @@ def test_data_fault_configmap_one_per_namespace(seeded: Seeded, backend: Kuberne
     assert em.get("ConfigMap", "chaos-agent-data-fault", "ml")  # not the refused injection's to remove
     backend.revert(injection)
     assert em.list("ConfigMap", "ml") == []
+
+
+def test_a_create_that_timed_out_but_got_through_counts_as_applied(seeded: Seeded, backend: KubernetesBackend) -> None:
+    em = seeded.emulator
+    em.install_chaos_mesh()
+    backend.api.request_timeout_s = 0.3
+    # the first POST is answered too late for the client (which retries), but the server did create
+    em.fail(r"POST /apis/chaos-mesh.org/v1alpha1/namespaces/shop/networkchaos", delay_s=0.6, late=True)
+    injection = backend.inject(Fault(FaultKind.NETWORK_LOSS, 0, "shop/Deployment/web"), injection_id="slow")
+    assert injection.outcome == "applied", injection.detail
+    assert len(em.list("NetworkChaos", "shop")) == 1
+    posts = [r for r in em.requests if r.method == "POST" and r.path.endswith("/networkchaos")]
+    assert len(posts) == 2
+
+
+def test_a_foreign_object_with_our_name_is_not_adopted(seeded: Seeded, backend: KubernetesBackend) -> None:
+    em = seeded.emulator
+    em.install_chaos_mesh()
+    from agent.backends.kubernetes.marks import object_name
+
+    em.put({"apiVersion": "chaos-mesh.org/v1alpha1", "kind": "NetworkChaos",
+            "metadata": {"name": object_name("chaos-agent", "clash"), "namespace": "shop"}, "spec": {}})
+    injection = backend.inject(Fault(FaultKind.NETWORK_LOSS, 0, "shop/Deployment/web"), injection_id="clash")
+    assert injection.outcome == "failed" and "not ours" in injection.detail
