@@ -220,7 +220,11 @@ def test_kubectl_reads_the_emulator(k8s_emulator: KubernetesEmulator) -> None:
 
 def test_chaos_mesh_fixture_serves_the_crds(k8s_emulator_chaos_mesh: KubernetesEmulator) -> None:
     custom = k.CustomObjectsApi(_client(k8s_emulator_chaos_mesh))
-    body = {"apiVersion": "chaos-mesh.org/v1alpha1", "kind": "NetworkChaos", "metadata": {"name": "x"},
-            "spec": {"action": "delay", "mode": "all", "selector": {"namespaces": ["a"]}, "duration": "30s"}}
+    body = {
+        "apiVersion": "chaos-mesh.org/v1alpha1",
+        "kind": "NetworkChaos",
+        "metadata": {"name": "x"},
+        "spec": {"action": "delay", "mode": "all", "selector": {"namespaces": ["a"]}, "duration": "30s"},
+    }
     created = custom.create_namespaced_custom_object("chaos-mesh.org", "v1alpha1", "a", "networkchaos", body)
     assert created["metadata"]["uid"] and created["spec"]["duration"] == "30s"
