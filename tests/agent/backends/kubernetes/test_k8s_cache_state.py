@@ -199,3 +199,10 @@ def test_connect_from_a_kubeconfig_context(seeded: Seeded, tmp_path: object) -> 
         assert len(b.snapshot().nodes) == 3 and b.ctx.pod_grace_period_s == 7
     finally:
         b.close()
+
+
+def test_snapshot_before_start_says_what_to_do(seeded: Seeded) -> None:
+    from tests.agent.backends.kubernetes.conftest import fast_api
+
+    with pytest.raises(BackendError, match=r"start\(\) first"):
+        KubernetesBackend(fast_api(seeded.emulator)).snapshot()
