@@ -3,7 +3,8 @@
 On training clusters only, the teacher marks every action that triggers a weakness not yet found
 (holding the first fault of a two-fault trigger, then adding the second). The student sees only the
 observation and learns to put its probability on that set: which observable facts predict a weakness.
-MaskablePPO then improves on the teacher (which tries flaky and state-dependent weaknesses blindly). Held-out clusters are
+MaskablePPO then improves on the teacher (which tries flaky and state-dependent weaknesses blindly).
+Held-out clusters are
 never seen, and the deployed policy never sees a hidden id.
 """
 
