@@ -42,7 +42,7 @@ class TrainingRun:
     warm_start_episodes: int = 0
     """Game days a privileged teacher plays on training clusters for behaviour cloning before PPO
     (``policies.rl.teacher``); 0 trains with PPO alone."""
-    warm_start_epochs: int = 8
+    warm_start_epochs: int = 30
 
 
 def _world_factory(twin: ClusterSpec | None) -> WorldFactory:
