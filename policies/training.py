@@ -39,10 +39,10 @@ class TrainingRun:
     n_epochs: int = 4
     gamma: float = 0.97
     ent_coef: float = 0.01
-    warm_start_episodes: int = 0
-    """Game days a privileged teacher plays on training clusters for behaviour cloning before PPO
+    warm_start_states: int = 0
+    """Training-cluster states a privileged teacher labels for behaviour cloning before PPO
     (``policies.rl.teacher``); 0 trains with PPO alone."""
-    warm_start_epochs: int = 30
+    warm_start_epochs: int = 20
 
 
 def _world_factory(twin: ClusterSpec | None) -> WorldFactory:
@@ -69,7 +69,7 @@ def warm_start(model: Any, run: TrainingRun, worlds: WorldFactory | None, twin: 
     from policies.rl.teacher import collect
 
     env = ChaosClusterEnv(worlds or _world_factory(None), budget=run.budget, max_targets=run.max_targets)
-    demos = collect(env, run.warm_start_episodes, seed=run.seed * 7919 + 1)
+    demos = collect(env, run.warm_start_states, seed=run.seed * 7919 + 1)
     policy = model.policy
     policy.set_training_mode(True)
     rng = np.random.default_rng(run.seed)
@@ -82,9 +82,11 @@ def warm_start(model: Any, run: TrainingRun, worlds: WorldFactory | None, twin: 
             obs = torch.as_tensor(demos.obs[idx])
             dist = policy.get_distribution(obs, action_masks=demos.masks[idx])
             logp = torch.log_softmax(dist.distribution.logits, dim=-1)
-            good = torch.as_tensor(demos.good[idx])
-            # maximise the probability of hitting some pending weakness: -log sum_{a in good} p(a)
-            loss = -torch.logsumexp(logp.masked_fill(~good, float("-inf")), dim=-1).mean()
+            good = torch.as_tensor(demos.good[idx], dtype=torch.float32)
+            # cross-entropy to the uniform distribution over the good set: spread over every pending
+            # weakness (mass-covering), not collapse onto the easiest one
+            target = good / good.sum(dim=-1, keepdim=True)
+            loss = -(target * logp.clamp(min=-1e4)).sum(dim=-1).mean()
             policy.optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(policy.parameters(), 0.5)
@@ -132,7 +134,7 @@ def train(run: TrainingRun, *, twin: ClusterSpec | None = None, worlds: WorldFac
     callbacks: list[BaseCallback] = [CheckpointCallback(save_freq=max(run.checkpoint_every // n_envs, 1),
                                     save_path=str(run.out_dir / "checkpoints"), name_prefix="ppo")]
     started = time.monotonic()
-    if run.warm_start_episodes:
+    if run.warm_start_states:
         warm_start(model, run, worlds, twin)
     if run.timesteps:
         model.learn(total_timesteps=run.timesteps, callback=callbacks, progress_bar=run.progress)

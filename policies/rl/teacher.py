@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from envs.actions import KIND_INDEX, N_HOLD, N_INTENSITIES, N_KINDS
 from envs.chaos_env import ChaosClusterEnv
-from envs.scenarios import FaultRequirement, PlantedWeakness, Scenario, score_finding
+from envs.scenarios import FaultRequirement, PlantedWeakness, Scenario
 
 
 @dataclass
@@ -56,32 +56,40 @@ def good_actions(env: ChaosClusterEnv, scenario: Scenario, found: set[str], held
     return out.reshape(-1) & env.action_masks()
 
 
-def collect(env: ChaosClusterEnv, episodes: int, *, seed: int) -> Demonstrations:
-    """Run the teacher for ``episodes`` game days on the env's (training) worlds; keep the states in
-    which some allowed action leads to a pending weakness."""
+def collect(env: ChaosClusterEnv, states: int, *, seed: int) -> Demonstrations:
+    """States of fresh training clusters, each with a random share of its weaknesses already found (and
+    remembered in the history, so the student learns not to look there again) and sometimes the first
+    fault of a two-fault weakness held; labelled with the actions that would find a pending one."""
     rng = np.random.default_rng(seed)
     obs_list, masks, goods = [], [], []
-    for e in range(episodes):
-        obs, _ = env.reset(seed=seed + e)
+    for i in range(states):
+        obs, _ = env.reset(seed=seed + i)
         scenario = env.world.label
         if not isinstance(scenario, Scenario):
             raise TypeError("the teacher needs worlds labelled with their Scenario (envs.worlds.scenario_world)")
-        found: set[str] = set()
+        share = rng.uniform(0.0, 0.8)
+        found = {w.class_id for w in scenario.weaknesses if rng.random() < share}
+        for w in scenario.weaknesses:
+            if w.class_id in found:
+                for req in w.triggers[0].requires:
+                    if req.target in env.targets:
+                        obs = env.remember(req.target, sorted(req.kinds)[0], found=True)
         held: list[str] = []
-        done = False
-        while not done:
-            good = good_actions(env, scenario, found, held)
-            choices = np.flatnonzero(good) if good.any() else np.flatnonzero(env.action_masks())
-            if good.any():
-                obs_list.append(obs)
-                masks.append(env.action_masks())
-                goods.append(good)
-            obs, _, done, _, info = env.step(int(choices[int(rng.integers(len(choices)))]))
-            for f in info.get("all_findings", []):
-                cid = score_finding(scenario, f.faults, f.violation, f.affected)
-                if cid is not None:
-                    found.add(cid)
-            result = info.get("result")
-            held = [result.injection.fault.target] if result is not None and result.held else []
+        pairs = [w for w in scenario.weaknesses if w.class_id not in found and len(w.triggers[0].requires) > 1]
+        if pairs and rng.random() < 0.3:
+            first = pairs[int(rng.integers(len(pairs)))].triggers[0].requires[0]
+            good = np.zeros(env.action_masks().size, dtype=bool)
+            mark = good.reshape(env.max_targets, N_KINDS, N_INTENSITIES, N_HOLD)
+            _mark(env, first, True, mark)
+            options = np.flatnonzero(good & env.action_masks())
+            if options.size:
+                obs, _, _, _, info = env.step(int(options[int(rng.integers(options.size))]))
+                result = info.get("result")
+                held = [result.injection.fault.target] if result is not None and result.held else []
+        good = good_actions(env, scenario, found, held)
+        if good.any():
+            obs_list.append(obs)
+            masks.append(env.action_masks())
+            goods.append(good)
     return Demonstrations(np.asarray(obs_list, dtype=np.float32), np.asarray(masks, dtype=bool),
                           np.asarray(goods, dtype=bool))
