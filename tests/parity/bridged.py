@@ -10,19 +10,25 @@ The bridged simulator is also the steady-state source, standing in for Prometheu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from agent.backends.kubernetes.backend import KubernetesBackend
 from agent.backends.kubernetes.marks import managed_selector
 from agent.backends.kubernetes.resources import NODES, PODS
+from agent.config.cluster import KubernetesCluster
 from envs.cluster import ClusterState, Injection
 from envs.faults import Fault
 from envs.sim import SimulatedCluster
+from envs.spec import ClusterSpec
 from tests.emulator.controllers import SimulatedControlPlane
 from tests.emulator.server import KubernetesEmulator
 
 SYNC_TIMEOUT_S = 10.0
 AGENT_PREFIX = "chaos-agent.io/"
+
+MakeBridge = Callable[[ClusterSpec, int, KubernetesCluster], "BridgedCluster"]
+"""The ``bridge`` fixture: ``bridge(spec, seed, settings)``."""
 
 
 class CacheOutOfSync(AssertionError):
