@@ -103,3 +103,24 @@ def simulator_leftovers(sim: SimulatedCluster) -> list[str]:
     return [f"simulator node {n.name} held by {sorted(n.cordons)}" for n in sim.nodes if n.cordons] + [
         f"simulator fault {i} active" for i in sim.active
     ]
+
+
+def view_mismatches(bridged: BridgedCluster) -> list[str]:
+    """Where the agent's snapshot (watch cache and twin) differs from the bridged simulator's ground truth."""
+    seen, truth = bridged.snapshot(), bridged.plane.sim.snapshot()
+
+    def status(state: ClusterState, key: str) -> tuple[int, int, dict[str, int]] | None:
+        w = state.workloads.get(key)
+        return None if w is None else (w.desired, w.ready, dict(w.pods_by_node))
+
+    out = [
+        f"{key}: agent sees {status(seen, key)}, simulator has {status(truth, key)}"
+        for key in truth.workloads
+        if status(seen, key) != status(truth, key)
+    ]
+    out += [
+        f"{key}: agent sees {node}, simulator has {n}"
+        for key, n in truth.nodes.items()
+        if (node := seen.nodes.get(key)) is None or (node.ready, node.schedulable) != (n.ready, n.schedulable)
+    ]
+    return out

@@ -41,7 +41,7 @@ from __future__ import annotations
 from agent.config.cluster import KubernetesCluster
 from envs.sim import SimulatedCluster
 from envs.worlds import simulated_world
-from tests.parity.bridged import MakeBridge, emulator_leftovers, simulator_leftovers
+from tests.parity.bridged import MakeBridge, emulator_leftovers, simulator_leftovers, view_mismatches
 from tests.parity.compare import run_faults
 from tests.parity.scenario import CACHE_NODE, CATALOG, DB, FRONTEND, GRACE_S, fault_plan, shop_spec
 
@@ -54,7 +54,11 @@ def test_simulator_and_emulator_paths_find_the_same_weaknesses(bridge: MakeBridg
     world = simulated_world(spec, seed=SEED)
     assert isinstance(world.backend, SimulatedCluster)
     on_simulator = run_faults(spec, world.backend, world.steady, world.converged, fault_plan())
-    through_api = run_faults(spec, bridged, bridged.plane.sim, bridged.converged, fault_plan())
+    mismatches: list[str] = []
+    through_api = run_faults(spec, bridged, bridged.plane.sim, bridged.converged, fault_plan(),
+                             during=lambda _s: mismatches.extend(view_mismatches(bridged)))
+
+    assert mismatches == []  # at every sample of every fault, the agent saw what the cluster was
 
     assert through_api == on_simulator
     # Both paths agreeing on nothing would prove nothing: the plan must reach each kind of weakness.
