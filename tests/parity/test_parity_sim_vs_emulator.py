@@ -29,11 +29,13 @@ the bridge does not model their effect:
 
 Which pod a fault hits is drawn from the seed on the simulator and from the injection id through
 the API; in this scenario the replicas of a workload are interchangeable, so the findings do not
-depend on it. Two gaps are held apart here and written down as strict xfails in
-``test_parity_known_gaps``: the grace period of a pod kill (every pod's grace and the agent's
-``pod_grace_period_s`` are 0 here, so both realisations free a node at the same moment), and a drain's
-PDB-refused evictions, which the simulator retries and the agent does not (the drain that meets
-refusals runs last, so the pods it leaves behind cannot change where later faults land).
+depend on it. Three gaps are held apart here and written down as strict xfails in
+``test_parity_known_gaps``: the grace period of a pod kill (hard in the simulator, the agent's
+``pod_grace_period_s`` through the API) and of an eviction (the pod's own in the simulator, the
+agent's setting through the API) -- every pod's grace and the setting are 0 here, so both
+realisations free a node at the same moment -- and a drain's PDB-refused evictions, which the
+simulator retries and the agent does not (the drain that meets refusals runs last, so the pods it
+leaves behind cannot change where later faults land).
 """
 
 from __future__ import annotations
