@@ -12,7 +12,7 @@ import dataclasses
 import random
 
 import pytest
-from scenario_sweep import actions, canonical_faults, cluster, run
+from scenario_sweep import NotRun, actions, canonical_faults, cluster, run
 
 from envs.scenarios import HELD_OUT, TRAINING, PlantedWeakness, Scenario, builtin, generate
 from envs.scenarios.planting import MAX_PROGRESS_LOSS_S
@@ -50,6 +50,25 @@ def test_builtin_every_single_action_is_explained(scenario: Scenario) -> None:
                          ids=["training-1", "training-2", "held-out-3"])
 def test_generated_sampled_actions_are_explained(params: object, seed: int, share: float) -> None:
     _sweep(generate(seed, params), share)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("scenario", BUILTINS, ids=lambda s: s.name)
+def test_builtin_random_held_pairs_are_explained(scenario: Scenario) -> None:
+    """A fault held through the next one: whatever the pair breaks is a planted weakness too."""
+    rng = random.Random(f"pairs/{scenario.name}")
+    acts = list(actions(scenario))
+    ran, false = 0, []
+    while ran < 60:
+        first, second = rng.choice(acts), rng.choice(acts)
+        try:
+            out = run(scenario, [first, second])
+        except NotRun:
+            continue  # the first fault does not apply there, or alone keeps the steady state broken
+        ran += 1
+        for b, cid in zip(out.breaches, out.classes(scenario), strict=True):
+            if cid is None:
+                false.append(f"{first.describe()} + {second.describe()} broke {b.violation} of {b.subject}")
+    assert not false, "\n".join(false)
 
 
 def test_a_control_never_breaks() -> None:
