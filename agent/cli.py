@@ -32,41 +32,117 @@ def _load_strategy(config: Config, name: str | None = None) -> object:
         raise PolicyError(f"policy.path: {e}") from e
 
 
+def _policy_hash(strategy: object) -> str:
+    return str(getattr(strategy, "sha256", "") or f"strategy:{getattr(strategy, 'name', '?')}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from agent.console import findings_table, print_progress
-    from agent.loop import run_game_day
+    from agent.audit import AuditJournal
+    from agent.findings import FindingStore, render_list
+    from agent.loop import InjectionEvent, Supervision, run_game_day
+    from agent.safety import SafetyGuard
+    from agent.supervision import recover
     from agent.worlds import simulated_world
 
     config = load_config(args.config)
     if config.cluster.backend != "simulated":
-        raise ConfigError('cluster.backend = "kubernetes" needs the Kubernetes backend, which this build does '
-                          'not include yet; use backend = "simulated"')
+        raise ConfigError('cluster.backend = "kubernetes" runs as a service: this build\'s `run` drives the '
+                          'embedded simulated cluster only; set backend = "simulated"')
     max_injections = args.max_injections or config.agent.max_injections
     world = simulated_world(config)
     for note in world.spec.notes:
         print(f"note: {note}", file=sys.stderr)
     strategy = _load_strategy(config)
-    print(f"chaos-agent: {world.spec.name}: {len(world.spec.workloads)} workloads, {len(world.spec.nodes)} nodes; "
-          f"strategy {config.policy.strategy}; up to {max_injections} injections", file=sys.stderr)
-    found = 0
+    guard = SafetyGuard(config.safety, agent_namespace=config.agent.namespace)
+    journal = AuditJournal.open(config.audit.path, config_hash=config.sha256, policy_hash=_policy_hash(strategy))
+    store = FindingStore(config.findings.path)
+    try:
+        left = recover(journal, world.backend)
+        if left:
+            print(f"chaos-agent: reverted {len(left)} fault(s) a previous run left open: {', '.join(left)}",
+                  file=sys.stderr)
+        print(f"chaos-agent: {world.spec.name}: {len(world.spec.workloads)} workloads, {len(world.spec.nodes)} "
+              f"nodes; strategy {config.policy.strategy}; dry run {config.safety.dry_run}; up to "
+              f"{max_injections} injections", file=sys.stderr)
+        found = 0
 
-    def on_event(event: object) -> None:
-        nonlocal found
-        from agent.loop import InjectionEvent
+        def on_event(event: InjectionEvent) -> None:
+            nonlocal found
+            found += len(event.new_findings)
+            if not args.quiet:
+                print_progress(event, max_injections, found)
 
-        assert isinstance(event, InjectionEvent)
-        found += len(event.new_findings)
-        if not args.quiet:
-            print_progress(event, max_injections, found)
+        from agent.console import print_progress
 
-    result = run_game_day(world=world, strategy=strategy, config=config,  # type: ignore[arg-type]
-                          max_injections=max_injections, on_event=on_event)
+        result = run_game_day(world=world, strategy=strategy, config=config,  # type: ignore[arg-type]
+                              max_injections=max_injections, on_event=on_event,
+                              supervision=Supervision(guard=guard, journal=journal, store=store))
+    finally:
+        journal.close()
+        store.close()
     if args.report:
         _write_json(Path(args.report), result.report())
-    print(f"\n{result.injections} injections, {len(result.findings)} findings, every fault reverted.\n")
-    print(findings_table(result.findings))
+    stopped = f" Stopped early: {result.stopped}." if result.stopped else ""
+    print(f"\n{result.injections} injections, {len(result.findings)} findings, every fault reverted.{stopped}\n")
+    print(render_list(sorted(result.findings.values(), key=lambda f: f.injection_index)), end="")
     if args.report:
         print(f"\nreport: {args.report}")
+    print(f"audit trail: {config.audit.path}  (verify: chaos-agent audit verify {config.audit.path})")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from agent.audit import verify
+
+    report = verify(Path(args.path))
+    print(report.describe())
+    return 0 if report.ok else 1
+
+
+def _kill_switch(args: argparse.Namespace) -> object:
+    from agent.safety import FileKillSwitch
+
+    return FileKillSwitch(load_config(args.config).safety.halt_file)
+
+
+def cmd_halt(args: argparse.Namespace) -> int:
+    switch = _kill_switch(args)
+    switch.halt(args.reason)  # type: ignore[attr-defined]
+    print("halted: a running agent reverts every active fault and stops injecting; "
+          "`chaos-agent resume` lets it go on")
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    _kill_switch(args).resume()  # type: ignore[attr-defined]
+    print("resumed")
+    return 0
+
+
+def cmd_findings(args: argparse.Namespace) -> int:
+    from agent.findings import FindingStore, finding_show_text, findings_list_text
+
+    config = load_config(args.config)
+    if not config.findings.path.exists():
+        print(f"no findings yet ({config.findings.path} does not exist: run the agent first)")
+        return 0
+    with FindingStore(config.findings.path) as store:
+        text = findings_list_text(store) if args.findings_command == "list" else finding_show_text(store, args.id)
+    print(text, end="" if text.endswith("\n") else "\n")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from agent.findings import FindingStore
+    from agent.report import write_report
+
+    config = load_config(args.config)
+    if not config.findings.path.exists():
+        raise ChaosAgentError(f"no findings store at {config.findings.path}: run the agent first")
+    with FindingStore(config.findings.path) as store:
+        findings = store.all()
+    paths = write_report(findings, [], Path(args.out) if args.out else config.findings.report_dir)
+    print(f"report: {paths.markdown} and {paths.html}")
     return 0
 
 
@@ -101,8 +177,21 @@ def cmd_train(args: argparse.Namespace) -> int:
         twin = simulated_world(config).spec
     run = TrainingRun(timesteps=args.timesteps, out_dir=Path(args.out), seed=args.seed, n_envs=args.envs,
                       budget=args.budget, tensorboard=Path(args.tensorboard) if args.tensorboard else None,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress, warm_start_states=args.warm_start)
     out = train(run, twin=twin, command=shlex.join(["chaos-agent", *sys.argv[1:]]))
+    print(f"exported policy: {out}/policy.json and weights.npz")
+    return 0
+
+
+def cmd_export_policy(args: argparse.Namespace) -> int:
+    try:
+        from policies.training import export_checkpoint
+    except ImportError as e:
+        raise ChaosAgentError(f"exporting needs stable-baselines3 ({e.name} is missing): scripts/bootstrap dev") from e
+    checkpoint = Path(args.checkpoint)
+    if not checkpoint.is_file():
+        raise ChaosAgentError(f"--checkpoint {checkpoint} is not a file; checkpoints are DIR/checkpoints/*.zip")
+    out = export_checkpoint(checkpoint, Path(args.out), command=shlex.join(["chaos-agent", *sys.argv[1:]]))
     print(f"exported policy: {out}/policy.json and weights.npz")
     return 0
 
@@ -153,7 +242,13 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--budget", type=int, default=50, help="injections per training game day")
     tr.add_argument("--tensorboard", help="TensorBoard log folder")
     tr.add_argument("--no-progress", action="store_true")
+    tr.add_argument("--warm-start", type=int, default=0, metavar="STATES",
+                    help="training-cluster states labelled by a privileged teacher, cloned before PPO (0: none)")
     tr.set_defaults(func=cmd_train)
+    ex = sub.add_parser("export-policy", help="export a training checkpoint to the daemon's torch-free format")
+    ex.add_argument("--checkpoint", required=True, help="a checkpoints/*.zip written by train")
+    ex.add_argument("--out", required=True)
+    ex.set_defaults(func=cmd_export_policy)
     bm = sub.add_parser("benchmark", help="run the learning benchmark of BENCHMARK.md")
     bm.add_argument("--seeds", type=int, default=30)
     bm.add_argument("--budget", type=int, default=50)
@@ -162,11 +257,34 @@ def build_parser() -> argparse.ArgumentParser:
     bm.add_argument("--policy", help="exported policy folder (default: the shipped one)")
     bm.add_argument("--strategies", help="comma-separated subset")
     bm.set_defaults(func=cmd_benchmark)
+    audit = sub.add_parser("audit", help="the audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    ver = audit_sub.add_parser("verify", help="check a journal: the first changed, removed or reordered record")
+    ver.add_argument("path")
+    ver.set_defaults(func=cmd_audit_verify)
+    halt = sub.add_parser("halt", help="kill switch: revert every active fault and stop injecting")
+    halt.add_argument("--config", default="config.toml")
+    halt.add_argument("--reason", default="halted from the command line")
+    halt.set_defaults(func=cmd_halt)
+    resume = sub.add_parser("resume", help="lift the kill switch")
+    resume.add_argument("--config", default="config.toml")
+    resume.set_defaults(func=cmd_resume)
+    fnd = sub.add_parser("findings", help="list or show stored findings")
+    fnd.add_argument("--config", default="config.toml")
+    fnd_sub = fnd.add_subparsers(dest="findings_command", required=True)
+    fnd_sub.add_parser("list", help="every finding, worst first").set_defaults(func=cmd_findings)
+    show = fnd_sub.add_parser("show", help="one finding with its evidence and exports")
+    show.add_argument("id", help="finding id (F-..., a unique prefix) or signature")
+    show.set_defaults(func=cmd_findings)
+    rep = sub.add_parser("report", help="write the game-day report (Markdown and HTML with charts)")
+    rep.add_argument("--config", default="config.toml")
+    rep.add_argument("--out", help="output folder (default: [findings] report_dir)")
+    rep.set_defaults(func=cmd_report)
     return p
 
 
 def _positive(args: argparse.Namespace) -> None:
-    for name in ("max_injections", "timesteps", "seeds", "budget"):
+    for name in ("max_injections", "seeds", "budget"):
         value = getattr(args, name, None)
         if value is None:
             continue

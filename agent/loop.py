@@ -1,27 +1,31 @@
 """The agent's loop: observe, score anomalies, choose a fault, inject, watch, revert, record.
 
-It drives the same ``ChaosClusterEnv`` the policy was trained in, on a fixed world (the embedded
-simulator, or a real cluster through its backend), so observation, masks, held faults and the verdict
-are one code path in training and production. The choice is probabilistic: the strategy's
-distribution combined with anomaly weights, sampled.
+It drives the same ``ChaosClusterEnv`` the policy was trained in, on a fixed world, so observation,
+masks, held faults and the verdict are one code path in training and production. The world's backend
+is wrapped in ``SupervisedBackend``: the guard checks every fault and the journal records it before it
+is applied. The choice is probabilistic: the strategy's distribution times anomaly weights, sampled.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
+from agent.audit import AuditJournal
 from agent.config import Config
+from agent.findings import Finding, FindingStore, findings_from_result
+from agent.safety import SafetyGuard
+from agent.supervision import SupervisedBackend
 from envs.actions import decode
-from envs.chaos_env import ChaosClusterEnv, StepFinding
-from envs.cluster import ActionGuard
+from envs.chaos_env import ChaosClusterEnv
 from envs.experiment import ExperimentResult, Timing
 from envs.faults import INTENSITY_NAMES
-from envs.verdict import severity_label
 from envs.world import World
 from policies.base import Decision, Strategy, outcome_of
 from policies.combine import combine, sample
@@ -35,13 +39,13 @@ def timing_of(config: Config) -> Timing:
 
 @dataclass(frozen=True)
 class InjectionEvent:
-    """What one iteration did, for progress output, the journal and the report."""
+    """What one iteration did, for progress output and the report."""
 
     index: int
     action: str
     outcome: str
     detail: str
-    new_findings: tuple[dict[str, Any], ...]
+    new_findings: tuple[Finding, ...]
     decision_ms: float
     result: ExperimentResult | None
 
@@ -49,52 +53,47 @@ class InjectionEvent:
 @dataclass
 class RunResult:
     injections: int = 0
-    findings: list[dict[str, Any]] = field(default_factory=list)
+    findings: dict[str, Finding] = field(default_factory=dict)
+    """This run's findings by signature, repeats merged."""
     events: list[InjectionEvent] = field(default_factory=list)
+    stopped: str = ""
+    """Why the run ended before its budget ("" when it used it all)."""
 
     def report(self) -> dict[str, Any]:
-        return {"injections": self.injections, "findings": self.findings}
+        ordered = sorted(self.findings.values(), key=lambda f: (f.injection_index, f.id))
+        return {"injections": self.injections, "findings": [f.to_report_dict() for f in ordered],
+                **({"stopped": self.stopped} if self.stopped else {})}
 
 
-def finding_report(f: StepFinding, result: ExperimentResult, *, number: int, injection_index: int) -> dict[str, Any]:
-    fault = result.injection.fault
-    evidence = [
-        {"signal": b.signal, "threshold": b.threshold, "before": b.before, "worst": b.worst, "after": b.after,
-         "time_to_detect_s": b.detect_s, "time_to_recover_s": b.recover_s, "breach_s": b.breach_s}
-        for b in result.breaches if b.violation == f.violation
-    ]
-    return {
-        "id": f"F-{number:03d}",
-        "fault": {"family": fault.family, "kind": fault.kind.value, "intensity": INTENSITY_NAMES[fault.intensity]},
-        "target": f.target,
-        "affected": list(f.affected),
-        "violation": f.violation,
-        "severity": severity_label(f.severity),
-        "severity_score": f.severity,
-        "evidence": evidence,
-        "injection_index": injection_index,
-        "concurrent_faults": [
-            {"family": i.fault.family, "kind": i.fault.kind.value, "intensity": INTENSITY_NAMES[i.fault.intensity],
-             "target": i.fault.target} for i in result.concurrent
-        ],
-    }
+@dataclass
+class Supervision:
+    """What watches over a run: the guard, the journal, the findings store."""
+
+    guard: SafetyGuard
+    journal: AuditJournal
+    store: FindingStore | None = None
 
 
 def run_game_day(*, world: World, strategy: Strategy, config: Config, max_injections: int,
-                 guard: ActionGuard | None = None, on_event: Callable[[InjectionEvent], None] | None = None,
+                 supervision: Supervision, on_event: Callable[[InjectionEvent], None] | None = None,
                  should_stop: Callable[[], bool] | None = None) -> RunResult:
-    """Run up to ``max_injections`` experiments; every fault is reverted when it returns or raises."""
+    """Up to ``max_injections`` experiments; every fault is reverted when this returns or raises."""
+    hands = SupervisedBackend(world.backend, supervision.journal, supervision.guard)
+    supervised = World(spec=world.spec, backend=hands, steady=world.steady, anomaly=world.anomaly,
+                       label=world.label)
     n_targets = len(world.spec.workloads) + len(world.spec.nodes)
-    env = ChaosClusterEnv(lambda _rng: world, budget=max_injections, max_targets=max(n_targets, 1),
-                          timing=timing_of(config), guard=guard, warmup_s=(0.0, 0.0))
+    env = ChaosClusterEnv(lambda _rng: supervised, budget=max_injections, max_targets=max(n_targets, 1),
+                          timing=timing_of(config), guard=supervision.guard, warmup_s=(0.0, 0.0))
     seed = config.cluster.simulated.seed
     rng = np.random.default_rng(seed)
     strategy.reset(rng)
     out = RunResult()
     try:
-        obs, _ = env.reset(seed=seed)
+        obs, _ = env.reset(seed=seed, options={"run_id": uuid.uuid4().hex[:8]})
         for index in range(1, max_injections + 1):
-            if should_stop is not None and should_stop():
+            stop = _why_stop(env, supervision, should_stop)
+            if stop:
+                out.stopped = stop
                 break
             started = time.perf_counter()
             decision = Decision.from_observation(obs, env.action_masks(), env.targets, env.max_targets)
@@ -102,29 +101,56 @@ def run_game_day(*, world: World, strategy: Strategy, config: Config, max_inject
                         temperature=config.policy.temperature, anomaly_weight=config.policy.anomaly_weight)
             action = sample(p, rng)
             decision_ms = (time.perf_counter() - started) * 1000
-            obs, reward, terminated, _, info = env.step(action)
+            obs, reward, _, _, info = env.step(action)
             result: ExperimentResult | None = info["result"]
-            new = []
-            for f in info["findings"]:
-                assert result is not None
-                new.append(finding_report(f, result, number=len(out.findings) + 1, injection_index=index))
-                out.findings.append(new[-1])
+            new = _record(result, index, out, supervision)
             out.injections = index
+            if result is not None:
+                supervision.guard.budget.consume(result.budget_burned_s)
             event = InjectionEvent(
                 index=index, action=_describe(env, action), outcome=_outcome(result, info),
                 detail="" if result is None else result.injection.detail, new_findings=tuple(new),
                 decision_ms=decision_ms, result=result,
             )
             out.events.append(event)
-            strategy.observe(decision, outcome_of(action, result, new_findings=len(new),
-                                                  refound=len(info.get("all_findings", [])) - len(new), reward=reward))
+            strategy.observe(decision, outcome_of(action, result, new_findings=len(info["findings"]),
+                                                  refound=len(info.get("all_findings", [])) - len(info["findings"]),
+                                                  reward=reward))
             if on_event is not None:
                 on_event(event)
-            if terminated:
-                break
     finally:
         env.close()
+        hands.revert_all()
     return out
+
+
+def _why_stop(env: ChaosClusterEnv, supervision: Supervision, should_stop: Callable[[], bool] | None) -> str:
+    if should_stop is not None and should_stop():
+        return "stopped on request"
+    if supervision.guard.kill_switch.is_halted():
+        return "halted by the kill switch"
+    if supervision.guard.budget.exhausted:
+        return f"error budget spent ({supervision.guard.budget.describe()})"
+    if not env.anything_allowed:
+        return "no fault is allowed by the safety settings on this cluster"
+    return ""
+
+
+def _record(result: ExperimentResult | None, index: int, out: RunResult, supervision: Supervision) -> list[Finding]:
+    """Merge this experiment's findings into the run's and the store; journal the new ones."""
+    if result is None:
+        return []
+    new = []
+    for finding in findings_from_result(result, injection_index=index, seen_at=datetime.now(UTC)):
+        known = out.findings.get(finding.signature)
+        out.findings[finding.signature] = finding if known is None else known.merged_with(finding)
+        if supervision.store is not None:
+            supervision.store.upsert(finding)
+        if known is None:
+            new.append(finding)
+            supervision.journal.record_finding(finding.id, injection_id=result.injection.id, target=finding.target,
+                                               status=finding.violation, detail=finding.hypothesis)
+    return new
 
 
 def _describe(env: ChaosClusterEnv, action: int) -> str:

@@ -9,10 +9,10 @@ from envs.world import World
 
 
 def simulated_world(config: Config) -> World:
-    from envs.scenarios import builtin
     from envs.twin import ManifestError as TwinManifestError
     from envs.twin import load_manifests
-    from envs.worlds import scenario_world, simulated_world
+    from envs.worlds import scenario_world
+    from envs.worlds import simulated_world as simulated
 
     sim = config.cluster.simulated
     if sim.manifests is not None:
@@ -23,5 +23,7 @@ def simulated_world(config: Config) -> World:
         if not spec.workloads:
             raise ConfigError(f"cluster.simulated.manifests = {str(sim.manifests)!r} holds no workload the twin "
                               "can model (Deployments, StatefulSets, Jobs); see docs/twin.md")
-        return simulated_world(spec, seed=sim.seed)
+        return simulated(spec, seed=sim.seed)
+    from envs.scenarios import builtin
+
     return scenario_world(builtin(sim.scenario or "ml-platform", sim.seed), seed=sim.seed)

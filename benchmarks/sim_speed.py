@@ -20,12 +20,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from envs.experiment import Timing, run_experiment, wait_for_steady_state  # noqa: E402
-from envs.faults import FAULT_KINDS, Fault  # noqa: E402
-from envs.profile import profile  # noqa: E402
-from envs.scenarios import GeneratorParams, builtin, generate  # noqa: E402
-from envs.sim import SimulatedCluster  # noqa: E402
-from envs.spec import ClusterSpec  # noqa: E402
+from envs.scenarios import GeneratorParams, builtin, generate
+
+from envs.experiment import Timing, run_experiment, wait_for_steady_state
+from envs.faults import FAULT_KINDS, Fault
+from envs.profile import profile
+from envs.sim import SimulatedCluster
+from envs.spec import ClusterSpec
 
 BIG = GeneratorParams(name_pool="held_out", entry_points=4, services=150, nodes=90, gpu_nodes=10, zones=3,
                       pipelines=8, training_jobs=6, shallow=4, intensity=4, two_fault=4, state_dependent=2,

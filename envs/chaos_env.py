@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 from envs.actions import PER_TARGET, Action, decode, full_mask
 from envs.cluster import ActionGuard, Injection, Violation
 from envs.experiment import ExperimentResult, Timing, run_experiment, wait_for_steady_state
-from envs.faults import Fault
+from envs.faults import Fault, FaultKind
 from envs.observation import (
     N_GLOBAL_FEATURES,
     N_TARGET_FEATURES,
@@ -122,6 +122,7 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
         self._used = 0
         self._mask = np.zeros(self.action_space.n, dtype=bool)
         self._noop_only = False
+        self._episode = "00000000"
 
     # -- Gymnasium API ---------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -133,6 +134,10 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
         self._profile = profile(self._world.spec)
         self._history = History(len(self._profile.targets))
         self._held, self._known, self._used = None, set(), 0
+        # Injection ids must be unique across runs, as the journal outlives them: a daemon passes its run id
+        # in ``options["run_id"]``; otherwise they are drawn from np_random, so a seeded episode repeats.
+        run_id = (options or {}).get("run_id")
+        self._episode = str(run_id) if run_id else f"{int(self.np_random.integers(2**32)):08x}"
         lo, hi = self.warmup_s
         if hi > 0:
             self._world.backend.wait(float(self.np_random.uniform(lo, hi)))
@@ -162,6 +167,17 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
         obs = self._observe()
         info["action_mask"] = self._mask.astype(np.int8)
         return obs, terms.total, terminated, False, info
+
+    def remember(self, target: str, kind: FaultKind, *, found: bool) -> NDArray[np.float32]:
+        """Record in the episode's history that ``kind`` was tried on ``target`` (and whether it found a
+        weakness), as if an experiment had; returns the new observation. For warm starts of training."""
+        self._history.record(self._profile_index(target), kind, found)
+        return self._observe()
+
+    @property
+    def anything_allowed(self) -> bool:
+        """False when the mask leaves nothing to do (every action refused by the guard)."""
+        return not self._noop_only
 
     def action_masks(self) -> NDArray[np.bool_]:
         return self._mask.copy()
@@ -206,7 +222,7 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
         self._held = None
         result = run_experiment(
             spec=world.spec, backend=world.backend, steady=world.steady, fault=self._fault_for(a),
-            injection_id=f"step-{self._used}", timing=self.timing, held=held, hold=a.hold, before=before,
+            injection_id=f"{self._episode}-{self._used}", timing=self.timing, held=held, hold=a.hold, before=before,
             converged=world.converged,
         )
         info["injected"] = result.injection.outcome == "applied"

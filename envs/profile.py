@@ -63,8 +63,9 @@ def allowed_disruptions(pdb: PdbSpec, replicas: int) -> int:
     return replicas
 
 
-def _entry_loads(spec: ClusterSpec) -> dict[str, float]:
-    """Requests per second reaching each Service, propagating entry load along calls."""
+def propagated_load(spec: ClusterSpec) -> dict[str, float]:
+    """Requests per second reaching each Service at baseline: every request a workload serves makes each
+    of its calls once, so load propagates (and adds up at fan-in) along the call graph."""
     by_svc = {s.key: s for s in spec.services}
     backing = {s.key: backing_workloads(spec, s) for s in spec.services}
     wl = {w.key: w for w in spec.workloads}
@@ -98,6 +99,18 @@ def profile(spec: ClusterSpec) -> TopologyProfile:
     return result
 
 
+def utilisation(spec: ClusterSpec) -> dict[str, float]:
+    """Baseline load over capacity per Service (capacity: ready replicas x per-pod rps of its workloads)."""
+    loads = propagated_load(spec)
+    out = {}
+    for s in spec.services:
+        cap = sum(spec.workload(k).replicas * spec.workload(k).capacity_rps_per_pod
+                  for k in backing_workloads(spec, s))
+        if cap > 0 and loads.get(s.key, 0.0) > 0:
+            out[s.key] = loads[s.key] / cap
+    return out
+
+
 def _build_profile(spec: ClusterSpec) -> TopologyProfile:
     targets = tuple(sorted(w.key for w in spec.workloads)) + tuple(sorted(n.key for n in spec.nodes))
     index = {t: i for i, t in enumerate(targets)}
@@ -110,7 +123,7 @@ def _build_profile(spec: ClusterSpec) -> TopologyProfile:
     entry = {wk for s in spec.services if s.entrypoint for wk in backing[s.key]}
     called = frozenset(entry | set(callers))
     svc_latency = {wk: s.base_latency_ms for s in spec.services for wk in backing[s.key]}
-    loads = _entry_loads(spec)
+    loads = propagated_load(spec)
     wl_load = {wk: loads.get(sk, 0.0) for sk, wks in backing.items() for wk in wks}
     upstream_checks = _pipeline_path_checks(spec, backing)
     rows = np.zeros((len(targets), len(STATIC_FEATURES)), dtype=np.float32)

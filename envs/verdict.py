@@ -128,10 +128,37 @@ def _bad_rows(key: str, s: SteadyStateSample) -> float | None:
     return s.bad_rows.get(key)
 
 
+@dataclass(frozen=True)
+class _Topology:
+    """What the bounds need from a spec, computed once per spec object."""
+
+    services: dict[str, ServiceSpec]
+    subjects: dict[str, tuple[str, ...]]
+    upstream: dict[str, frozenset[str]]
+
+
+_TOPOLOGIES: dict[int, tuple[ClusterSpec, _Topology]] = {}
+
+
+def _topology(spec: ClusterSpec) -> _Topology:
+    hit = _TOPOLOGIES.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    if len(_TOPOLOGIES) > 64:
+        _TOPOLOGIES.clear()
+    services = {s.key: s for s in spec.services}
+    subjects = {k: backing_workloads(spec, s) or (k,) for k, s in services.items()}
+    upstream = {w.key: upstream_pipelines(spec, w.key) for w in spec.workloads if w.pipeline is not None}
+    topo = _Topology(services, subjects, upstream)
+    _TOPOLOGIES[id(spec)] = (spec, topo)
+    return topo
+
+
 def _bounds(spec: ClusterSpec, before: SteadyStateSample) -> Iterable[_Bound]:
+    topo = _topology(spec)
     for svc_key in before.availability:
-        svc = spec.service(svc_key)
-        subjects = backing_workloads(spec, svc) or (svc_key,)
+        svc = topo.services[svc_key]
+        subjects = topo.subjects[svc_key]
         yield _Bound("availability", subjects, f"{svc_key} availability", svc.slo.availability,
                      partial(_availability, svc_key), lower_is_worse=True)
         yield _Bound("latency", subjects, f"{svc_key} latency_p99_ms", svc.slo.latency_p99_ms,
@@ -146,7 +173,8 @@ def _bounds(spec: ClusterSpec, before: SteadyStateSample) -> Iterable[_Bound]:
     min_acc = spec.model_slo.min_accuracy
     for model in before.accuracy:
         yield _Bound("undetected_drift", (model,), f"{model} accuracy (drift undetected)", min_acc,
-                     partial(_undetected_accuracy, model, upstream_pipelines(spec, model)), lower_is_worse=True)
+                     partial(_undetected_accuracy, model, topo.upstream.get(model) or upstream_pipelines(spec, model)),
+                     lower_is_worse=True)
     for model in before.bad_rows:
         yield _Bound("data_quality", (model,), f"{model} bad_rows_share", MAX_BAD_ROWS,
                      partial(_bad_rows, model), lower_is_worse=False)

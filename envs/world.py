@@ -39,6 +39,9 @@ class World:
 
     def converged(self) -> bool:
         """Every workload back at its desired ready count and no node down."""
+        fast = getattr(self.backend, "converged", None)
+        if callable(fast):
+            return bool(fast())
         state: ClusterState = self.backend.snapshot()
         return all(w.ready >= w.desired for w in state.workloads.values()) and all(
             n.ready for n in state.nodes.values()

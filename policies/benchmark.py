@@ -19,6 +19,7 @@ import numpy as np
 from envs.scenarios import Scenario, held_out_scenarios, score_finding
 
 from envs.chaos_env import ChaosClusterEnv, StepFinding
+from envs.world import World, WorldFactory
 from envs.worlds import scenario_world, training_worlds
 from policies.base import Decision, Strategy, outcome_of
 from policies.combine import combine, sample
@@ -156,8 +157,8 @@ def run_benchmark(*, seeds: int, budget: int, strategies: Sequence[str], policy_
     traces: dict[str, list[EpisodeTrace]] = {name: [] for name in strategies}
     for i, scenario in enumerate(scenarios):
         for name, strategy in made.items():
-            env = ChaosClusterEnv(lambda rng, s=scenario: scenario_world(s, seed=s.seed),
-                                  budget=budget, max_targets=max(max_targets, _n_targets(scenario)))
+            env = ChaosClusterEnv(_fixed(scenario), budget=budget,
+                                  max_targets=max(max_targets, _n_targets(scenario)))
             weight = anomaly_weight if name in ("rl", "thompson", "linucb") else 0.0
             traces[name].append(play(env, strategy, scenario, seed=scenario.seed, budget=budget,
                                      anomaly_weight=weight))
@@ -171,6 +172,15 @@ def run_benchmark(*, seeds: int, budget: int, strategies: Sequence[str], policy_
     ks = [len(s.weaknesses) for s in scenarios if s.weaknesses]
     report["oracle"] = {"auc_ratio": 1.0, "median_k": float(np.median(ks)) if ks else 0.0}
     return report
+
+
+def _fixed(scenario: Scenario) -> WorldFactory:
+    """The same scenario and simulation seed for every strategy: a fair comparison."""
+
+    def make(_rng: np.random.Generator) -> World:
+        return scenario_world(scenario, seed=scenario.seed)
+
+    return make
 
 
 def _n_targets(scenario: Scenario) -> int:

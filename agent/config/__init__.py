@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.config.cluster import ClusterSettings
+from agent.config.exporters import ExportersSettings
 from agent.config.parse import ParseContext, parse_section, setting
+from agent.config.prometheus import PrometheusSettings
 from agent.config.records import AuditSettings, FindingsSettings
 from agent.config.run import AgentSettings, ExperimentSettings, PolicySettings
 from agent.config.safety import SafetySettings
+from agent.config.schedule import ScheduleSettings, ServiceSettings
 from agent.errors import ConfigError
 
 
@@ -28,6 +31,10 @@ class Settings:
     safety: SafetySettings = setting(factory=SafetySettings, doc="[safety]")
     audit: AuditSettings = setting(factory=AuditSettings, doc="[audit]")
     findings: FindingsSettings = setting(factory=FindingsSettings, doc="[findings]")
+    exporters: ExportersSettings = setting(factory=ExportersSettings, doc="[exporters]")
+    prometheus: PrometheusSettings = setting(factory=PrometheusSettings, doc="[prometheus]")
+    schedule: ScheduleSettings = setting(factory=ScheduleSettings, doc="[schedule]")
+    service: ServiceSettings = setting(factory=ServiceSettings, doc="[service]")
 
 
 @dataclass(frozen=True)

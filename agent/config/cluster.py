@@ -33,6 +33,28 @@ class KubernetesCluster:
 
     kubeconfig: Path | None = setting(None, doc="kubeconfig path; in-cluster configuration when absent.")
     context: str | None = setting(None, doc="kubeconfig context; the current context when absent.")
+    pod_grace_period_s: int = setting(30, minimum=0, maximum=3600, doc=(
+        "Seconds of graceful termination given to a pod the agent deletes or evicts. 30 is "
+        "Kubernetes' own default, so a kill looks like an ordinary disruption; 0 is a hard kill."))
+    request_timeout_s: float = setting(10.0, minimum=0.1, maximum=300, doc=(
+        "Seconds before one API request (not a watch) is abandoned and retried. 10 s is far above a "
+        "healthy API server's latency and short enough not to stall an experiment."))
+    retry_attempts: int = setting(5, minimum=1, maximum=20, doc=(
+        "Tries per API request on 429, 5xx and timeouts, with exponential back-off and jitter "
+        "(random up to 0.2 s, doubling; a Retry-After wins): at most 3 s of back-off over 5 tries, "
+        "enough for an API server restart's brief 503s without stalling an experiment."))
+    list_page_size: int = setting(500, minimum=1, maximum=10000, doc=(
+        "Items per list page (limit/continue). 500 is kubectl's chunk size; pages keep the API "
+        "server's memory and each answer small on large clusters."))
+    watch_timeout_s: int = setting(300, minimum=1, maximum=3600, doc=(
+        "Server-side timeout of one watch request, after which it is renewed from its "
+        "resourceVersion. 5 minutes keeps connections fresh across load balancers that cut idle ones."))
+    lease_name: str = setting("chaos-agent-leader", doc=(
+        "Name of the coordination.k8s.io Lease (in [agent] namespace) that elects the one agent "
+        "replica allowed to inject."))
+    lease_duration_s: float = setting(15.0, minimum=1, maximum=300, doc=(
+        "Seconds a leader's lease is valid without renewal; the standby takes over after this. 15 s "
+        "is client-go's default: short outages of one replica do not flap leadership."))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, get_args, get_origin, get_type_hints
 
 from agent.config.parse import _describe, _settings_class
 
@@ -25,6 +25,8 @@ def _default(f: dataclasses.Field[Any]) -> str:
     if value is None:
         return "(unset)"
     if isinstance(value, tuple):
+        if value and dataclasses.is_dataclass(value[0]):
+            return f"{len(value)} table(s), see below"
         return "[" + ", ".join(f'"{v}"' if isinstance(v, str) else str(v) for v in value) + "]"
     return str(value)
 
@@ -40,6 +42,13 @@ def _rows(cls: type, path: str) -> list[tuple[str, str, list[str]]]:
         if sub is not None:
             nested.extend(_rows(sub, key))
             continue
+        element = _table_list_element(hints[f.name])
+        if element is not None:
+            nested.extend((f"[{p}]", d, r) for p, d, r in _rows(element, key))
+        optional = _optional_table(hints[f.name])
+        if optional is not None:
+            nested.extend(_rows(optional, key))
+            continue
         doc = str(f.metadata.get("doc", "")).replace("|", "\\|").replace("\n", " ")
         bounds = [f"min {f.metadata['min']:g}" if f.metadata.get("min") is not None else "",
                   f"max {f.metadata['max']:g}" if f.metadata.get("max") is not None else ""]
@@ -50,6 +59,20 @@ def _rows(cls: type, path: str) -> list[tuple[str, str, list[str]]]:
         doc = ""
     section = [(path, doc, rows)] if rows else []
     return section + nested
+
+
+def _table_list_element(tp: Any) -> type | None:
+    """The settings class of a ``tuple[SettingsClass, ...]`` field (an array of tables), else None."""
+    if get_origin(tp) is tuple:
+        args = get_args(tp)
+        return _settings_class(args[0]) if args else None
+    return None
+
+
+def _optional_table(tp: Any) -> type | None:
+    """The settings class of a ``SettingsClass | None`` field (a table that turns a feature on), else None."""
+    options = [a for a in get_args(tp) if a is not type(None)]
+    return _settings_class(options[0]) if len(options) == 1 and len(get_args(tp)) == 2 else None
 
 
 def render_reference() -> str:

@@ -1,31 +1,64 @@
-"""[safety]: the guardrails. The safety module turns these into the action mask."""
+"""[safety]: the guardrails. ``agent.safety.SafetyGuard`` turns these into the action mask.
+
+Defaults are the simulator's: the agent is there to find weaknesses, so single points of failure must
+be reachable. docs/safety.md gives the profile to use on a real cluster (opt-in, last replica and PDBs
+protected, a share below 1).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from agent.config.parse import setting
 
 PROTECTED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
+OPT_IN_LABEL = "chaos-agent.io/enabled"
+
+DryRun = Literal["off", "plan"]
+
+
+def _no_empty_names(values: tuple[str, ...]) -> str | None:
+    empty = [v for v in values if not v.strip()]
+    return "must not contain empty names" if empty else None
 
 
 @dataclass(frozen=True)
 class SafetySettings:
-    dry_run: Literal["off", "plan"] = setting("off", doc=(
+    dry_run: DryRun = setting("off", doc=(
         '"plan": plan, score and journal everything but inject nothing. An enum, not a boolean, '
         "so later modes (such as a pause after each plan) fit."))
-    allow_namespaces: tuple[str, ...] = setting((), doc=(
-        "Protected namespaces that may be targeted anyway (kube-system is never implied)."))
-    include_namespaces: tuple[str, ...] = setting((), doc="Only these namespaces are targets (empty: all).")
-    exclude_namespaces: tuple[str, ...] = setting((), doc="Never these namespaces.")
-    exclude_targets: tuple[str, ...] = setting((), doc="Target keys never touched, such as ns/Deployment/db.")
-    opt_in: bool = setting(False, doc='Only workloads labelled chaos-agent.io/enabled: "true" are targets.')
+    allow_namespaces: tuple[str, ...] = setting((), check=_no_empty_names, doc=(
+        "Protected namespaces (kube-system, kube-public, kube-node-lease) that may be targeted anyway; "
+        "nothing is implied. The agent's own namespace can never be allowed."))
+    include_namespaces: tuple[str, ...] = setting((), check=_no_empty_names, doc=(
+        "Only these namespaces are targets (empty: all). A node counts as in scope only when every "
+        "workload with pods on it is."))
+    exclude_namespaces: tuple[str, ...] = setting((), check=_no_empty_names, doc="Never these namespaces.")
+    exclude_targets: tuple[str, ...] = setting((), check=_no_empty_names, doc=(
+        "Target keys never touched, such as shop/Deployment/db or Node/gpu-1. A node hosting pods of an "
+        "excluded workload is excluded too."))
+    opt_in: bool = setting(False, doc=(
+        f'Only workloads labelled {OPT_IN_LABEL}: "true" (on the workload or its pod template) are '
+        "targets; a node only when it hosts an opted-in workload and nothing else but DaemonSets."))
     max_concurrent_faults: int = setting(2, minimum=1, maximum=10, doc=(
-        "Faults active at once; 2 lets the agent reach two-fault weaknesses."))
+        "Faults active at once (applied, or planned in dry run); 2 lets the agent reach two-fault "
+        "weaknesses."))
     max_unavailable_share: float = setting(1.0, minimum=0.0, maximum=1.0, doc=(
-        "Largest share of a workload's replicas one fault may take down."))
+        "Largest share of a workload's desired replicas that may be unavailable after one fault, counting "
+        "replicas already unavailable (as a PDB's maxUnavailable does). 1.0 on the simulator; 0.5 is a "
+        "sane start on a real cluster."))
     protect_last_replica: bool = setting(False, doc=(
         "Never take the last ready replica. Off on the simulator so single points of failure are found."))
+    respect_pdb_for_kills: bool = setting(False, doc=(
+        "Mask faults that take pods down without the Eviction API (pod kill, container crash, node failure, "
+        "forced drain, GPU faults) when they would break a PodDisruptionBudget. Evictions are never masked "
+        "for PDBs: the API refuses them, which is a safe result. Off on the simulator (a PDB does not "
+        "protect against node failures, and finding that is the point); on for production clusters."))
     error_budget: float = setting(50.0, minimum=0, doc=(
-        "SLO error budget a game day may burn (in violation-minutes) before the agent stops injecting."))
+        "SLO error budget a game day may burn (in violation-minutes, summed over breached bounds) "
+        "before the agent stops injecting. 0: stop after the first breach."))
+    halt_file: Path = setting(Path("var/chaos-agent.halt"), doc=(
+        "The kill switch: while this file exists nothing is injected (`chaos-agent halt` writes it, "
+        "`chaos-agent resume` removes it). Relative to the config file's folder."))

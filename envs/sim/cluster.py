@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import heapq
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,7 +22,11 @@ from envs.sim.scheduler import bind, find_node, release
 from envs.sim.state import PENDING, RUNNING, STARTING, TERMINATING, Node, Pod, PodView, WorkloadState
 from envs.sim.timings import Timings
 from envs.sim.traffic import Traffic, evaluate
+from envs.sim.window import SignalWindow
 from envs.spec import ClusterSpec
+
+if TYPE_CHECKING:
+    from envs.sim.metrics import MetricsState
 
 # Event kinds.
 (E_RECONCILE, E_SCHEDULE, E_UP, E_READY, E_RESTART, E_TERMINATED, E_NOT_READY, E_EVICT, E_HPA,
@@ -52,8 +57,14 @@ class SimulatedCluster:
         """Injection id -> (fault, its revert), for every applied fault not yet reverted or expired."""
         self.dirty = True
         self._traffic: Traffic | None = None
+        self.version = 0
+        """Bumped on inject, revert and every signal change; with the time it keys the snapshot cache (state
+        changes only through wait, inject and revert)."""
+        self._snapshot: tuple[float, int, ClusterState] | None = None
+        self.window = SignalWindow(0.0)
+        """Request signals integrated since the previous sample (see envs/sim/window.py)."""
         self._sample: SteadyStateSample | None = None
-        self.metrics_state: object = None
+        self.metrics_state: MetricsState | None = None
         """Counters of ``metrics_text``, created on its first call (the sample path never pays)."""
         self.hpa_history: list[list[tuple[float, int]]] = [[] for _ in spec.hpas]
         self._place_initial()
@@ -79,19 +90,36 @@ class SimulatedCluster:
     def inject(self, fault: Fault, *, injection_id: str) -> Injection:
         from envs.sim.faults import apply_fault
 
+        self.version += 1
         return apply_fault(self, fault, injection_id)
 
     def revert(self, injection: Injection) -> None:
+        self.version += 1
         entry = self.active.get(injection.id)
         if entry is not None and entry[0] == injection.fault:  # not a later injection reusing the id
             del self.active[injection.id]
             entry[1]()
 
     def snapshot(self) -> ClusterState:
-        return observe.snapshot(self)
+        cached = self._snapshot
+        if cached is not None and cached[0] == self.t and cached[1] == self.version:
+            return cached[2]
+        state = observe.snapshot(self)
+        self._snapshot = (self.t, self.version, state)
+        return state
+
+    def converged(self) -> bool:
+        """Every workload at its desired ready count and every node ready (cheaper than a snapshot)."""
+        return all(n.ready for n in self.nodes) and all(
+            sum(p.ready for p in ws.pods) >= ws.desired for ws in self.wls)
 
     def sample(self) -> SteadyStateSample:
+        """The steady-state signals, request signals over the window since the previous sample."""
         return observe.sample(self)
+
+    def instant(self) -> SteadyStateSample:
+        """The signals at this instant (no window): for tests of exact timings, and for reports."""
+        return observe.instant(self)
 
     def pods(self) -> list[PodView]:
         return observe.pod_views(self)
@@ -147,12 +175,18 @@ class SimulatedCluster:
                 self._terminated(pod)
 
     def touch(self) -> None:
-        """Call before changing anything the signals depend on: settles counters, drops caches."""
-        if self.metrics_state is not None and not self.dirty:
+        """Call before changing anything the signals depend on: settles counters, drops caches.
+
+        Settling evaluates the state still in force (before the change), so counters integrate the
+        right rate over every interval between changes.
+        """
+        if self.metrics_state is not None:
             from envs.sim.metrics import settle
 
             settle(self)
+        self.window.settle(self)
         self.dirty = True
+        self.version += 1
 
     def traffic(self) -> Traffic:
         if self.dirty or self._traffic is None:
@@ -330,7 +364,9 @@ class SimulatedCluster:
         self.touch()
         node.gen += 1
         for pod in list(node.pods):
-            if pod.phase in (RUNNING, STARTING):
+            if pod.phase == TERMINATING:
+                pod.gen += 1  # the kubelet cannot confirm the exit: Terminating until the node returns
+            elif pod.phase in (RUNNING, STARTING):
                 was_alive = pod.alive
                 pod.alive = False
                 pod.backoff = False

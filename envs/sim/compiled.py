@@ -8,10 +8,11 @@ deterministically), static scheduling constraints, and pipeline reachability. Bu
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from envs.sim.errors import SimulationError
-from envs.spec import HOSTNAME_LABEL, ClusterSpec, Taint, Workload
+from envs.spec import HOSTNAME_LABEL, ClusterSpec, NodeSpec, Taint, Workload
 
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 _CACHE_SIZE = 32
@@ -113,10 +114,8 @@ def _compile(spec: ClusterSpec) -> CompiledSpec:
     for a, b in sorted(back_edges):
         notes.append(f"call cycle broken at {spec.services[a].key} -> {spec.services[b].key}")
 
-    def selected(ns: str, sel_matches: object) -> tuple[int, ...]:
-        return tuple(
-            i for i, w in enumerate(wls) if w.namespace == ns and sel_matches(labels[i])  # type: ignore[operator]
-        )
+    def selected(ns: str, sel_matches: Callable[[dict[str, str]], bool]) -> tuple[int, ...]:
+        return tuple(i for i, w in enumerate(wls) if w.namespace == ns and sel_matches(labels[i]))
 
     pdb_workloads = tuple(selected(p.namespace, p.selector.matches) for p in spec.pdbs)
     wl_pdbs = tuple(tuple(pi for pi, ws in enumerate(pdb_workloads) if i in ws) for i in range(len(wls)))
@@ -164,10 +163,7 @@ def _compile(spec: ClusterSpec) -> CompiledSpec:
     )
 
 
-def _statically_fits(w: Workload, n: object) -> bool:
-    from envs.spec import NodeSpec
-
-    assert isinstance(n, NodeSpec)
+def _statically_fits(w: Workload, n: NodeSpec) -> bool:
     t = w.template
     nl = n.label_map
     if any(nl.get(k) != v for k, v in t.node_selector):
@@ -218,12 +214,12 @@ def _pipelines(
     spec: ClusterSpec, svc_index: dict[str, int], svc_workloads: tuple[tuple[int, ...], ...]
 ) -> tuple[tuple[int, ...], tuple[int, ...], dict[int, tuple[int, ...]], dict[int, tuple[int, ...]],
            dict[int, tuple[int, ...]]]:
-    wls = spec.workloads
-    stages = tuple(i for i, w in enumerate(wls) if w.pipeline is not None)
-    models = tuple(i for i in stages if wls[i].pipeline.stage == "model")  # type: ignore[union-attr]
+    pipe = {i: w.pipeline for i, w in enumerate(spec.workloads) if w.pipeline is not None}
+    stages = tuple(pipe)
+    models = tuple(i for i in stages if pipe[i].stage == "model")
     down: dict[int, set[int]] = {i: set() for i in stages}
     for i in stages:
-        for key in wls[i].pipeline.feeds:  # type: ignore[union-attr]
+        for key in pipe[i].feeds:
             si = svc_index.get(key)
             if si is None:
                 continue
@@ -234,7 +230,7 @@ def _pipelines(
         todo = [start]
         while todo:
             v = todo.pop()
-            if not through and wls[v].pipeline.schema_check:  # type: ignore[union-attr]
+            if not through and pipe[v].schema_check:
                 continue  # a schema check rejects the bad rows here
             for u in down[v]:
                 if u not in seen:
@@ -247,10 +243,9 @@ def _pipelines(
     for i in stages:
         hit = reach(i, False)
         corrupt_reach[i] = tuple(sorted(
-            m for m in hit if m in models and not wls[m].pipeline.schema_check  # type: ignore[union-attr]
-            and not wls[i].pipeline.schema_check  # type: ignore[union-attr]
+            m for m in hit if m in models and not pipe[m].schema_check and not pipe[i].schema_check
         ))
-    monitors = [m for m in stages if wls[m].pipeline.drift_monitor]  # type: ignore[union-attr]
+    monitors = [m for m in stages if pipe[m].drift_monitor]
     related = {}
     for i in stages:
         related[i] = tuple(m for m in monitors if m in drift_reach[i] or i in drift_reach[m])

@@ -8,6 +8,7 @@ the simulation's random stream.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import TYPE_CHECKING
 
@@ -51,7 +52,8 @@ class MetricsState:
 
 def settle(sim: SimulatedCluster) -> None:
     """Integrate the counters up to now at the rates in force since the last settle."""
-    st: MetricsState = sim.metrics_state  # type: ignore[assignment]
+    st = sim.metrics_state
+    assert st is not None
     dt = sim.t - st.last
     if dt <= 0:
         return
@@ -79,8 +81,8 @@ def settle(sim: SimulatedCluster) -> None:
 def metrics_text(sim: SimulatedCluster) -> str:
     if sim.metrics_state is None:
         sim.metrics_state = MetricsState(sim)
+    st = sim.metrics_state
     settle(sim)
-    st: MetricsState = sim.metrics_state  # type: ignore[assignment]
     out: list[str] = []
     _kube_state(sim, out)
     _cadvisor(sim, st, out)
@@ -94,9 +96,14 @@ def _esc(v: object) -> str:
     return str(v).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
+@functools.lru_cache(maxsize=65536)
+def _series(name: str, labels: tuple[tuple[str, object], ...]) -> str:
+    body = ",".join(f'{k}="{_esc(v)}"' for k, v in labels)
+    return f"{name}{{{body}}}"
+
+
 def _line(out: list[str], name: str, labels: dict[str, object], value: float) -> None:
-    body = ",".join(f'{k}="{_esc(v)}"' for k, v in labels.items())
-    out.append(f"{name}{{{body}}} {value:.12g}")
+    out.append(f"{_series(name, tuple(labels.items()))} {value:.12g}")
 
 
 def _head(out: list[str], name: str, kind: str, doc: str) -> None:
@@ -239,17 +246,17 @@ def _ml(sim: SimulatedCluster, out: list[str]) -> None:
         for i, score in ml.drift_score(sim).items():
             w = sim.wls[i].spec
             _line(out, "feature_drift_score", {"namespace": w.namespace, "pipeline": w.name}, score)
-    jobs = [ws for ws in sim.wls if ws.train is not None]
+    jobs = [(ws, ws.train) for ws in sim.wls if ws.train is not None]
     if jobs:
         _head(out, "training_progress_lost_seconds_total", "counter", "Training progress lost to failures.")
-        for ws in jobs:
+        for ws, tr in jobs:
             _line(out, "training_progress_lost_seconds_total",
-                  {"namespace": ws.spec.namespace, "job": ws.spec.name}, ws.train.lost_s)  # type: ignore[union-attr]
+                  {"namespace": ws.spec.namespace, "job": ws.spec.name}, tr.lost_s)
         _head(out, "training_seconds_since_checkpoint", "gauge",
               "Age of the newest checkpoint (never checkpointed: progress at risk).")
-        for ws in jobs:
+        for ws, tr in jobs:
             age = ml.seconds_since_checkpoint(sim, ws)
             if age is None:
-                age = ml.progress(sim, ws.train) if ws.train else 0.0
+                age = ml.progress(sim, tr)
             _line(out, "training_seconds_since_checkpoint",
                   {"namespace": ws.spec.namespace, "job": ws.spec.name}, age)

@@ -127,7 +127,8 @@ def pipeline_signals(sim: SimulatedCluster) -> tuple[dict[str, float], dict[str,
                 corrupt_ok[m] *= 1.0 - ws.corrupt
         if ws.delay_s:
             for m in c.drift_reach[a]:
-                if m in stale and ws.delay_s > wls[m].spec.pipeline.max_staleness_s:  # type: ignore[union-attr]
+                bound = wls[m].spec.pipeline
+                if m in stale and bound is not None and ws.delay_s > bound.max_staleness_s:
                     stale[m] = True
     accuracy = {}
     bad = {}

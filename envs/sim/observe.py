@@ -9,13 +9,26 @@ from typing import TYPE_CHECKING
 
 from envs.cluster import ClusterState, NodeStatus, SteadyStateSample, WorkloadStatus
 from envs.sim import ml
-from envs.sim.state import PENDING, RUNNING, STARTING, TERMINATING, Pod, PodStatus, PodView
+from envs.sim.state import PENDING, RUNNING, STARTING, SUCCEEDED, TERMINATING, Pod, PodStatus, PodView
 
 if TYPE_CHECKING:
     from envs.sim.cluster import SimulatedCluster
 
 
 def sample(sim: SimulatedCluster) -> SteadyStateSample:
+    """The signals now; availability and latency over the window since the previous sample."""
+    now = instant(sim)
+    window = sim.window.close(sim)
+    if window is None:
+        return now
+    availability, latency = window
+    return SteadyStateSample(
+        now.time_s, availability, latency, now.training_progress_lost_s, now.data_lost,
+        now.accuracy, now.drift_detected, now.bad_rows,
+    )
+
+
+def instant(sim: SimulatedCluster) -> SteadyStateSample:
     cached = sim.cached_sample()
     if cached is None:
         tr = sim.traffic()
@@ -74,7 +87,7 @@ def status(pod: Pod) -> PodStatus:
         return "Running"
     if pod.phase == TERMINATING:
         return "Terminating"
-    return "Succeeded" if pod.phase == 4 else "Failed"
+    return "Succeeded" if pod.phase == SUCCEEDED else "Failed"
 
 
 def all_pods(sim: SimulatedCluster) -> list[Pod]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from envs.faults import Fault
 from envs.sim.faults.base import Applied
 from envs.sim.pdb import eviction_blocker
-from envs.sim.state import TERMINATING
+from envs.sim.state import TERMINATING, Node
 
 if TYPE_CHECKING:
     from envs.sim.cluster import SimulatedCluster
@@ -47,10 +47,7 @@ def node_drain(sim: SimulatedCluster, fault: Fault, injection_id: str, target: i
     return Applied("applied", detail, tuple(evicted), revert)
 
 
-def _evict_all(sim: SimulatedCluster, node: object, bypass: bool) -> tuple[list[str], list[str]]:
-    from envs.sim.state import Node
-
-    assert isinstance(node, Node)
+def _evict_all(sim: SimulatedCluster, node: Node, bypass: bool) -> tuple[list[str], list[str]]:
     evicted: list[str] = []
     blocked: list[str] = []
     for pod in sorted(node.pods, key=lambda p: p.name):

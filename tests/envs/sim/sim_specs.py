@@ -86,3 +86,28 @@ def rich_spec() -> ClusterSpec:
     ns = (*nodes(3), NodeSpec("gpu-0", gpus=4, taints=(Taint("nvidia.com/gpu", "NoSchedule"),)))
     pdb = PdbSpec(NS, "api-pdb", selector("api"), min_available=1)
     return ClusterSpec("rich", ns, wl, svcs, (pdb,))
+
+
+def busy_spec() -> ClusterSpec:
+    """Zones, zone anti-affinity, an HPA, background rollouts, leader election, tight nodes."""
+    from envs.spec import ZONE_LABEL, HpaSpec, NodeSpec
+
+    zone_aa = (AntiAffinity(selector("api"), ZONE_LABEL),)
+    host_aa = (AntiAffinity(selector("web"), HOSTNAME_LABEL),)
+    wl = (
+        Workload(NS, "web", "Deployment", 3, template("web", readiness_probe=PROBE, anti_affinity=host_aa,
+                                                      cpu_millis=1000), calls=(
+            Call(f"{NS}/Service/api", timeout_ms=500.0, retries=2),
+            Call(f"{NS}/Service/cache", timeout_ms=100.0, fallback=True)), rollout_every_s=900.0),
+        Workload(NS, "api", "Deployment", 2, template("api", anti_affinity=zone_aa, cpu_millis=1500),
+                 rollout_every_s=1200.0, max_surge=0),
+        Workload(NS, "cache", "StatefulSet", 3, template("cache", cpu_millis=500), role="cache",
+                 leader_failover_s=10.0, rollout_every_s=2000.0),
+    )
+    svcs = (service("web", entry=True, load=120.0), service("api"), service("cache"))
+    ns = tuple(NodeSpec(f"n{i}", cpu_millis=4000, labels=((ZONE_LABEL, f"z{i % 3}"),)) for i in range(5))
+    hpa = HpaSpec(NS, "web", f"{NS}/Deployment/web", min_replicas=3, max_replicas=5,
+                  target_cpu_utilization=0.7)
+    pdbs = (PdbSpec(NS, "web", selector("web"), max_unavailable=1),
+            PdbSpec(NS, "cache", selector("cache"), min_available="60%"))
+    return ClusterSpec("busy", ns, wl, svcs, pdbs, (hpa,))

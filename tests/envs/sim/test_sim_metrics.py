@@ -109,6 +109,20 @@ def test_scraping_does_not_change_the_simulation() -> None:
             sim.wait(15)
             if scrape_it:
                 sim.metrics_text()
-        return sim.sample(), [(p.name, p.node) for p in sim.pods()]
+        return sim.instant(), [(p.name, p.node) for p in sim.pods()]
 
     assert run(True) == run(False)
+
+
+def test_error_counter_integrates_the_outage_exactly() -> None:
+    from sim_specs import WEB, web_spec
+
+    sim = SimulatedCluster(web_spec(1, startup_s=5.0), seed=0)  # 50 rps; outage = 1 + 1 + 5 + 3 s
+    sim.wait(15)
+    m0 = scrape(sim)
+    sim.inject(Fault(FaultKind.POD_KILL, 0, WEB), injection_id="k")
+    sim.wait(45)
+    m1 = scrape(sim)
+    errors = value(m1, "http_requests_total", service="web", code="503") - value(
+        m0, "http_requests_total", service="web", code="503")
+    assert 0.9 * 500 < errors < 1.1 * 500

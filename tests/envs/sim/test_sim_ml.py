@@ -32,7 +32,7 @@ def test_gpu_failure_loses_all_progress_without_checkpoints() -> None:
     node = _job_node(sim)
     inj = sim.inject(Fault(FaultKind.GPU_DEVICE_FAILURE, 0, f"Node/{node}"), injection_id="g")
     assert inj.outcome == "applied" and len(inj.affected_pods) == 1
-    assert sim.sample().training_progress_lost_s[JOB] == pytest.approx(progress)
+    assert sim.instant().training_progress_lost_s[JOB] == pytest.approx(progress)
     assert sim.snapshot().nodes[f"Node/{node}"].gpus_allocatable == 1
     sim.wait(40)
     assert _job_node(sim) != node  # rescheduled where two GPUs are free
@@ -49,12 +49,12 @@ def test_gpu_failure_loses_only_progress_since_the_last_checkpoint() -> None:
     age = sim.snapshot().workloads[JOB].seconds_since_checkpoint
     assert age == pytest.approx(progress % interval)
     sim.inject(Fault(FaultKind.GPU_DEVICE_FAILURE, 2, f"Node/{_job_node(sim)}"), injection_id="g")
-    lost = sim.sample().training_progress_lost_s[JOB]
+    lost = sim.instant().training_progress_lost_s[JOB]
     assert lost == pytest.approx(progress % interval)
     assert lost < interval
     sim.wait(100)  # back running after 1 + 1 + 30 s, progressing again from the checkpoint
     assert sim.wls[0].train.run_start is not None  # type: ignore[union-attr]
-    assert sim.sample().training_progress_lost_s[JOB] == pytest.approx(lost)
+    assert sim.instant().training_progress_lost_s[JOB] == pytest.approx(lost)
 
 
 @pytest.mark.parametrize(("intensity", "ooms"), [(0, False), (1, True), (2, True)])
@@ -62,7 +62,7 @@ def test_gpu_memory_pressure_above_headroom_ooms_the_job(intensity: int, ooms: b
     sim = SimulatedCluster(_training_spec(None), seed=1)
     inj = sim.inject(Fault(FaultKind.GPU_MEMORY_PRESSURE, intensity, JOB), injection_id="m")
     sim.wait(60)
-    lost = sim.sample().training_progress_lost_s[JOB]
+    lost = sim.instant().training_progress_lost_s[JOB]
     assert (lost > 0) == ooms  # the job uses 0.6 of the framebuffer: 0.3 fits, 0.5 and 0.9 do not
     assert (sim.snapshot().workloads[JOB].restarts > 0) == ooms
     sim.revert(inj)
@@ -102,39 +102,39 @@ INGEST = f"{NS}/Deployment/ingest"
 @pytest.mark.parametrize("monitor", [False, True])
 def test_drift_lowers_accuracy_and_only_a_monitor_detects_it(monitor: bool) -> None:
     sim = SimulatedCluster(_pipeline_spec(monitor=monitor), seed=0)
-    before = sim.sample()
+    before = sim.instant()
     assert before.accuracy[MODEL] == pytest.approx(0.92) and not any(before.drift_detected.values())
     inj = sim.inject(Fault(FaultKind.DATA_DRIFT, 1, INGEST), injection_id="d")  # 1.5 sigma
-    s = sim.sample()
+    s = sim.instant()
     assert s.accuracy[MODEL] == pytest.approx(0.92 - 0.04 * 1.5**2)
     assert s.drift_detected[INGEST] is monitor and s.drift_detected[MODEL] is monitor
     sim.revert(inj)
-    assert sim.sample().accuracy[MODEL] == pytest.approx(0.92)
-    assert not any(sim.sample().drift_detected.values())
+    assert sim.instant().accuracy[MODEL] == pytest.approx(0.92)
+    assert not any(sim.instant().drift_detected.values())
 
 
 def test_small_drift_stays_below_the_monitor_threshold() -> None:
     sim = SimulatedCluster(_pipeline_spec(monitor=True), seed=0)
     sim.inject(Fault(FaultKind.DATA_DRIFT, 0, INGEST), injection_id="d")  # 0.5 sigma
-    assert not sim.sample().drift_detected[INGEST]
+    assert not sim.instant().drift_detected[INGEST]
 
 
 @pytest.mark.parametrize(("schema", "bad"), [(False, 0.1), (True, 0.0)])
 def test_corrupted_rows_reach_the_model_unless_a_schema_check_rejects_them(schema: bool, bad: float) -> None:
     sim = SimulatedCluster(_pipeline_spec(schema=schema), seed=0)
     inj = sim.inject(Fault(FaultKind.CORRUPTED_ROWS, 1, INGEST), injection_id="c")
-    assert sim.sample().bad_rows[MODEL] == pytest.approx(bad)
+    assert sim.instant().bad_rows[MODEL] == pytest.approx(bad)
     sim.revert(inj)
-    assert sim.sample().bad_rows[MODEL] == 0.0
+    assert sim.instant().bad_rows[MODEL] == 0.0
 
 
 @pytest.mark.parametrize(("intensity", "bad"), [(0, 0.0), (1, 0.0), (2, 1.0)])
 def test_delayed_ingestion_beyond_max_staleness_shows_as_bad_rows(intensity: int, bad: float) -> None:
     sim = SimulatedCluster(_pipeline_spec(staleness=1800.0), seed=0)
     inj = sim.inject(Fault(FaultKind.DELAYED_INGESTION, intensity, INGEST), injection_id="l")
-    assert sim.sample().bad_rows[MODEL] == bad
+    assert sim.instant().bad_rows[MODEL] == bad
     sim.wait(200)  # the fault expires after its duration (120 s)
-    assert sim.sample().bad_rows[MODEL] == 0.0
+    assert sim.instant().bad_rows[MODEL] == 0.0
     sim.revert(inj)
 
 

@@ -22,7 +22,7 @@ def test_node_failure_not_ready_after_grace_then_eviction_and_reschedule() -> No
     node = _node_of(sim, WEB)
     inj = sim.inject(Fault(FaultKind.NODE_FAILURE, 2, f"Node/{node}", duration_s=1000), injection_id="n")
     assert inj.outcome == "applied"
-    assert sim.sample().availability[WEB_SVC] == 0.0  # the pod stops serving at once
+    assert sim.instant().availability[WEB_SVC] == 0.0  # the pod stops serving at once
     sim.wait(tm.node_monitor_grace_s - 0.1)
     assert sim.snapshot().nodes[f"Node/{node}"].ready
     assert sim.snapshot().workloads[WEB].ready == 1  # the API still believes it
@@ -36,7 +36,7 @@ def test_node_failure_not_ready_after_grace_then_eviction_and_reschedule() -> No
     sim.wait(tm.controller_s + tm.scheduling_s + 0.05)
     assert _node_of(sim, WEB) != node
     sim.wait(5.0 + 3.0)
-    assert sim.sample().availability[WEB_SVC] == 1.0
+    assert sim.instant().availability[WEB_SVC] == 1.0
     assert evicted_at - 0.1 < tm.node_monitor_grace_s + tm.toleration_s + 0.2
 
 
@@ -46,12 +46,12 @@ def test_node_back_before_eviction_keeps_its_pods() -> None:
     name = sim.pods()[0].name
     sim.inject(Fault(FaultKind.NODE_FAILURE, 1, f"Node/{node}", duration_s=1000), injection_id="n")  # 180 s
     sim.wait(179)
-    assert sim.sample().availability[WEB_SVC] == 0.0
+    assert sim.instant().availability[WEB_SVC] == 0.0
     sim.wait(2 + 5 + 3)  # back at 180, container restarts (5 s), probe after 3 s
     (pod,) = sim.pods()
     assert (pod.name, pod.node, pod.ready) == (name, node, True)
     assert pod.restarts == 1
-    assert sim.sample().availability[WEB_SVC] == 1.0
+    assert sim.instant().availability[WEB_SVC] == 1.0
 
 
 def test_node_failure_revert_brings_the_node_back_early() -> None:
@@ -61,7 +61,7 @@ def test_node_failure_revert_brings_the_node_back_early() -> None:
     sim.wait(20)
     sim.revert(inj)
     sim.wait(5.01)
-    assert sim.sample().availability[WEB_SVC] == 1.0
+    assert sim.instant().availability[WEB_SVC] == 1.0
     sim.revert(inj)  # idempotent
 
 
@@ -84,7 +84,7 @@ def test_drain_high_bypasses_the_pdb() -> None:
     sim = SimulatedCluster(web_spec(2, pdb_min=2, n_nodes=1), seed=0)
     inj = sim.inject(Fault(FaultKind.NODE_DRAIN, 2, "Node/node-0"), injection_id="d")
     assert len(inj.affected_pods) == 2
-    assert sim.sample().availability[WEB_SVC] == 0.0
+    assert sim.instant().availability[WEB_SVC] == 0.0
     sim.wait(60)
     assert sim.snapshot().workloads[WEB].pending == 2  # the only node is cordoned
 
@@ -172,4 +172,4 @@ def test_evicted_statefulset_pod_is_recreated_after_its_grace_period() -> None:
     assert [p.phase for p in sim.pods() if p.name == name] == ["Terminating"]
     sim.wait(0.5 + 1 + 1 + 5 + 0.1)  # exited at 20, controller 1 s, scheduler 1 s, startup 5 s
     assert sim.snapshot().workloads[key].ready == 2
-    assert sim.sample().data_lost[key] == 1
+    assert sim.instant().data_lost[key] == 1

@@ -16,7 +16,7 @@ def availability_trace(
     out = []
     for _ in range(int(seconds / step)):
         sim.wait(step)
-        out.append((sim.now(), sim.sample().availability[key]))
+        out.append((sim.now(), sim.instant().availability[key]))
     return out
 
 
@@ -24,11 +24,11 @@ def test_single_replica_pod_kill_is_an_outage_until_the_replacement_is_ready() -
     startup, delay = 7.0, 4.0
     sim = SimulatedCluster(web_spec(1, startup_s=startup, probe=Probe(initial_delay_s=delay)), seed=1)
     sim.wait(30)
-    assert sim.sample().availability[WEB_SVC] == 1.0
+    assert sim.instant().availability[WEB_SVC] == 1.0
     t0 = sim.now()
     inj = sim.inject(Fault(FaultKind.POD_KILL, 0, WEB), injection_id="k")
     assert inj.outcome == "applied" and len(inj.affected_pods) == 1
-    assert sim.sample().availability[WEB_SVC] == 0.0
+    assert sim.instant().availability[WEB_SVC] == 0.0
     tm = Timings()
     ready_at = t0 + tm.controller_s + tm.scheduling_s + startup + delay
     for t, a in availability_trace(sim, WEB_SVC, 20, step=0.5):
@@ -41,9 +41,9 @@ def test_no_readiness_probe_means_ready_as_soon_as_the_container_runs() -> None:
     sim = SimulatedCluster(web_spec(1, startup_s=5.0, probe=None), seed=0)
     sim.inject(Fault(FaultKind.POD_KILL, 0, WEB), injection_id="k")
     sim.wait(6.99)
-    assert sim.sample().availability[WEB_SVC] == 0.0
+    assert sim.instant().availability[WEB_SVC] == 0.0
     sim.wait(0.02)
-    assert sim.sample().availability[WEB_SVC] == 1.0
+    assert sim.instant().availability[WEB_SVC] == 1.0
 
 
 def test_three_replicas_with_pdb_and_anti_affinity_survive_a_pod_kill() -> None:
@@ -95,7 +95,7 @@ def test_pod_kill_ignores_the_pdb() -> None:
     sim = SimulatedCluster(web_spec(2, pdb_min=2), seed=0)
     inj = sim.inject(Fault(FaultKind.POD_KILL, 2, WEB), injection_id="k")
     assert inj.outcome == "applied" and len(inj.affected_pods) == 2
-    assert sim.sample().availability[WEB_SVC] == 0.0
+    assert sim.instant().availability[WEB_SVC] == 0.0
 
 
 def test_container_crash_restarts_with_doubling_back_off() -> None:
@@ -111,12 +111,12 @@ def test_container_crash_restarts_with_doubling_back_off() -> None:
         sim.wait(t - sim.now())
         (pod,) = sim.pods()
         assert (pod.restarts, pod.phase) == (restarts, phase), t
-        assert sim.sample().availability[WEB_SVC] == 0.0
+        assert sim.instant().availability[WEB_SVC] == 0.0
     ready_at = 74 + startup + delay
     sim.wait(ready_at - 0.05 - sim.now())
-    assert sim.sample().availability[WEB_SVC] == 0.0
+    assert sim.instant().availability[WEB_SVC] == 0.0
     sim.wait(0.1)
-    assert sim.sample().availability[WEB_SVC] == 1.0
+    assert sim.instant().availability[WEB_SVC] == 1.0
     assert sim.snapshot().workloads[WEB].restarts == 3
 
 
@@ -126,7 +126,7 @@ def test_container_crash_revert_stops_the_remaining_crashes() -> None:
     sim.wait(1)
     sim.revert(inj)
     sim.wait(12.5)  # the running back-off still elapses (10 s), then it starts and stays up
-    assert sim.sample().availability[WEB_SVC] == 1.0
+    assert sim.instant().availability[WEB_SVC] == 1.0
     assert sim.pods()[0].restarts == 1
 
 
@@ -140,10 +140,10 @@ def _stateful(storage: bool) -> ClusterSpec:
 def test_statefulset_pod_kill_loses_data_only_without_storage(storage: bool, lost: int) -> None:
     sim = SimulatedCluster(_stateful(storage), seed=0)
     key = f"{NS}/StatefulSet/db"
-    assert sim.sample().data_lost[key] == 0
+    assert sim.instant().data_lost[key] == 0
     inj = sim.inject(Fault(FaultKind.POD_KILL, 0, key), injection_id="k")
     sim.wait(30)
-    assert sim.sample().data_lost[key] == lost
+    assert sim.instant().data_lost[key] == lost
     # the pod comes back with the same ordinal
     assert sorted(p.name for p in sim.pods()) == ["db-0", "db-1", "db-2"]
     assert inj.affected_pods[0] in {"db-0", "db-1", "db-2"}
@@ -172,7 +172,7 @@ def test_determinism_for_the_same_seed() -> None:
         for i, kind in enumerate([FaultKind.POD_KILL, FaultKind.POD_EVICTION, FaultKind.CONTAINER_CRASH]):
             out.append(sim.inject(Fault(kind, 1, WEB), injection_id=str(i)).affected_pods)
             sim.wait(17)
-            out.append(sim.sample())
+            out.append(sim.instant())
             out.append([(p.name, p.node, p.ready) for p in sim.pods()])
         out.append(sim.metrics_text())
         return out

@@ -25,7 +25,7 @@ def target_of(kind: FaultKind, sim: SimulatedCluster) -> str:
 
 
 def _quiet_state(sim: SimulatedCluster) -> tuple[object, ...]:
-    s = sim.sample()
+    s = sim.instant()
     snap = sim.snapshot()
     return (
         dict(s.availability), {k: round(v, 6) for k, v in s.latency_p99_ms.items()}, dict(s.accuracy),
@@ -98,15 +98,15 @@ def test_held_partition_and_pod_kill_compose() -> None:
     kill = sim.inject(Fault(FaultKind.POD_KILL, 0, api), injection_id="k")
     survivors = {p.name for p in sim.pods() if p.workload == api}
     assert len(survivors) == 2
-    avail = sim.sample().availability[web]
+    avail = sim.instant().availability[web]
     expected_dead = 1 if partitioned in survivors else 0
     assert avail < 1.0 if expected_dead else avail == 1.0
     sim.wait(30)
     sim.revert(kill)
     if partitioned in survivors:
-        assert sim.sample().availability[web] < 1.0  # the partition is still held
+        assert sim.instant().availability[web] < 1.0  # the partition is still held
     sim.revert(part)
-    assert sim.sample().availability[web] == 1.0
+    assert sim.instant().availability[web] == 1.0
 
 
 def test_drain_revert_leaves_a_failed_node_down() -> None:

@@ -1,0 +1,117 @@
+"""The Kubernetes backend: ``envs.cluster.ClusterBackend`` on a real cluster.
+
+Snapshots read the watch cache (listed once, then kept current by watches); faults go through the
+registry in ``faults``; time is the wall clock. A fault whose application fails half-way is reverted
+at once, and what cannot be reverted stays marked for the start-up sweep (``revert_orphans``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+import structlog
+
+from agent.backends.kubernetes.api import KubeApi
+from agent.backends.kubernetes.cache import WatchCache
+from agent.backends.kubernetes.errors import KubernetesApiError
+from agent.backends.kubernetes.faults import FAULT_ACTIONS, ActionContext, distinct_actions
+from agent.backends.kubernetes.marks import label_value
+from agent.backends.kubernetes.state import SpecBuilder, cluster_state, twin_spec_builder
+from agent.backends.kubernetes.view import ClusterView
+from agent.config.cluster import KubernetesCluster
+from agent.errors import BackendError
+from envs.cluster import ClusterState, Injection
+from envs.faults import Fault
+
+log = structlog.get_logger(__name__)
+
+
+class KubernetesBackend:
+    def __init__(
+        self,
+        api: KubeApi,
+        *,
+        name: str = "kubernetes",
+        settings: KubernetesCluster | None = None,
+        spec_builder: SpecBuilder = twin_spec_builder,
+        clock: Callable[[], float] = time.time,
+        stop: threading.Event | None = None,
+    ) -> None:
+        settings = settings or KubernetesCluster()
+        self.api = api
+        self.name = name
+        self.cache = WatchCache(api)
+        self._spec_builder = spec_builder
+        self._clock = clock
+        self._stop = stop or threading.Event()
+        self.ctx = ActionContext(api=api, pod_grace_period_s=settings.pod_grace_period_s, clock=clock)
+
+    @classmethod
+    def connect(cls, settings: KubernetesCluster, **kw: object) -> KubernetesBackend:
+        return cls(KubeApi.connect(settings), settings=settings, **kw)  # type: ignore[arg-type]
+
+    def start(self, *, timeout_s: float = 60.0) -> None:
+        """Fill the cache (paged lists) and start the watches."""
+        self.cache.start(timeout_s=timeout_s)
+
+    def close(self) -> None:
+        self.cache.stop()
+        self.api.close()
+
+    # ---- ClusterBackend ----------------------------------------------------------------------
+    def now(self) -> float:
+        return self._clock()
+
+    def wait(self, seconds: float) -> None:
+        """Wall-clock time passes (cut short when the stop flag is set, e.g. on SIGTERM)."""
+        self._stop.wait(max(0.0, seconds))
+
+    def snapshot(self) -> ClusterState:
+        return cluster_state(self.cache.objects(), name=self.name, time_s=self.now(), spec_builder=self._spec_builder)
+
+    def inject(self, fault: Fault, *, injection_id: str) -> Injection:
+        action = FAULT_ACTIONS[fault.kind]
+        view = ClusterView(self.cache.objects())
+        try:
+            plan = action.plan(fault, injection_id=injection_id, view=view, ctx=self.ctx)
+        except KubernetesApiError as e:
+            return Injection(injection_id, fault, "failed", f"planning failed: {e}")
+        if plan.verdict != "go":
+            return plan.refuse()
+        try:
+            return action.apply(plan, ctx=self.ctx)
+        except KubernetesApiError as e:
+            log.warning("fault failed to apply, reverting what was done", injection_id=injection_id, error=str(e))
+            try:
+                action.revert(injection_id, ctx=self.ctx)
+            except KubernetesApiError as revert_error:
+                log.error(
+                    "partial fault could not be reverted; the start-up sweep will retry",
+                    injection_id=injection_id,
+                    error=str(revert_error),
+                )
+            return Injection(injection_id, fault, "failed", f"applying failed: {e}")
+
+    def revert(self, injection: Injection) -> None:
+        try:
+            FAULT_ACTIONS[injection.fault.kind].revert(injection.id, ctx=self.ctx)
+        except KubernetesApiError as e:
+            raise BackendError(f"could not revert {injection.id} ({injection.fault.describe()}): {e}") from e
+
+    # ---- start-up sweep ----------------------------------------------------------------------
+    def revert_orphans(self, open_injection_ids: Iterable[str]) -> list[str]:
+        """Revert every mark in the cluster that no open injection owns; returns the marks reverted."""
+        return revert_orphans(self.ctx, open_injection_ids)
+
+
+def revert_orphans(ctx: ActionContext, open_injection_ids: Iterable[str]) -> list[str]:
+    owned = {label_value(i) for i in open_injection_ids}
+    reverted: list[str] = []
+    for action in distinct_actions():
+        for mark in sorted(action.marked(ctx=ctx) - owned):
+            log.info("reverting an orphaned fault", mark=mark, action=type(action).__name__)
+            action.revert(mark, ctx=ctx)
+            reverted.append(mark)
+    return sorted(set(reverted))

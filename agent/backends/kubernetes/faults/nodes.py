@@ -1,0 +1,109 @@
+"""Node faults: failure as a NoExecute taint of our own, and drain (cordon, then evict every pod).
+
+A node failure taints the node ``chaos-agent.io/node-failure=<mark>:NoExecute``: new pods stay off
+and running pods without a matching toleration are evicted by the taint manager, as when the node
+controller taints an unreachable node (without its 300 s default toleration). Revert removes exactly
+that taint. A drain cordons (``spec.unschedulable``) only a node that was schedulable, recording
+that in the ``chaos-agent.io/cordoned-by`` annotation, so revert uncordons only what it cordoned.
+"""
+
+from __future__ import annotations
+
+from agent.backends.kubernetes.errors import NotFound
+from agent.backends.kubernetes.faults.base import ActionContext, FaultPlan, missing_target, pod_name, refuse
+from agent.backends.kubernetes.faults.nodeops import (
+    annotation_of,
+    taint_values,
+    update_node,
+    with_taint,
+    without_taint,
+)
+from agent.backends.kubernetes.faults.pods import delete_pods, evict_pods
+from agent.backends.kubernetes.marks import CORDONED_BY_ANNOTATION, NODE_FAILURE_TAINT, label_value
+from agent.backends.kubernetes.resources import NODES
+from agent.backends.kubernetes.view import ClusterView, is_daemon_or_mirror, meta
+from envs.cluster import Injection
+from envs.faults import Fault
+
+
+class NodeFailure:
+    def plan(self, fault: Fault, *, injection_id: str, view: ClusterView, ctx: ActionContext) -> FaultPlan:
+        node = view.node(fault.target)
+        if node is None:
+            return missing_target(fault, injection_id)
+        name = meta(node)["name"]
+        if any(t.get("key") == NODE_FAILURE_TAINT for t in (node.get("spec") or {}).get("taints") or []):
+            return refuse(fault, injection_id, f"node {name} already carries a {NODE_FAILURE_TAINT} taint")
+        return FaultPlan(injection_id, fault, targets=(name,))
+
+    def apply(self, plan: FaultPlan, *, ctx: ActionContext) -> Injection:
+        name = plan.targets[0]
+        update_node(ctx.api, name, lambda n: with_taint(n, NODE_FAILURE_TAINT, plan.mark))
+        return plan.outcome("applied", f"tainted node {name} {NODE_FAILURE_TAINT}={plan.mark}:NoExecute")
+
+    def revert(self, injection_id: str, *, ctx: ActionContext) -> None:
+        mark = label_value(injection_id)
+        for name in taint_values(ctx.api, NODE_FAILURE_TAINT).get(mark, []):
+            try:
+                update_node(ctx.api, name, lambda n: without_taint(n, NODE_FAILURE_TAINT, mark))
+            except NotFound:
+                continue  # the node left the cluster, and its taint with it
+
+    def marked(self, *, ctx: ActionContext) -> set[str]:
+        return set(taint_values(ctx.api, NODE_FAILURE_TAINT))
+
+
+class NodeDrain:
+    """Cordon, then evict every pod but DaemonSet and mirror pods; high intensity deletes instead."""
+
+    def plan(self, fault: Fault, *, injection_id: str, view: ClusterView, ctx: ActionContext) -> FaultPlan:
+        node = view.node(fault.target)
+        if node is None:
+            return missing_target(fault, injection_id)
+        name = meta(node)["name"]
+        pods = tuple(pod_name(p) for p in view.pods_on(name) if not is_daemon_or_mirror(p))
+        return FaultPlan(injection_id, fault, targets=(name, *pods))
+
+    def apply(self, plan: FaultPlan, *, ctx: ActionContext) -> Injection:
+        name, pods = plan.targets[0], plan.targets[1:]
+
+        def cordon(node: dict) -> dict | None:
+            if (node.get("spec") or {}).get("unschedulable"):
+                return None  # someone else cordoned it: we must not uncordon it on revert
+            return {
+                "metadata": {"annotations": {CORDONED_BY_ANNOTATION: plan.mark}},
+                "spec": {"unschedulable": True},
+            }
+
+        update_node(ctx.api, name, cordon)
+        sub_plan = FaultPlan(plan.injection_id, plan.fault, targets=pods)
+        refused: list[str] = []
+        if plan.fault.magnitude >= 1:
+            removed = delete_pods(sub_plan, ctx, ctx.pod_grace_period_s)
+        else:
+            removed, refused = evict_pods(pods, ctx)
+        detail = f"cordoned {name}; removed {len(removed)} of {len(pods)} pod(s)"
+        if refused:
+            detail += "; refused: " + "; ".join(sorted(set(refused)))
+        return plan.outcome("applied", detail, removed)
+
+    def revert(self, injection_id: str, *, ctx: ActionContext) -> None:
+        mark = label_value(injection_id)
+
+        def uncordon(node: dict) -> dict | None:
+            if annotation_of(node, CORDONED_BY_ANNOTATION) != mark:
+                return None
+            return {
+                "metadata": {"annotations": {CORDONED_BY_ANNOTATION: None}},
+                "spec": {"unschedulable": None},
+            }
+
+        for node in ctx.api.list(NODES).items:
+            if annotation_of(node, CORDONED_BY_ANNOTATION) == mark:
+                try:
+                    update_node(ctx.api, meta(node)["name"], uncordon)
+                except NotFound:
+                    continue
+
+    def marked(self, *, ctx: ActionContext) -> set[str]:
+        return {m for n in ctx.api.list(NODES).items if (m := annotation_of(n, CORDONED_BY_ANNOTATION))}

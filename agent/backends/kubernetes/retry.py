@@ -1,0 +1,60 @@
+"""Retries with exponential back-off and full jitter, honouring Retry-After, for transient API errors.
+
+Retried: 429 (except a PodDisruptionBudget refusing an eviction), 5xx and no answer at all. The
+n-th delay is drawn uniformly below ``base_s * 2**(n-1)``, capped at ``max_s``; a Retry-After from
+the server wins when longer.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from agent.backends.kubernetes.errors import (
+    DisruptionBudgetRefused,
+    KubernetesApiError,
+    ServerError,
+    TooManyRequests,
+    Unreachable,
+)
+
+T = TypeVar("T")
+
+
+def is_transient(error: KubernetesApiError) -> bool:
+    if isinstance(error, DisruptionBudgetRefused):
+        return False
+    return isinstance(error, TooManyRequests | ServerError | Unreachable)
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 5
+    """Tries in all, the first included."""
+    base_s: float = 0.2
+    max_s: float = 10.0
+    max_retry_after_s: float = 60.0
+    """A server asking for a longer pause than this gets this (the request then counts as failed sooner)."""
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int, error: KubernetesApiError) -> float:
+        """Seconds to wait before try ``attempt + 1`` (``attempt`` counts from 1)."""
+        ceiling = min(self.max_s, self.base_s * 2 ** (attempt - 1))
+        backoff = self.rng.uniform(0, ceiling)
+        retry_after = error.retry_after if isinstance(error, TooManyRequests) else None
+        return max(backoff, min(retry_after, self.max_retry_after_s)) if retry_after is not None else backoff
+
+    def call(self, fn: Callable[[], T]) -> T:
+        attempt = 1
+        while True:
+            try:
+                return fn()
+            except KubernetesApiError as e:
+                if attempt >= self.attempts or not is_transient(e):
+                    raise
+                self.sleep(self.delay(attempt, e))
+                attempt += 1

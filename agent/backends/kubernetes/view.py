@@ -1,0 +1,135 @@
+"""A read-only view over raw cluster objects: which pods belong to which workload, what runs where.
+
+Pods belong to a workload when they sit in its namespace and match its ``spec.selector``, as
+``kubectl get pods -l`` (and the ReplicaSet, StatefulSet and Job controllers) see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, TypedDict
+
+from envs.spec import workload_key
+
+Obj = dict[str, Any]
+
+
+class LabelSelectorDict(TypedDict, total=False):
+    matchLabels: dict[str, str]
+    matchExpressions: list[dict[str, Any]]
+
+
+def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
+    """A metav1.LabelSelector; an empty or absent one selects nothing (as for PDBs and Services here)."""
+    if not selector:
+        return False
+    match_labels = selector.get("matchLabels") or {}
+    expressions = selector.get("matchExpressions") or []
+    if not match_labels and not expressions:
+        return False
+    if any(labels.get(k) != v for k, v in match_labels.items()):
+        return False
+    for req in expressions:
+        key, op, values = req.get("key", ""), req.get("operator"), set(req.get("values") or [])
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and labels.get(key) in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def meta(obj: Obj) -> dict[str, Any]:
+    return obj.get("metadata") or {}
+
+
+def labels_of(obj: Obj) -> dict[str, str]:
+    return meta(obj).get("labels") or {}
+
+
+def is_terminating(pod: Obj) -> bool:
+    return bool(meta(pod).get("deletionTimestamp")) or (pod.get("status") or {}).get("phase") in (
+        "Succeeded",
+        "Failed",
+    )
+
+
+def is_ready(obj: Obj) -> bool:
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def is_daemon_or_mirror(pod: Obj) -> bool:
+    """Pods ``kubectl drain`` leaves alone: DaemonSet pods and static (mirror) pods."""
+    if "kubernetes.io/config.mirror" in (meta(pod).get("annotations") or {}):
+        return True
+    return any(ref.get("kind") == "DaemonSet" for ref in meta(pod).get("ownerReferences") or [])
+
+
+def parse_quantity_int(value: Any) -> int:
+    """An integer resource quantity such as ``nvidia.com/gpu: "4"`` (extended resources are integers)."""
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+class ClusterView:
+    def __init__(self, objects: Iterable[Obj]) -> None:
+        self.nodes: dict[str, Obj] = {}
+        self.pods: list[Obj] = []
+        self.workloads: dict[str, Obj] = {}
+        self.pdbs: list[Obj] = []
+        self.services: list[Obj] = []
+        for obj in objects:
+            kind = obj.get("kind")
+            if kind == "Node":
+                self.nodes[meta(obj)["name"]] = obj
+            elif kind == "Pod":
+                self.pods.append(obj)
+            elif kind in ("Deployment", "StatefulSet", "Job"):
+                self.workloads[workload_key(meta(obj).get("namespace", ""), kind, meta(obj)["name"])] = obj
+            elif kind == "PodDisruptionBudget":
+                self.pdbs.append(obj)
+            elif kind == "Service":
+                self.services.append(obj)
+
+    def workload(self, key: str) -> Obj | None:
+        return self.workloads.get(key)
+
+    def node(self, key_or_name: str) -> Obj | None:
+        return self.nodes.get(key_or_name.removeprefix("Node/"))
+
+    def pods_of(self, key: str, *, live_only: bool = True) -> list[Obj]:
+        workload = self.workloads.get(key)
+        if workload is None:
+            return []
+        pods = self.pods_matching(meta(workload).get("namespace", ""), workload.get("spec") or {})
+        if live_only:
+            pods = [p for p in pods if not is_terminating(p)]
+        return sorted(pods, key=lambda p: meta(p)["name"])
+
+    def pods_matching(self, namespace: str, spec: dict[str, Any]) -> list[Obj]:
+        """Pods of ``namespace`` that ``spec.selector`` selects (terminating ones included)."""
+        selector = spec.get("selector")
+        return [
+            p for p in self.pods if meta(p).get("namespace") == namespace and selector_matches(selector, labels_of(p))
+        ]
+
+    def pods_on(self, node_name: str) -> list[Obj]:
+        return sorted(
+            (p for p in self.pods if (p.get("spec") or {}).get("nodeName") == node_name and not is_terminating(p)),
+            key=lambda p: (meta(p).get("namespace", ""), meta(p)["name"]),
+        )
+
+    def pdb_for(self, pod: Obj) -> Obj | None:
+        namespace = meta(pod).get("namespace")
+        for pdb in self.pdbs:
+            if meta(pdb).get("namespace") == namespace and selector_matches(
+                (pdb.get("spec") or {}).get("selector"), labels_of(pod)
+            ):
+                return pdb
+        return None

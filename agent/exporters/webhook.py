@@ -1,0 +1,42 @@
+"""Generic webhook exporter: POST the finding as JSON, signed with HMAC-SHA256 when a key is configured.
+
+The body is ``{"event": "finding.created" | "finding.recurred", "finding": <report dict>}``; the
+signature header carries ``sha256=<hex>`` of the exact body bytes, as GitHub's webhooks do, and
+``Idempotency-Key`` lets a receiver drop a redelivery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+
+from agent.exporters.http import JsonHttp
+from agent.exporters.secrets import Secret
+from agent.findings.model import Finding
+from agent.findings.store import ExportRef
+
+
+def sign(key: Secret, body: bytes) -> str:
+    return "sha256=" + hmac.new(key.reveal().encode(), body, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class WebhookExporter:
+    http: JsonHttp
+    key: Secret | None = None
+    signature_header: str = "X-Chaos-Agent-Signature"
+    name: str = "webhook"
+
+    def export(self, finding: Finding, existing: ExportRef | None) -> ExportRef:
+        event = "finding.recurred" if existing is not None else "finding.created"
+        body = json.dumps({"event": event, "finding": finding.to_report_dict()}, sort_keys=True).encode()
+        headers = {
+            "X-Chaos-Agent-Event": event,
+            "Idempotency-Key": f"{finding.signature}:{finding.reproductions}",
+        }
+        if self.key is not None:
+            headers[self.signature_header] = sign(self.key, body)
+        self.http.request("POST", "", data=body, extra_headers=headers, expect=tuple(range(200, 300)))
+        return existing or ExportRef(self.name, finding.id, self.http.base_url)

@@ -1,0 +1,294 @@
+"""A finding: one steady-state bound a fault broke, with the evidence, deduplicated by a stable signature.
+
+``findings_from_result`` turns an experiment's breaches (the verdict in ``envs.verdict``) into
+findings, one per (violation, fault target), grouping the workloads that broke. The signature hashes
+what makes a weakness the same weakness (violation, fault kinds and targets, affected workloads) and
+leaves out intensity and numbers, so a repeat merges into the finding already stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from envs.cluster import Injection, SteadyStateSample, Violation
+from envs.experiment import ExperimentResult
+from envs.faults import INTENSITY_NAMES
+from envs.verdict import Breach, severity_label
+
+COMPARATORS: Mapping[Violation, str] = {
+    "availability": ">=",
+    "latency": "<=",
+    "training_progress": "<=",
+    "data_loss": "<=",
+    "undetected_drift": ">=",
+    "data_quality": "<=",
+}
+"""How each bound reads as a hypothesis: the signal must stay on this side of the threshold."""
+
+
+@dataclass(frozen=True)
+class FaultRef:
+    family: str
+    kind: str
+    intensity: int
+    """0..2 (low, medium, high); for a merged finding, the highest seen."""
+    target: str
+
+    def to_report_dict(self) -> dict[str, Any]:
+        return {"family": self.family, "kind": self.kind, "intensity": self.intensity}
+
+    def describe(self) -> str:
+        return f"{self.kind}[{INTENSITY_NAMES[self.intensity]}] on {self.target}"
+
+    @classmethod
+    def of(cls, injection: Injection) -> FaultRef:
+        f = injection.fault
+        return cls(family=f.family, kind=f.kind.value, intensity=f.intensity, target=f.target)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The numbers behind a finding, from its worst breach."""
+
+    signal: str
+    threshold: float
+    before: float
+    worst: float
+    after: float
+    detect_s: float
+    """Seconds from the fault's start to the first sample in breach."""
+    recover_s: float | None
+    """Seconds from the revert until the bound held again; None: not within the watch."""
+    breach_s: float
+    series: tuple[tuple[float, float], ...] = ()
+    """(seconds since the fault started, signal value) for every sample, before through recovery."""
+    signals: tuple[str, ...] = ()
+    """Every broken signal grouped into this finding (the worst one is ``signal``)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "signal": self.signal,
+            "threshold": self.threshold,
+            "before": self.before,
+            "worst": self.worst,
+            "after": self.after,
+            "detect_s": self.detect_s,
+            "recover_s": self.recover_s,
+            "breach_s": self.breach_s,
+            "series": [list(p) for p in self.series],
+            "signals": list(self.signals),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Evidence:
+        return cls(
+            signal=d["signal"],
+            threshold=d["threshold"],
+            before=d["before"],
+            worst=d["worst"],
+            after=d["after"],
+            detect_s=d["detect_s"],
+            recover_s=d["recover_s"],
+            breach_s=d["breach_s"],
+            series=tuple((float(t), float(v)) for t, v in d.get("series", ())),
+            signals=tuple(d.get("signals", ())),
+        )
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    signature: str
+    hypothesis: str
+    fault: FaultRef
+    target: str
+    affected: tuple[str, ...]
+    violation: Violation
+    evidence: Evidence
+    severity: float
+    injection_index: int
+    """Index of the injection that first surfaced it (the discovery curve's x)."""
+    first_seen: datetime
+    last_seen: datetime
+    reproductions: int = 1
+    concurrent: tuple[FaultRef, ...] = field(default=())
+    """Faults held active during the injection (two-fault findings)."""
+    last_injection_index: int | None = None
+
+    @property
+    def severity_label(self) -> str:
+        return severity_label(self.severity)
+
+    def faults_text(self) -> str:
+        return " + ".join(f.describe() for f in (self.fault, *self.concurrent))
+
+    def to_report_dict(self) -> dict[str, Any]:
+        """The report's JSON shape; the first eight keys are the contract, the rest are extras."""
+        return {
+            "id": self.id,
+            "fault": self.fault.to_report_dict(),
+            "target": self.target,
+            "affected": list(self.affected),
+            "violation": self.violation,
+            "severity": self.severity,
+            "evidence": self.evidence.to_dict(),
+            "injection_index": self.injection_index,
+            "severity_label": self.severity_label,
+            "hypothesis": self.hypothesis,
+            "signature": self.signature,
+            "concurrent": [{**c.to_report_dict(), "target": c.target} for c in self.concurrent],
+            "reproductions": self.reproductions,
+            "first_seen": self.first_seen.isoformat(),
+            "last_seen": self.last_seen.isoformat(),
+            "last_injection_index": self.last_injection_index,
+        }
+
+    @classmethod
+    def from_report_dict(cls, d: Mapping[str, Any]) -> Finding:
+        f = d["fault"]
+        return cls(
+            id=d["id"],
+            signature=d["signature"],
+            hypothesis=d["hypothesis"],
+            fault=FaultRef(f["family"], f["kind"], int(f["intensity"]), d["target"]),
+            target=d["target"],
+            affected=tuple(d["affected"]),
+            violation=d["violation"],
+            evidence=Evidence.from_dict(d["evidence"]),
+            severity=float(d["severity"]),
+            injection_index=int(d["injection_index"]),
+            first_seen=datetime.fromisoformat(d["first_seen"]),
+            last_seen=datetime.fromisoformat(d["last_seen"]),
+            reproductions=int(d["reproductions"]),
+            concurrent=tuple(
+                FaultRef(c["family"], c["kind"], int(c["intensity"]), c["target"])
+                for c in d.get("concurrent", ())
+            ),
+            last_injection_index=d.get("last_injection_index"),
+        )
+
+    def merged_with(self, repeat: Finding) -> Finding:
+        """This finding seen again: counts and times move on; the worse evidence and higher intensity stay."""
+        worse = repeat if repeat.severity > self.severity else self
+        intensity = max(self.fault.intensity, repeat.fault.intensity)
+        return replace(
+            self,
+            hypothesis=worse.hypothesis,
+            evidence=worse.evidence,
+            severity=worse.severity,
+            fault=replace(self.fault, intensity=intensity),
+            reproductions=self.reproductions + repeat.reproductions,
+            first_seen=min(self.first_seen, repeat.first_seen),
+            last_seen=max(self.last_seen, repeat.last_seen),
+            injection_index=min(self.injection_index, repeat.injection_index),
+            last_injection_index=max(
+                i
+                for i in (
+                    self.last_injection_index,
+                    self.injection_index,
+                    repeat.last_injection_index,
+                    repeat.injection_index,
+                )
+                if i is not None
+            ),
+        )
+
+
+def signature_of(
+    violation: str, fault: FaultRef, concurrent: Sequence[FaultRef], affected: Sequence[str]
+) -> str:
+    """Stable across runs and intensities: what broke, under which faults where, hurting whom."""
+    key = {
+        "violation": violation,
+        "fault": [fault.kind, fault.target],
+        "concurrent": sorted([c.kind, c.target] for c in concurrent),
+        "affected": sorted(set(affected)),
+    }
+    return hashlib.sha256(json.dumps(key, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def finding_id(signature: str) -> str:
+    return f"F-{signature[:10]}"
+
+
+def hypothesis_of(b: Breach) -> str:
+    return f"{b.signal} {COMPARATORS.get(b.violation, '~')} {b.threshold:g}"
+
+
+def _signal_value(b: Breach, s: SteadyStateSample, before: SteadyStateSample) -> float | None:
+    """The breach's signal in a sample, as the verdict measures it (raw accuracy for drift)."""
+    key = b.signal.split(" ", 1)[0]
+    if b.violation == "availability":
+        return s.availability.get(key)
+    if b.violation == "latency":
+        return s.latency_p99_ms.get(key)
+    if b.violation == "training_progress":
+        return s.training_progress_lost_s.get(key, 0.0) - before.training_progress_lost_s.get(key, 0.0)
+    if b.violation == "data_loss":
+        return float(s.data_lost.get(key, 0) - before.data_lost.get(key, 0))
+    if b.violation == "undetected_drift":
+        return s.accuracy.get(key)
+    return s.bad_rows.get(key)
+
+
+def _series(b: Breach, result: ExperimentResult) -> tuple[tuple[float, float], ...]:
+    points = []
+    for s in (result.before, *result.during, *result.after):
+        v = _signal_value(b, s, result.before)
+        if v is not None:
+            points.append((round(s.time_s - result.started_s, 3), round(float(v), 6)))
+    return tuple(points)
+
+
+def findings_from_result(
+    result: ExperimentResult, *, injection_index: int, seen_at: datetime | None = None
+) -> list[Finding]:
+    """One finding per (violation, fault target) of the experiment, grouping the affected workloads."""
+    when = seen_at or datetime.now(UTC)
+    fault = FaultRef.of(result.injection)
+    concurrent = tuple(FaultRef.of(c) for c in result.concurrent)
+    by_violation: dict[str, list[Breach]] = {}
+    for b in result.breaches:
+        by_violation.setdefault(b.violation, []).append(b)
+    findings = []
+    for violation, breaches in by_violation.items():
+        worst = max(breaches, key=lambda b: (b.severity, b.subject))
+        affected = tuple(sorted({b.subject for b in breaches}))
+        signals = tuple(sorted({b.signal for b in breaches}))
+        sig = signature_of(violation, fault, concurrent, affected)
+        hypotheses = sorted({hypothesis_of(b) for b in breaches})
+        findings.append(
+            Finding(
+                id=finding_id(sig),
+                signature=sig,
+                hypothesis="; ".join(hypotheses),
+                fault=fault,
+                target=fault.target,
+                affected=affected,
+                violation=worst.violation,
+                evidence=Evidence(
+                    signal=worst.signal,
+                    threshold=worst.threshold,
+                    before=worst.before,
+                    worst=worst.worst,
+                    after=worst.after,
+                    detect_s=worst.detect_s,
+                    recover_s=worst.recover_s,
+                    breach_s=worst.breach_s,
+                    series=_series(worst, result),
+                    signals=signals,
+                ),
+                severity=worst.severity,
+                injection_index=injection_index,
+                first_seen=when,
+                last_seen=when,
+                concurrent=concurrent,
+                last_injection_index=injection_index,
+            )
+        )
+    return sorted(findings, key=lambda f: (-f.severity, f.id))

@@ -1,0 +1,299 @@
+"""The findings store: SQLite (WAL) holding findings by signature, their tickets, and the export queue.
+
+A repeat of a finding updates the stored row (reproductions, last seen, worst evidence) instead of
+adding one. Each exporter's external id is kept per finding, so a recurrence comments on the ticket
+already opened. The queue records every export to do, with attempts and the next attempt time, and
+an export is marked sent in the same transaction that records its ticket: after a restart nothing
+queued is lost and nothing sent is sent again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from agent.errors import ChaosAgentError
+from agent.findings.model import Finding
+
+SCHEMA_VERSION = 1
+QueueStatus = Literal["pending", "sent", "failed"]
+
+_SCHEMA = """
+CREATE TABLE findings (
+    signature TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    severity REAL NOT NULL,
+    reproductions INTEGER NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    injection_index INTEGER NOT NULL
+);
+CREATE TABLE exports (
+    signature TEXT NOT NULL REFERENCES findings(signature),
+    exporter TEXT NOT NULL,
+    external_id TEXT NOT NULL,
+    url TEXT NOT NULL DEFAULT '',
+    first_sent TEXT NOT NULL,
+    last_sent TEXT NOT NULL,
+    PRIMARY KEY (signature, exporter)
+);
+CREATE TABLE export_queue (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    signature TEXT NOT NULL REFERENCES findings(signature),
+    exporter TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_error TEXT NOT NULL DEFAULT '',
+    enqueued_at TEXT NOT NULL,
+    sent_at TEXT
+);
+CREATE UNIQUE INDEX export_queue_one_open ON export_queue(signature, exporter) WHERE status != 'sent';
+CREATE INDEX export_queue_due ON export_queue(status, next_attempt_at);
+"""
+
+
+class FindingStoreError(ChaosAgentError):
+    """The findings store cannot be opened or is from a newer version of the agent."""
+
+
+@dataclass(frozen=True)
+class ExportRef:
+    """Where a finding lives in an external system."""
+
+    exporter: str
+    external_id: str
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    id: int
+    signature: str
+    exporter: str
+    status: QueueStatus
+    attempts: int
+    next_attempt_at: datetime | None
+    """None on a failed entry: the queue gave up (a new recurrence revives it)."""
+    last_error: str
+    enqueued_at: datetime
+
+
+def _ts(t: datetime) -> str:
+    """UTC, fixed width, so text comparison in SQL is time order."""
+    if t.tzinfo is None:
+        raise ValueError("store timestamps must be timezone-aware")
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _dt(s: str | None) -> datetime | None:
+    return None if s is None else datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+class FindingStore:
+    """One SQLite file; safe to share between the daemon's threads."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        except (OSError, sqlite3.Error) as e:
+            raise FindingStoreError(
+                f"cannot open the findings store {self.path}: {e}; check findings.path in the config"
+            ) from e
+        self._lock = threading.RLock()
+        self._db.row_factory = sqlite3.Row
+        self._migrate()
+
+    def _migrate(self) -> None:
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise FindingStoreError(
+                    f"the findings store {self.path} has schema version {version}, newer than this agent's "
+                    f"{SCHEMA_VERSION}; upgrade chaos-agent or point findings.path to another file"
+                )
+            if version == 0:
+                with self._tx():
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            self._db.execute(statement)
+                    self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as e:
+            raise FindingStoreError(f"{self.path} is not a usable findings store: {e}") from e
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> FindingStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # findings
+
+    def upsert(self, finding: Finding) -> tuple[Finding, bool]:
+        """Store a finding or merge a repeat into the stored one; returns it as stored, and if it is new."""
+        with self._tx() as db:
+            row = db.execute("SELECT body FROM findings WHERE signature = ?", (finding.signature,)).fetchone()
+            stored = (
+                finding
+                if row is None
+                else Finding.from_report_dict(json.loads(row["body"])).merged_with(finding)
+            )
+            db.execute(
+                "INSERT INTO findings (signature, id, body, severity, reproductions, first_seen, last_seen, "
+                "injection_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(signature) DO UPDATE SET "
+                "body = excluded.body, severity = excluded.severity, reproductions = excluded.reproductions, "
+                "last_seen = excluded.last_seen, first_seen = excluded.first_seen, "
+                "injection_index = excluded.injection_index",
+                (
+                    stored.signature,
+                    stored.id,
+                    json.dumps(stored.to_report_dict()),
+                    stored.severity,
+                    stored.reproductions,
+                    _ts(stored.first_seen),
+                    _ts(stored.last_seen),
+                    stored.injection_index,
+                ),
+            )
+        return stored, row is None
+
+    def get(self, key: str) -> Finding | None:
+        """A finding by id (``F-...``, a unique prefix is enough) or by signature."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT body FROM findings WHERE signature = ? OR id = ? OR id LIKE ? LIMIT 2",
+                (key, key, f"{key}%" if key.startswith("F-") else key),
+            ).fetchall()
+        return Finding.from_report_dict(json.loads(rows[0]["body"])) if len(rows) == 1 else None
+
+    def all(self) -> list[Finding]:
+        """Every finding, worst first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT body FROM findings ORDER BY severity DESC, first_seen, id"
+            ).fetchall()
+        return [Finding.from_report_dict(json.loads(r["body"])) for r in rows]
+
+    # tickets
+
+    def export_ref(self, signature: str, exporter: str) -> ExportRef | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT external_id, url FROM exports WHERE signature = ? AND exporter = ?",
+                (signature, exporter),
+            ).fetchone()
+        return None if row is None else ExportRef(exporter, row["external_id"], row["url"])
+
+    def export_refs(self, signature: str) -> list[ExportRef]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT exporter, external_id, url FROM exports WHERE signature = ? ORDER BY exporter",
+                (signature,),
+            ).fetchall()
+        return [ExportRef(r["exporter"], r["external_id"], r["url"]) for r in rows]
+
+    # queue
+
+    def enqueue(self, signature: str, exporter: str, now: datetime) -> None:
+        """Queue an export; an export already waiting for this finding and exporter covers it."""
+        with self._tx() as db:
+            open_entry = db.execute(
+                "SELECT id, status, next_attempt_at FROM export_queue WHERE signature = ? AND exporter = ? "
+                "AND status != 'sent'",
+                (signature, exporter),
+            ).fetchone()
+            if open_entry is None:
+                db.execute(
+                    "INSERT INTO export_queue (signature, exporter, status, next_attempt_at, enqueued_at) "
+                    "VALUES (?, ?, 'pending', ?, ?)",
+                    (signature, exporter, _ts(now), _ts(now)),
+                )
+            elif open_entry["next_attempt_at"] is None:  # given up earlier: a new recurrence tries again
+                db.execute(
+                    "UPDATE export_queue SET attempts = 0, next_attempt_at = ? WHERE id = ?",
+                    (_ts(now), open_entry["id"]),
+                )
+
+    def due(self, now: datetime, limit: int = 100) -> list[QueueEntry]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM export_queue WHERE status IN ('pending', 'failed') "
+                "AND next_attempt_at IS NOT NULL AND next_attempt_at <= ? "
+                "ORDER BY next_attempt_at, id LIMIT ?",
+                (_ts(now), limit),
+            ).fetchall()
+        return [_entry(r) for r in rows]
+
+    def queue(self, signature: str | None = None) -> list[QueueEntry]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM export_queue WHERE ? IS NULL OR signature = ? ORDER BY id",
+                (signature, signature),
+            ).fetchall()
+        return [_entry(r) for r in rows]
+
+    def mark_sent(self, entry: QueueEntry, ref: ExportRef, now: datetime) -> None:
+        """Record the ticket and close the queue entry in one transaction."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO exports (signature, exporter, external_id, url, first_sent, last_sent) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(signature, exporter) DO UPDATE SET "
+                "external_id = excluded.external_id, url = excluded.url, last_sent = excluded.last_sent",
+                (entry.signature, entry.exporter, ref.external_id, ref.url, _ts(now), _ts(now)),
+            )
+            db.execute(
+                "UPDATE export_queue SET status = 'sent', attempts = attempts + 1, sent_at = ?, "
+                "next_attempt_at = NULL, last_error = '' WHERE id = ?",
+                (_ts(now), entry.id),
+            )
+
+    def mark_failed(self, entry: QueueEntry, error: str, next_attempt_at: datetime | None) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE export_queue SET status = 'failed', attempts = attempts + 1, last_error = ?, "
+                "next_attempt_at = ? WHERE id = ?",
+                (error[:2000], None if next_attempt_at is None else _ts(next_attempt_at), entry.id),
+            )
+
+
+def _entry(r: sqlite3.Row) -> QueueEntry:
+    enqueued = _dt(r["enqueued_at"])
+    assert enqueued is not None  # NOT NULL column
+    return QueueEntry(
+        id=r["id"],
+        signature=r["signature"],
+        exporter=r["exporter"],
+        status=r["status"],
+        attempts=r["attempts"],
+        next_attempt_at=_dt(r["next_attempt_at"]),
+        last_error=r["last_error"],
+        enqueued_at=enqueued,
+    )

@@ -1,0 +1,1 @@
+"""The daemon's runtime around the agent loop: schedules, HTTP endpoints, metrics, structured logs."""

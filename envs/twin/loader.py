@@ -1,0 +1,101 @@
+"""``load_manifests``: Kubernetes YAML or JSON files (one file or a folder) into a ``ClusterSpec``.
+
+The only I/O of the twin: it reads the files it is given and nothing else. Multi-document YAML,
+``kind: List`` (as ``kubectl get -o yaml`` prints) and JSON are read; a file that is not valid YAML or
+JSON raises ``ManifestError`` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import yaml
+
+from envs.spec import ClusterSpec
+from envs.twin.builder import build_spec
+from envs.twin.objects import SourcedObject
+
+SUFFIXES = (".yaml", ".yml", ".json")
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class ManifestError(ValueError):
+    """Manifests cannot be read at all: a missing path, or a file that is not valid YAML or JSON."""
+
+
+def manifest_files(path: Path) -> list[Path]:
+    """``path`` itself, or every *.yaml, *.yml and *.json under it (hidden folders left out), sorted."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise ManifestError(f"{path}: no such file or folder of Kubernetes manifests")
+    files = sorted(
+        p
+        for p in path.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(path).parts)
+    )
+    if not files:
+        raise ManifestError(f"{path}: no *.yaml, *.yml or *.json files in this folder")
+    return files
+
+
+def _hint(text: str) -> str:
+    return " (it looks like a Helm template: render it with `helm template` first)" if "{{" in text else ""
+
+
+def _documents(file: Path, shown: str) -> Iterator[SourcedObject]:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ManifestError(f"{shown}: cannot be read: {e}") from e
+    if file.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ManifestError(f"{shown}:{e.lineno}: not valid JSON: {e.msg}") from e
+        for i, item in enumerate(data if isinstance(data, list) else [data]):
+            yield _sourced(item, f"{shown}" + (f"[{i}]" if isinstance(data, list) else ""))
+        return
+    loader = _Loader(text)
+    try:
+        while True:
+            try:
+                if not loader.check_node():
+                    break
+                node = loader.get_node()
+                line = node.start_mark.line + 1 if node is not None else 0
+                data = loader.construct_document(node)
+            except yaml.YAMLError as e:
+                mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+                where = f":{mark.line + 1}" if mark is not None else ""
+                problem = getattr(e, "problem", None) or str(e)
+                raise ManifestError(f"{shown}{where}: not valid YAML: {problem}{_hint(text)}") from e
+            if data is not None:
+                yield _sourced(data, f"{shown}:{line}")
+    finally:
+        loader.dispose()
+
+
+def _sourced(data: object, source: str) -> SourcedObject:
+    if isinstance(data, Mapping):
+        return SourcedObject(data, source)
+    return SourcedObject({"__not_an_object__": data}, source)
+
+
+def load_manifests(path: Path) -> ClusterSpec:
+    """The twin of the manifests in ``path`` (a file, or a folder read recursively in sorted order).
+
+    The spec is named after the file's stem or the folder's name.
+    """
+    path = Path(path)
+    files = manifest_files(path)
+    base = path if path.is_dir() else path.parent
+    items: list[SourcedObject] = []
+    for file in files:
+        shown = str(file.relative_to(base)) if path.is_dir() else file.name
+        items.extend(_documents(file, shown))
+    return build_spec(items, name=path.stem if path.is_file() else path.resolve().name)
