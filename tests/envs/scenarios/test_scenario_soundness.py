@@ -12,7 +12,7 @@ import dataclasses
 import random
 
 import pytest
-from scenario_sweep import NotRun, actions, canonical_faults, cluster, run
+from scenario_sweep import NotRun, actions, canonical_faults, cluster, fault, run
 
 from envs.scenarios import HELD_OUT, TRAINING, PlantedWeakness, Scenario, builtin, generate
 from envs.scenarios.planting import MAX_PROGRESS_LOSS_S
@@ -99,6 +99,24 @@ def test_canonical_trigger_surfaces_the_weakness(scenario: Scenario, weakness: P
     if len(faults) == 2:
         for f in faults:  # neither fault alone is enough: it takes the pair
             assert weakness.class_id not in run(scenario, [f]).classes(scenario)
+
+
+@pytest.mark.parametrize("scenario", BUILTINS, ids=lambda s: s.name)
+def test_every_surfacing_single_trigger_surfaces_its_weakness(scenario: Scenario) -> None:
+    """Precision of the answer key: each action named by a surfacing trigger breaks the weakness."""
+    missed = []
+    for w in scenario.weaknesses:
+        if w.kind in ("flaky", "state_dependent"):
+            continue
+        for t in w.surfacing_triggers:
+            if t.size != 1:
+                continue
+            (r,) = t.requires
+            for kind in r.kinds:
+                f = fault(kind, r.min_intensity, r.target)
+                if w.class_id not in run(scenario, [f]).classes(scenario):
+                    missed.append(f"{w.class_id} ({w.description}): {f.describe()}")
+    assert not missed, "\n".join(missed)
 
 
 def _state_cases() -> list[tuple[Scenario, PlantedWeakness]]:
