@@ -72,6 +72,7 @@ def warm_start(model: Any, run: TrainingRun, worlds: WorldFactory | None, twin: 
     demos = collect(env, run.warm_start_states, seed=run.seed * 7919 + 1)
     policy = model.policy
     policy.set_training_mode(True)
+    optimizer = torch.optim.Adam(policy.parameters(), lr=1e-3)  # its own: PPO fine-tunes at a lower rate
     rng = np.random.default_rng(run.seed)
     n = len(demos.obs)
     loss_value = float("nan")
@@ -86,10 +87,10 @@ def warm_start(model: Any, run: TrainingRun, worlds: WorldFactory | None, twin: 
             # rather than collapsing onto the easiest one
             target = torch.as_tensor(demos.target[idx], dtype=torch.float32)
             loss = -(target * logp.clamp(min=-1e4)).sum(dim=-1).mean()
-            policy.optimizer.zero_grad()
+            optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(policy.parameters(), 0.5)
-            policy.optimizer.step()
+            optimizer.step()
             loss_value = float(loss.item())
     return loss_value
 

@@ -52,7 +52,7 @@ def weakness_actions(env: ChaosClusterEnv, scenario: Scenario, found: set[str],
     rows = []
     for w in pending:
         out = np.zeros((env.max_targets, N_KINDS, N_INTENSITIES, N_HOLD), dtype=bool)
-        for trigger in w.triggers:
+        for trigger in w.surfacing_triggers:
             reqs = list(trigger.requires)
             if len(reqs) == 1:
                 _mark(env, reqs[0], False, out)
