@@ -20,11 +20,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from envs.scenarios import GeneratorParams, builtin, generate
-
 from envs.experiment import Timing, run_experiment, wait_for_steady_state
 from envs.faults import FAULT_KINDS, Fault
 from envs.profile import profile
+from envs.scenarios import GeneratorParams, builtin, generate
 from envs.sim import SimulatedCluster
 from envs.spec import ClusterSpec
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from envs.scenarios import Scenario, held_out_scenarios, score_finding
 
 from envs.chaos_env import ChaosClusterEnv, StepFinding
+from envs.scenarios import Scenario, held_out_scenarios, score_finding
 from envs.world import World, WorldFactory
 from envs.worlds import scenario_world, training_worlds
 from policies.base import Decision, Strategy, outcome_of
