@@ -38,7 +38,7 @@ class AgentSettings:
 class ExperimentSettings:
     """Timing of one injection experiment, in seconds of cluster time."""
 
-    fault_duration_s: float = setting(120.0, minimum=1, doc=(
+    fault_duration_s: float = setting(120.0, minimum=0.1, doc=(
         "How long a fault stays applied. Two minutes spans eight Prometheus scrapes at 15 s."))
     sample_every_s: float = setting(15.0, minimum=0.1, doc="Steady-state sampling period (a scrape interval).")
     recovery_s: float = setting(300.0, minimum=0, doc=(
