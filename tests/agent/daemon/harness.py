@@ -136,7 +136,7 @@ def free_port() -> int:
 
 
 def agent_config(folder: Path, *, kubeconfig: Path | None, port: int, extra: str = "",
-                 fault_duration_s: float = 0.3, lease_duration_s: float = 2.0, prometheus_url: str | None = None,
+                 fault_duration_s: float = 0.3, recovery_s: float = 0.2, lease_duration_s: float = 2.0, prometheus_url: str | None = None,
                  strategy: str = "uniform_random", budget: int = 1000) -> Path:
     """A config for a fast daemon on the emulator: game days back to back, short experiments."""
     cluster = (f'backend = "kubernetes"\n[cluster.kubernetes]\nkubeconfig = "{kubeconfig}"\n'
@@ -157,7 +157,7 @@ retry_max_s = 1
 [experiment]
 fault_duration_s = {fault_duration_s}
 sample_every_s = 0.1
-recovery_s = 0.2
+recovery_s = {recovery_s}
 settle_s = 0
 
 [policy]
