@@ -136,8 +136,8 @@ def free_port() -> int:
 
 
 def agent_config(folder: Path, *, kubeconfig: Path | None, port: int, extra: str = "",
-                 fault_duration_s: float = 0.3, recovery_s: float = 0.2, lease_duration_s: float = 2.0, prometheus_url: str | None = None,
-                 strategy: str = "uniform_random", budget: int = 1000) -> Path:
+                 fault_duration_s: float = 0.3, recovery_s: float = 0.2, lease_duration_s: float = 2.0,
+                 prometheus_url: str | None = None, strategy: str = "uniform_random", budget: int = 1000) -> Path:
     """A config for a fast daemon on the emulator: game days back to back, short experiments."""
     cluster = (f'backend = "kubernetes"\n[cluster.kubernetes]\nkubeconfig = "{kubeconfig}"\n'
                f"pod_grace_period_s = 0\nrequest_timeout_s = 2\nretry_attempts = 3\n"
