@@ -69,8 +69,12 @@ def test_start_up_reverts_the_past_then_sigterm_reverts_the_present(
              f"the previous run's faults to be reverted: {live.leftovers()}\n{agent.logs()}")
     reverts = [r for r in journal_records(journal) if r.kind is RecordKind.REVERT and r.status == "reverted"]
     assert "prev-1" in {r.injection_id for r in reverts}
-    notes = " ".join(r.detail or "" for r in journal_records(journal) if r.kind is RecordKind.NOTE)
-    assert "orphan-2" in notes and "orphan-3" in notes and "orphan-4" in notes
+
+    def notes() -> str:
+        return " ".join(r.detail or "" for r in journal_records(journal) if r.kind is RecordKind.NOTE)
+
+    wait_for(lambda: "sweep" in notes(), 10, "the sweep's note in the journal")
+    assert "orphan-2" in notes() and "orphan-3" in notes() and "orphan-4" in notes()
 
     # slots run: a fault of this run is active (20 s experiments), then SIGTERM lands in the middle of it
     fault = wait_for(lambda: active_fault(journal), 30, f"an applied fault\n{agent.logs()}")
