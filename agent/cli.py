@@ -180,8 +180,21 @@ def cmd_train(args: argparse.Namespace) -> int:
         twin = simulated_world(config).spec
     run = TrainingRun(timesteps=args.timesteps, out_dir=Path(args.out), seed=args.seed, n_envs=args.envs,
                       budget=args.budget, tensorboard=Path(args.tensorboard) if args.tensorboard else None,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress, warm_start_states=args.warm_start)
     out = train(run, twin=twin, command=shlex.join(["chaos-agent", *sys.argv[1:]]))
+    print(f"exported policy: {out}/policy.json and weights.npz")
+    return 0
+
+
+def cmd_export_policy(args: argparse.Namespace) -> int:
+    try:
+        from policies.training import export_checkpoint
+    except ImportError as e:
+        raise ChaosAgentError(f"exporting needs stable-baselines3 ({e.name} is missing): scripts/bootstrap dev") from e
+    checkpoint = Path(args.checkpoint)
+    if not checkpoint.is_file():
+        raise ChaosAgentError(f"--checkpoint {checkpoint} is not a file; checkpoints are DIR/checkpoints/*.zip")
+    out = export_checkpoint(checkpoint, Path(args.out), command=shlex.join(["chaos-agent", *sys.argv[1:]]))
     print(f"exported policy: {out}/policy.json and weights.npz")
     return 0
 
@@ -235,7 +248,13 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--budget", type=int, default=50, help="injections per training game day")
     tr.add_argument("--tensorboard", help="TensorBoard log folder")
     tr.add_argument("--no-progress", action="store_true")
+    tr.add_argument("--warm-start", type=int, default=0, metavar="STATES",
+                    help="training-cluster states labelled by a privileged teacher, cloned before PPO (0: none)")
     tr.set_defaults(func=cmd_train)
+    ex = sub.add_parser("export-policy", help="export a training checkpoint to the daemon's torch-free format")
+    ex.add_argument("--checkpoint", required=True, help="a checkpoints/*.zip written by train")
+    ex.add_argument("--out", required=True)
+    ex.set_defaults(func=cmd_export_policy)
     bm = sub.add_parser("benchmark", help="run the learning benchmark of BENCHMARK.md")
     bm.add_argument("--seeds", type=int, default=30)
     bm.add_argument("--budget", type=int, default=50)
@@ -271,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _positive(args: argparse.Namespace) -> None:
-    for name in ("max_injections", "timesteps", "seeds", "budget"):
+    for name in ("max_injections", "seeds", "budget"):
         value = getattr(args, name, None)
         if value is None:
             continue

@@ -54,8 +54,7 @@ def read_fault(folder: Path, now: float) -> ActiveDataFault | None:
     """The fault in ``folder``, or None when there is none, it is incomplete, or it has expired."""
     try:
         values = {
-            k: (folder / k).read_text().strip()
-            for k in ("kind", "magnitude", "target", "injection_id", "expires_at")
+            k: (folder / k).read_text().strip() for k in ("kind", "magnitude", "target", "injection_id", "expires_at")
         }
         expires = dt.datetime.strptime(values["expires_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
         fault = ActiveDataFault(

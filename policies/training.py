@@ -39,6 +39,10 @@ class TrainingRun:
     n_epochs: int = 4
     gamma: float = 0.97
     ent_coef: float = 0.01
+    warm_start_states: int = 0
+    """Training-cluster states a privileged teacher labels for behaviour cloning before PPO
+    (``policies.rl.teacher``); 0 trains with PPO alone."""
+    warm_start_epochs: int = 20
 
 
 def _world_factory(twin: ClusterSpec | None) -> WorldFactory:
@@ -56,6 +60,39 @@ def _make_env(run: TrainingRun, worlds: WorldFactory | None, twin: ClusterSpec |
         return env
 
     return build
+
+
+def warm_start(model: Any, run: TrainingRun, worlds: WorldFactory | None, twin: ClusterSpec | None) -> float:
+    """Behaviour cloning from the privileged teacher; returns the final cross-entropy."""
+    import torch
+
+    from policies.rl.teacher import collect
+
+    env = ChaosClusterEnv(worlds or _world_factory(None), budget=run.budget, max_targets=run.max_targets)
+    demos = collect(env, run.warm_start_states, seed=run.seed * 7919 + 1)
+    policy = model.policy
+    policy.set_training_mode(True)
+    rng = np.random.default_rng(run.seed)
+    n = len(demos.obs)
+    loss_value = float("nan")
+    for _ in range(run.warm_start_epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, run.batch_size):
+            idx = order[start:start + run.batch_size]
+            obs = torch.as_tensor(demos.obs[idx])
+            dist = policy.get_distribution(obs, action_masks=demos.masks[idx])
+            logp = torch.log_softmax(dist.distribution.logits, dim=-1)
+            good = torch.as_tensor(demos.good[idx], dtype=torch.float32)
+            # cross-entropy to the uniform distribution over the good set: spread over every pending
+            # weakness (mass-covering), not collapse onto the easiest one
+            target = good / good.sum(dim=-1, keepdim=True)
+            loss = -(target * logp.clamp(min=-1e4)).sum(dim=-1).mean()
+            policy.optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(policy.parameters(), 0.5)
+            policy.optimizer.step()
+            loss_value = float(loss.item())
+    return loss_value
 
 
 def arrays_from_policy(policy: Any) -> dict[str, NDArray[np.float32]]:
@@ -97,7 +134,10 @@ def train(run: TrainingRun, *, twin: ClusterSpec | None = None, worlds: WorldFac
     callbacks: list[BaseCallback] = [CheckpointCallback(save_freq=max(run.checkpoint_every // n_envs, 1),
                                     save_path=str(run.out_dir / "checkpoints"), name_prefix="ppo")]
     started = time.monotonic()
-    model.learn(total_timesteps=run.timesteps, callback=callbacks, progress_bar=run.progress)
+    if run.warm_start_states:
+        warm_start(model, run, worlds, twin)
+    if run.timesteps:
+        model.learn(total_timesteps=run.timesteps, callback=callbacks, progress_bar=run.progress)
     elapsed = time.monotonic() - started
     vec.close()
     model.save(run.out_dir / "checkpoints" / "final")
@@ -105,3 +145,12 @@ def train(run: TrainingRun, *, twin: ClusterSpec | None = None, worlds: WorldFac
                 "n_envs": n_envs, "seconds": round(elapsed, 1), "command": command,
                 "twin": twin.name if twin is not None else None}
     return export_arrays(arrays_from_policy(model.policy), run.out_dir, training=training)
+
+
+def export_checkpoint(checkpoint: Path, out_dir: Path, *, command: str = "") -> Path:
+    """Export a saved MaskablePPO checkpoint (``checkpoints/*.zip``) to the torch-free format."""
+    from sb3_contrib import MaskablePPO
+
+    model = MaskablePPO.load(checkpoint, device="cpu")
+    training = {"checkpoint": str(checkpoint), "timesteps": int(model.num_timesteps), "command": command}
+    return export_arrays(arrays_from_policy(model.policy), out_dir, training=training)

@@ -41,7 +41,8 @@ class KubernetesCluster:
         "healthy API server's latency and short enough not to stall an experiment."))
     retry_attempts: int = setting(5, minimum=1, maximum=20, doc=(
         "Tries per API request on 429, 5xx and timeouts, with exponential back-off and jitter "
-        "(0.2 s doubling to 10 s, Retry-After honoured): about 6 s of patience in all."))
+        "(random up to 0.2 s, doubling; a Retry-After wins): at most 3 s of back-off over 5 tries, "
+        "enough for an API server restart's brief 503s without stalling an experiment."))
     list_page_size: int = setting(500, minimum=1, maximum=10000, doc=(
         "Items per list page (limit/continue). 500 is kubectl's chunk size; pages keep the API "
         "server's memory and each answer small on large clusters."))

@@ -10,15 +10,23 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from envs.scenarios.errors import UnknownScenarioError
 from envs.scenarios import planting as plant
 from envs.scenarios.draft import Draft, NodeDraft
+from envs.scenarios.errors import UnknownScenarioError
 from envs.scenarios.generator import _assemble, generate
 from envs.scenarios.names import Names
 from envs.scenarios.params import HELD_OUT
 from envs.scenarios.records import PlantedWeakness, Scenario
-from envs.scenarios.topology import EDGE_NODES, LONG_RUN, Site, add_chain, add_decoy, add_entry, add_job, \
-    add_robust_service
+from envs.scenarios.topology import (
+    EDGE_NODES,
+    LONG_RUN,
+    Site,
+    add_chain,
+    add_decoy,
+    add_entry,
+    add_job,
+    add_robust_service,
+)
 
 BUILTIN_NAMES = ("ml-platform", "storefront", "generated")
 

@@ -39,9 +39,7 @@ def test_no_fault_mounted_passes_rows_through(tmp_path: Path) -> None:
 
 def test_drift_shifts_numeric_columns_by_sigmas(tmp_path: Path) -> None:
     _mount(tmp_path, FaultKind.DATA_DRIFT, 1)  # 1.5 sigma
-    out = DataFaultHook(folder=tmp_path, clock=lambda: NOW).apply(
-        _rows(), namespace="ml", pipeline="features"
-    )
+    out = DataFaultHook(folder=tmp_path, clock=lambda: NOW).apply(_rows(), namespace="ml", pipeline="features")
     sx = statistics.pstdev(float(i) for i in range(10))
     assert [r["x"] for r in out] == pytest.approx([i + 1.5 * sx for i in range(10)])
     assert [r["id"] for r in out] == [f"r{i}" for i in range(10)] and all(r["ok"] is True for r in out)
@@ -49,9 +47,7 @@ def test_drift_shifts_numeric_columns_by_sigmas(tmp_path: Path) -> None:
 
 def test_corruption_nulls_a_share_of_rows(tmp_path: Path) -> None:
     _mount(tmp_path, FaultKind.CORRUPTED_ROWS, 1)  # 10 %
-    out = DataFaultHook(folder=tmp_path, clock=lambda: NOW).apply(
-        _rows(20), namespace="ml", pipeline="features"
-    )
+    out = DataFaultHook(folder=tmp_path, clock=lambda: NOW).apply(_rows(20), namespace="ml", pipeline="features")
     nulled = [r for r in out if all(v is None for v in r.values())]
     assert len(nulled) == 2 and len(out) == 20
 

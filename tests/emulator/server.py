@@ -38,6 +38,8 @@ class ErrorRule:
     times: int = 1
     retry_after: float | None = None
     delay_s: float = 0.0
+    late: bool = False
+    """With ``delay_s``: the request takes effect at once and only the answer is late."""
     method: str | None = None
     hits: int = 0
 
@@ -124,10 +126,11 @@ class KubernetesEmulator:
         times: int = 1,
         retry_after: float | None = None,
         delay_s: float = 0.0,
+        late: bool = False,
         method: str | None = None,
     ) -> ErrorRule:
         """Inject ``times`` failures (or, with ``delay_s``, slow answers) for matching requests."""
-        rule = ErrorRule(pattern, status, times, retry_after, delay_s, method)
+        rule = ErrorRule(pattern, status, times, retry_after, delay_s, late=late, method=method)
         self.rules.append(rule)
         return rule
 
@@ -192,10 +195,14 @@ class KubernetesEmulator:
         query = dict(request.query)
         self.requests.append(RequestRecord(request.method, request.path, query, body))
         target = f"{request.method} {request.path_qs}"
+        late = 0.0
         for rule in self.rules:
             if rule.matches(request.method, target):
                 rule.times -= 1
                 rule.hits += 1
+                if rule.delay_s and rule.late:
+                    late = rule.delay_s
+                    break
                 if rule.delay_s:
                     await asyncio.sleep(rule.delay_s)
                     break
@@ -203,9 +210,12 @@ class KubernetesEmulator:
                 reason = {429: "TooManyRequests", 503: "ServiceUnavailable"}.get(rule.status, "InternalError")
                 return _status(ApiStatus(rule.status, reason, f"injected failure {rule.status}", headers=headers))
         try:
-            return await self._dispatch(request, query, body)
+            response = await self._dispatch(request, query, body)
         except ApiStatus as e:
-            return _status(e)
+            response = _status(e)
+        if late:
+            await asyncio.sleep(late)
+        return response
 
     async def _dispatch(self, request: web.Request, query: dict[str, str], body: Any) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"

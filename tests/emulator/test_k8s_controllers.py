@@ -107,3 +107,31 @@ def test_a_noexecute_taint_evicts_and_keeps_pods_off(plane: SimulatedControlPlan
     backend.revert(injection)
     plane.advance(1.0)
     assert not any(n.cordons for n in plane.sim.nodes)
+
+
+def test_gpu_failure_evicts_the_training_pod_until_reverted(k8s_emulator: KubernetesEmulator) -> None:
+    spec = ClusterSpec(
+        name="gpu",
+        nodes=(NodeSpec(name="cpu-0"), NodeSpec(name="gpu-0", gpus=2)),
+        workloads=(Workload("ml", "train", "Job", 1, PodTemplate(labels=(("job", "train"),), gpus=1, startup_s=5.0)),),
+    )
+    plane = SimulatedControlPlane(k8s_emulator, spec)
+    plane.advance(30)
+    api = KubeApi.for_host(k8s_emulator.url)
+    backend = KubernetesBackend(api, name="gpu")
+    backend.start(timeout_s=10)
+    try:
+        (pod,) = k8s_emulator.list("Pod", "ml")
+        assert pod["spec"]["nodeName"] == "gpu-0"
+        injection = backend.inject(Fault(FaultKind.GPU_DEVICE_FAILURE, 0, "Node/gpu-0"), injection_id="xid79")
+        assert injection.outcome == "applied"
+        plane.advance(60)
+        (pending,) = k8s_emulator.list("Pod", "ml")
+        assert pending["metadata"]["name"] != pod["metadata"]["name"] and "nodeName" not in pending["spec"]
+        backend.revert(injection)
+        plane.advance(30)
+        (back,) = k8s_emulator.list("Pod", "ml")
+        assert back["spec"]["nodeName"] == "gpu-0" and back["status"]["phase"] == "Running"
+    finally:
+        backend.close()
+        plane.close()

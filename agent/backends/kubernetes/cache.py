@@ -92,8 +92,14 @@ class WatchCache:
         self._threads.clear()
 
     # ---- reads -------------------------------------------------------------------------------
+    @property
+    def synced(self) -> bool:
+        return all(s.synced.is_set() for s in self._shelves.values())
+
     def objects(self, resources: Iterable[Resource] | None = None) -> list[Obj]:
         """Deep copies of the cached objects, as ``kubectl get -o json`` items."""
+        if not self.synced:
+            raise BackendError("the cluster cache is not filled yet: call KubernetesBackend.start() first")
         with self._lock:
             return [
                 copy.deepcopy(o)

@@ -1,7 +1,8 @@
 """Retries with exponential back-off and full jitter, honouring Retry-After, for transient API errors.
 
 Retried: 429 (except a PodDisruptionBudget refusing an eviction), 5xx and no answer at all. The
-first delay is ``base_s``, doubling up to ``max_s``; a Retry-After from the server wins when longer.
+n-th delay is drawn uniformly below ``base_s * 2**(n-1)``, capped at ``max_s``; a Retry-After from
+the server wins when longer.
 """
 
 from __future__ import annotations

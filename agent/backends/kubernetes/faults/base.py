@@ -9,12 +9,15 @@ marks are still in the cluster, for the start-up sweep.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from agent.backends.kubernetes.api import KubeApi, Obj
-from agent.backends.kubernetes.marks import label_value
+from agent.backends.kubernetes.errors import Conflict
+from agent.backends.kubernetes.marks import INJECTION_LABEL, label_value
+from agent.backends.kubernetes.resources import Resource
 from agent.backends.kubernetes.view import ClusterView, meta
 from envs.cluster import Injection, InjectionOutcome
 from envs.faults import Fault
@@ -26,7 +29,7 @@ Verdict = Literal["go", "refused", "failed"]
 class ActionContext:
     api: KubeApi
     pod_grace_period_s: int = 30
-    clock: Callable[[], float] = field(default=lambda: 0.0)
+    clock: Callable[[], float] = time.time
     """Wall-clock seconds since the epoch (for expiry times written into the cluster)."""
 
 
@@ -69,6 +72,18 @@ class FaultAction(Protocol):
     def marked(self, *, ctx: ActionContext) -> set[str]:
         """Marks (``label_value(id)``) of injections whose changes are still in the cluster."""
         ...
+
+
+def create_once(ctx: ActionContext, res: Resource, body: Obj, *, namespace: str, mark: str) -> Obj | None:
+    """Create ``body``; when it already exists, return it if it is this injection's own (a create that
+    timed out and was retried got through the first time), else None."""
+    try:
+        return ctx.api.create(res, body, namespace=namespace)
+    except Conflict:
+        existing = ctx.api.get(res, body["metadata"]["name"], namespace=namespace)
+        if (meta(existing).get("labels") or {}).get(INJECTION_LABEL) == mark:
+            return existing
+        return None
 
 
 def refuse(fault: Fault, injection_id: str, detail: str, verdict: Verdict = "refused") -> FaultPlan:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 
 from agent.backends.kubernetes.api import Obj
-from agent.backends.kubernetes.errors import Conflict, NotFound
-from agent.backends.kubernetes.faults.base import ActionContext, FaultPlan, missing_target, refuse
+from agent.backends.kubernetes.errors import NotFound
+from agent.backends.kubernetes.faults.base import ActionContext, FaultPlan, create_once, missing_target, refuse
 from agent.backends.kubernetes.marks import (
     INJECTION_LABEL,
     injection_annotations,
@@ -68,9 +68,7 @@ class DataFault:
             },
             "data": data,
         }
-        try:
-            ctx.api.create(CONFIGMAPS, body, namespace=namespace)
-        except Conflict:
+        if create_once(ctx, CONFIGMAPS, body, namespace=namespace, mark=plan.mark) is None:
             return plan.outcome("refused", f"another data fault was written to namespace {namespace} meanwhile")
         return plan.outcome(
             "applied",

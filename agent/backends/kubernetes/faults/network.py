@@ -18,7 +18,7 @@ from typing import Any
 
 from agent.backends.kubernetes.api import Obj
 from agent.backends.kubernetes.errors import NotFound
-from agent.backends.kubernetes.faults.base import ActionContext, FaultPlan, missing_target, refuse
+from agent.backends.kubernetes.faults.base import ActionContext, FaultPlan, create_once, missing_target, refuse
 from agent.backends.kubernetes.marks import (
     INJECTION_LABEL,
     injection_annotations,
@@ -137,7 +137,9 @@ class ChaosMeshFault:
             },
             "spec": spec,
         }
-        created = ctx.api.create(res, body, namespace=namespace)
+        created = create_once(ctx, res, body, namespace=namespace, mark=plan.mark)
+        if created is None:
+            return plan.outcome("failed", f"{res.kind} {namespace}/{body['metadata']['name']} exists and is not ours")
         return plan.outcome(
             "applied",
             f"created {res.kind} {namespace}/{meta(created)['name']} for {spec['duration']}",

@@ -46,15 +46,11 @@ def seed_cluster(emulator: KubernetesEmulator) -> Seeded:
     (StatefulSet x2); ml: train (Job x2, a GPU each)."""
     for name, gpus in (("node-a", 0), ("node-b", 0), ("gpu-1", 4)):
         emulator.put(o.node(name, gpus=gpus))
-    web, web_pods = o.seed_workload(
-        emulator, o.deployment("web", namespace="shop", replicas=3), ["node-a", "node-b"]
-    )
+    web, web_pods = o.seed_workload(emulator, o.deployment("web", namespace="shop", replicas=3), ["node-a", "node-b"])
     emulator.put(o.service("web", namespace="shop"))
     emulator.put(o.pdb("web", namespace="shop", selector={"app": "web"}, min_available=3))
     _db, db_pods = o.seed_workload(emulator, o.statefulset("db", namespace="shop", replicas=2), ["node-b"])
-    _train, train_pods = o.seed_workload(
-        emulator, o.job("train", namespace="ml", parallelism=2, gpus=1), ["gpu-1"]
-    )
+    _train, train_pods = o.seed_workload(emulator, o.job("train", namespace="ml", parallelism=2, gpus=1), ["gpu-1"])
     emulator.put(o.hpa("web", namespace="shop", target="web"))
     return Seeded(emulator, web, web_pods, db_pods, train_pods)
 

@@ -32,9 +32,7 @@ def test_list_pages_through_limit_and_continue(k8s_emulator: KubernetesEmulator,
     assert "continue" in pages[1].query and "continue" in pages[2].query
 
 
-def test_list_restarts_when_the_continue_token_expires(
-    k8s_emulator: KubernetesEmulator, api: KubeApi
-) -> None:
+def test_list_restarts_when_the_continue_token_expires(k8s_emulator: KubernetesEmulator, api: KubeApi) -> None:
     for i in range(4):
         api.create(CONFIGMAPS, {"metadata": {"name": f"c{i}"}}, namespace="ns")
     api.page_size = 2

@@ -26,10 +26,7 @@ def test_snapshot_lists_once_then_follows_watches(seeded: Seeded, backend: Kuber
     for _ in range(3):
         backend.snapshot()
     assert backend.cache.stats(NODES)[0] == 1  # no relist for decisions
-    assert (
-        len([r for r in seeded.emulator.requests if r.path == "/api/v1/nodes" and "watch" not in r.query])
-        == 1
-    )
+    assert len([r for r in seeded.emulator.requests if r.path == "/api/v1/nodes" and "watch" not in r.query]) == 1
 
 
 def test_snapshot_lists_in_pages(seeded: Seeded) -> None:
@@ -47,9 +44,7 @@ def test_snapshot_lists_in_pages(seeded: Seeded) -> None:
         b.close()
 
 
-def test_dropped_watch_reconnects_from_its_resource_version(
-    seeded: Seeded, backend: KubernetesBackend
-) -> None:
+def test_dropped_watch_reconnects_from_its_resource_version(seeded: Seeded, backend: KubernetesBackend) -> None:
     assert backend.cache.wait_until(lambda: backend.cache.stats(NODES)[1] == 1)
     assert seeded.emulator.drop_watches("/api/v1/nodes") == 1
     seeded.emulator.put(o.node("late"))
@@ -151,3 +146,63 @@ def test_a_forbidden_resource_fails_start_at_once_with_a_hint(seeded: Seeded) ->
     with pytest.raises(BackendError, match=r"poddisruptionbudgets.*403.*RBAC"):
         b.start(timeout_s=20)
     assert time.monotonic() - started < 5
+
+
+def test_workloads_the_twin_models_from_other_objects_get_a_status(k8s_emulator: object) -> None:
+    from tests.agent.backends.kubernetes.conftest import fast_api
+
+    em = k8s_emulator
+    em.put(o.node("n"))  # type: ignore[attr-defined]
+    template = o.job("nightly", namespace="ml")["spec"]
+    job_template = {"spec": {k: v for k, v in template.items() if k != "selector"}}
+    em.put(
+        {
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",  # type: ignore[attr-defined]
+            "metadata": {"name": "nightly", "namespace": "ml"},
+            "spec": {"schedule": "0 * * * *", "jobTemplate": job_template},
+        }
+    )
+    b = KubernetesBackend(fast_api(em))  # type: ignore[arg-type]
+    b.start(timeout_s=10)
+    try:
+        state = b.snapshot()
+        assert set(state.workloads) == {w.key for w in state.spec.workloads} == {"ml/Job/nightly"}
+        assert (state.workloads["ml/Job/nightly"].desired, state.workloads["ml/Job/nightly"].ready) == (1, 0)
+    finally:
+        b.close()
+
+
+def test_connect_from_a_kubeconfig_context(seeded: Seeded, tmp_path: object) -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from agent.config.cluster import KubernetesCluster
+
+    path = Path(str(tmp_path)) / "config"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "emu",
+                "clusters": [{"name": "emu", "cluster": {"server": seeded.emulator.url}}],
+                "users": [{"name": "u", "user": {}}],
+                "contexts": [{"name": "emu", "context": {"cluster": "emu", "user": "u"}}],
+            }
+        )
+    )
+    b = KubernetesBackend.connect(KubernetesCluster(kubeconfig=path, context="emu", pod_grace_period_s=7))
+    b.start(timeout_s=10)
+    try:
+        assert len(b.snapshot().nodes) == 3 and b.ctx.pod_grace_period_s == 7
+    finally:
+        b.close()
+
+
+def test_snapshot_before_start_says_what_to_do(seeded: Seeded) -> None:
+    from tests.agent.backends.kubernetes.conftest import fast_api
+
+    with pytest.raises(BackendError, match=r"start\(\) first"):
+        KubernetesBackend(fast_api(seeded.emulator)).snapshot()

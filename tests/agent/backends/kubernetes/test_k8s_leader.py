@@ -55,16 +55,12 @@ def test_standby_takes_over_within_the_lease_duration(k8s_emulator: KubernetesEm
     a, b = _elector(api, "a"), _elector(api, "b")
     stop_a, stop_b = threading.Event(), threading.Event()
     leading: dict[str, bool] = {}
-    ta = threading.Thread(
-        target=a.run, args=(stop_a,), kwargs={"on_change": lambda v: leading.__setitem__("a", v)}
-    )
+    ta = threading.Thread(target=a.run, args=(stop_a,), kwargs={"on_change": lambda v: leading.__setitem__("a", v)})
     ta.start()
     deadline = time.monotonic() + 2
     while not a.is_leader and time.monotonic() < deadline:
         time.sleep(0.02)
-    tb = threading.Thread(
-        target=b.run, args=(stop_b,), kwargs={"on_change": lambda v: leading.__setitem__("b", v)}
-    )
+    tb = threading.Thread(target=b.run, args=(stop_b,), kwargs={"on_change": lambda v: leading.__setitem__("b", v)})
     tb.start()
     time.sleep(1.5)  # longer than the lease: b must not take over while a renews
     assert a.is_leader and not b.is_leader

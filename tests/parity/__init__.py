@@ -1,0 +1,1 @@
+"""Parity of the simulator backend and the Kubernetes backend on the emulator."""
