@@ -29,7 +29,7 @@ import structlog
 from agent.audit import AuditJournal, open_intents
 from agent.config import Config
 from agent.daemon_hands import Backoff, Interrupted, InterruptibleBackend, MeteredAnomaly, ReadinessSteadyState
-from agent.daemon_watch import CombinedKillSwitch, HaltWatch
+from agent.daemon_watch import CombinedKillSwitch, ConfigMapHalt, HaltWatch
 from agent.errors import ChaosAgentError, PolicyError
 from agent.exporters import ExportQueue, build_exporters
 from agent.findings import FindingStore
@@ -129,6 +129,11 @@ class Service:
         self.hands = InterruptibleBackend(self._connect(), self.interrupt, metrics=self.metrics,
                                           on_answer=self._backend_answered)
         self._connect_prometheus()
+        if self.kubernetes is not None:
+            from agent.backends.kubernetes.resources import CONFIGMAPS
+
+            cache = self.kubernetes.cache
+            self.watch.sources.append(ConfigMapHalt(lambda: cache.objects([CONFIGMAPS]), namespace=self._namespace()))
         self._recover_own()
         self.watch.start()
         self._start_leader_election()
@@ -201,7 +206,7 @@ class Service:
         from agent.backends.kubernetes.leader import LeaderElector
 
         identity = self.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
-        namespace = self.environ.get("POD_NAMESPACE") or self.config.agent.namespace
+        namespace = self._namespace()
         k8s = self.config.cluster.kubernetes
         self.elector = LeaderElector(self.kubernetes.api, namespace=namespace, name=k8s.lease_name,
                                      identity=identity, lease_duration_s=k8s.lease_duration_s)
@@ -543,6 +548,10 @@ class Service:
 
     def _unblock(self, key: str) -> None:
         self._blockers.pop(key, None)
+
+    def _namespace(self) -> str:
+        """Where the Lease and the halt ConfigMap live: the pod's namespace, else [agent] namespace."""
+        return self.environ.get("POD_NAMESPACE") or self.config.agent.namespace
 
     def _backend_answered(self) -> None:
         self._backend_ok_at = time.monotonic()

@@ -1,5 +1,9 @@
-"""The daemon's watchman: polls the kill switch (and Prometheus stop conditions while a fault is active)
+"""The daemon's watchman: polls the kill switches (and Prometheus stop conditions while a fault is active)
 every ``kill_switch_poll_s`` on its own thread, so a halt interrupts a running game day within a poll.
+
+Two switches: the halt file (``chaos-agent halt``, one machine or pod) and, on a cluster, the ConfigMap
+``chaos-agent-halt`` in the agent's namespace (every replica sees it; read from the backend's watch
+cache, so polling costs no API call). Either one halts.
 
 On a halt it journals the halt, sets the interrupt (the loop's next wait raises, and the experiment
 reverts its fault), and keeps the flag until the operator resumes; on resume it journals that. A
@@ -9,7 +13,8 @@ stop condition that fires writes the kill switch itself: the agent stays halted 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import structlog
 
@@ -19,6 +24,44 @@ from agent.prometheus.checks import SteadyStateChecks
 from agent.safety import FileKillSwitch, KillSwitch
 
 log = structlog.get_logger(__name__)
+
+
+HALT_CONFIGMAP = "chaos-agent-halt"
+
+
+class HaltSource(Protocol):
+    def halt_reason(self) -> str | None:
+        """Why the agent is halted, or None when this switch does not halt it."""
+        ...
+
+
+class FileHalt:
+    def __init__(self, switch: FileKillSwitch) -> None:
+        self.switch = switch
+
+    def halt_reason(self) -> str | None:
+        if not self.switch.is_halted():
+            return None
+        notice = self.switch.notice()
+        return notice.reason if notice is not None and notice.reason else f"halt file {self.switch.path} present"
+
+
+class ConfigMapHalt:
+    """Halted while ConfigMap ``chaos-agent-halt`` exists in ``namespace`` (its ``reason`` key says why).
+
+    ``objects`` lists the cached ConfigMaps (the Kubernetes backend's watch cache)."""
+
+    def __init__(self, objects: Callable[[], Sequence[dict[str, Any]]], *, namespace: str) -> None:
+        self.objects = objects
+        self.namespace = namespace
+
+    def halt_reason(self) -> str | None:
+        for cm in self.objects():
+            meta = cm.get("metadata") or {}
+            if meta.get("name") == HALT_CONFIGMAP and meta.get("namespace") == self.namespace:
+                reason = (cm.get("data") or {}).get("reason") or "no reason given"
+                return f"ConfigMap {self.namespace}/{HALT_CONFIGMAP}: {reason}"
+        return None
 
 
 class HaltWatch:
@@ -32,6 +75,7 @@ class HaltWatch:
         self.stop_conditions = stop_conditions
         self.faults_active = faults_active
         self.stop_check_every_s = stop_check_every_s
+        self.sources: list[HaltSource] = [FileHalt(switch)]
         self.halted = threading.Event()
         self.reason = ""
         self._stop = threading.Event()
@@ -54,10 +98,10 @@ class HaltWatch:
                 log.error("halt_watch_failed", error=str(e))
 
     def poll(self) -> None:
-        halted = self.switch.is_halted()
+        reasons = [r for r in (source.halt_reason() for source in self.sources) if r is not None]
+        halted = bool(reasons)
         if halted and not self.halted.is_set():
-            notice = self.switch.notice()
-            self.reason = notice.reason if notice is not None else "halt file present"
+            self.reason = "; ".join(reasons)
             self.halted.set()
             self.interrupt.set()
             log.warning("halted", reason=self.reason)
@@ -65,7 +109,7 @@ class HaltWatch:
         elif not halted and self.halted.is_set():
             self.halted.clear()
             log.info("resumed", after=self.reason)
-            self.journal.record_resume(f"halt file removed (was: {self.reason})")
+            self.journal.record_resume(f"kill switch lifted (was: {self.reason})")
             self.reason = ""
         if halted or self.stop_conditions is None or not self.faults_active():
             self._since_stop_check = 0.0

@@ -54,3 +54,32 @@ def test_halt_reverts_within_seconds_and_blocks_until_resume(
     assert wait_for(lambda: http_get(f"http://127.0.0.1:{port}/readyz")[0] == 200, 5, "ready again")
     code, _ = agent.terminate()
     assert code == 0 and live.leftovers() == []
+
+
+def test_the_in_cluster_configmap_halts_every_replica(
+        live: LiveCluster, agents: Callable[..., AgentProcess], tmp_path: Path) -> None:
+    port = free_port()
+    config = agent_config(tmp_path, kubeconfig=live.kubeconfig(tmp_path / "kubeconfig.json"), port=port,
+                          fault_duration_s=30)
+    journal = tmp_path / "audit.jsonl"
+    agent = agents(config).start()
+    wait_for(lambda: active_fault(journal), 30, f"an applied fault\n{agent.logs()}")
+    halted_at = time.monotonic()
+    live.em.put({"apiVersion": "v1", "kind": "ConfigMap",
+                 "metadata": {"name": "chaos-agent-halt", "namespace": "chaos-agent"},
+                 "data": {"reason": "INC-42"}})
+    wait_for(lambda: active_fault(journal) is None and not open_intents(journal), 5,
+             f"the fault to be reverted after the ConfigMap halt\n{agent.logs()}")
+    assert time.monotonic() - halted_at < 3.0
+    assert live.leftovers() == []
+    status, body = http_get(f"http://127.0.0.1:{port}/readyz")
+    assert status == 503 and "INC-42" in body
+    count = len(intents(journal))
+    time.sleep(1.5)
+    assert len(intents(journal)) == count, "injected while halted"
+    live.em.store.delete(live.em.type_of("ConfigMap"), "chaos-agent", "chaos-agent-halt")
+    wait_for(lambda: len(intents(journal)) > count, 15, f"injections to resume\n{agent.logs()}")
+    halts = [r for r in journal_records(journal) if r.kind is RecordKind.HALT]
+    assert halts and "INC-42" in (halts[-1].detail or "")
+    code, _ = agent.terminate()
+    assert code == 0 and live.leftovers() == []
