@@ -19,6 +19,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from types import FrameType
@@ -61,8 +62,13 @@ class ServiceReadiness(Readiness):
 
 
 class Service:
-    def __init__(self, config: Config, *, environ: dict[str, str] | None = None) -> None:
+    def __init__(self, config: Config, *, environ: dict[str, str] | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.config = config
+        self.clock = clock
+        """Wall-clock time of the schedule (a test passes a fast one)."""
+        self.slots: list[Slot] = []
+        """Every slot started, in order."""
         self.environ = dict(os.environ if environ is None else environ)
         self.stopping = threading.Event()
         self.interrupt = threading.Event()
@@ -350,7 +356,7 @@ class Service:
     def _due_slot(self) -> Slot | None:
         """The pending slot once it is due; waits (a poll at most) while it is not."""
         planner = self._planner()
-        now = datetime.now(UTC)
+        now = self.clock()
         if self._slot is None:
             if planner.mode == "game_days" and planner.allowed_now(now):
                 self._slot = Slot(now, active_game_day(now, planner.table))
@@ -436,6 +442,7 @@ class Service:
 
     def _run_slot(self, slot: Slot) -> None:
         self._slot = None
+        self.slots.append(slot)
         session = slot.session
         budget = 1 if session is None else session.budget - self._spent.get((session.name, session.start), 0)
         if budget <= 0:
@@ -461,7 +468,7 @@ class Service:
 
         def should_stop() -> bool:
             return (self.stopping.is_set() or self.watch.halted.is_set() or not self._leading.is_set()
-                    or (session is not None and datetime.now(UTC) >= session.end))
+                    or (session is not None and self.clock() >= session.end))
 
         log.info("slot_started", budget=budget, game_day=session.name if session else None)
         try:
@@ -495,7 +502,7 @@ class Service:
     def _export(self, findings: list[Any]) -> None:
         if not self.exports.exporters:
             return
-        now = datetime.now(UTC)
+        now = self.clock()
         try:
             for finding in findings:
                 for name in self.exports.exporters:
