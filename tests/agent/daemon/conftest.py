@@ -34,3 +34,9 @@ def agents() -> Iterator[Callable[..., AgentProcess]]:
     yield make
     for agent in started:
         agent.stop()
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address() -> tuple[str, int]:
+    """pytest-httpserver on 127.0.0.1 (its default, localhost, may resolve to ::1)."""
+    return ("127.0.0.1", 0)

@@ -3,21 +3,28 @@ budget, findings are stored, a stop request ends the loop with every fault rever
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from pytest_httpserver import HTTPServer
+
 from agent.audit import RecordKind, open_intents, verify
 from agent.config import load_config
 from agent.daemon import Service
+from agent.findings import FindingStore
 from tests.agent.daemon.harness import agent_config, free_port, http_get, intents, journal_records, wait_for
 
 
-def test_serve_on_the_simulator_spends_the_game_day_budget_then_stops_cleanly(tmp_path: Path) -> None:
+def test_serve_on_the_simulator_spends_the_game_day_budget_then_stops_cleanly(
+        tmp_path: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     port = free_port()
     path = agent_config(tmp_path, kubeconfig=None, port=port, budget=4,
-                        extra='[cluster.simulated]\nscenario = "ml-platform"\nseed = 5\n')
+                        extra='[cluster.simulated]\nscenario = "ml-platform"\nseed = 5\n'
+                              f'[exporters.webhook]\nurl = "{httpserver.url_for("/hook")}"\n')
     text = path.read_text().replace("fault_duration_s = 0.3", "fault_duration_s = 60").replace(
         "sample_every_s = 0.1", "sample_every_s = 15").replace("recovery_s = 0.2", "recovery_s = 60")
     path.write_text(text)
@@ -37,6 +44,10 @@ def test_serve_on_the_simulator_spends_the_game_day_budget_then_stops_cleanly(tm
     assert open_intents(journal) == [] and verify(journal).ok
     assert any(r.kind is RecordKind.NOTE and (r.detail or "").startswith("service stopped")
                for r in journal_records(journal))
+    with FindingStore(tmp_path / "findings.sqlite") as store:
+        found = {f.id for f in store.all()}
+    posted = {json.loads(request.data)["finding"]["id"] for request, _ in httpserver.log}
+    assert found and posted == found, "the slot's findings were not exported after it"
 
 
 class _FastClock:
