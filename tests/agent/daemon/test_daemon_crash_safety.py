@@ -31,9 +31,9 @@ INJECTIONS = 100
 
 
 def _kill_at_random(agent: AgentProcess, journal: Path, rng: random.Random) -> int:
-    """Let this life inject 3-12 times, then kill -9 it at a random moment; returns intents seen."""
+    """Let this life inject 4-14 times, then kill -9 it at a random moment; returns intents seen."""
     start = len(intents(journal))
-    target = start + rng.randint(3, 12)
+    target = start + rng.randint(4, 14)
     wait_for(lambda: len(intents(journal)) > start or not agent.alive(), 30,
              f"life {agent.lives} to inject\n{agent.logs()}")
     last_count, last_at = len(intents(journal)), time.monotonic()
@@ -41,7 +41,7 @@ def _kill_at_random(agent: AgentProcess, journal: Path, rng: random.Random) -> i
         count = len(intents(journal))
         if count != last_count:
             last_count, last_at = count, time.monotonic()
-        if count >= target or time.monotonic() - last_at > 1.0:
+        if count >= target or time.monotonic() - last_at > 0.7:
             time.sleep(rng.uniform(0.0, 0.3))  # anywhere in the experiment: before, during, after a fault
             break
         time.sleep(0.02)
@@ -77,7 +77,7 @@ def test_kill_9_at_random_points_leaves_nothing_behind(
               if (r.kind is RecordKind.OUTCOME and r.status in ("refused", "failed"))
               or (r.kind is RecordKind.REVERT and r.status == "reverted")}
     every = intents(journal)
-    assert len(every) > INJECTIONS and kills >= 8
+    assert len(every) > INJECTIONS and kills >= 6
     assert [i.injection_id for i in every if i.injection_id not in closed] == []
     applied = {r.injection_id for r in records if r.kind is RecordKind.OUTCOME and r.status == "applied"}
     assert len(applied) >= INJECTIONS // 2  # real injections through the API, not refusals
