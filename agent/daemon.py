@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
@@ -29,18 +29,18 @@ import structlog
 
 from agent.audit import AuditJournal, open_intents
 from agent.config import Config
-from agent.daemon_hands import Backoff, Interrupted, InterruptibleBackend, MeteredAnomaly, ReadinessSteadyState
+from agent.daemon_hands import Backoff, Interrupted, InterruptibleBackend, build_world
+from agent.daemon_slots import SlotTable
 from agent.daemon_watch import CombinedKillSwitch, ConfigMapHalt, HaltWatch
 from agent.errors import ChaosAgentError, PolicyError
 from agent.exporters import ExportQueue, build_exporters
 from agent.findings import FindingStore
 from agent.loop import InjectionEvent, Supervision, run_game_day
 from agent.prometheus.errors import PrometheusUnavailable
-from agent.safety import ErrorBudget, FileKillSwitch, SafetyGuard
+from agent.safety import FileKillSwitch, SafetyGuard
 from agent.service.http import AgentMetrics, Readiness, ServiceEndpoints
-from agent.service.schedule import InjectionPlanner, Slot, active_game_day
+from agent.service.schedule import Slot
 from agent.supervision import recover
-from envs.anomaly import SnapshotAnomaly
 from envs.cluster import ClusterBackend
 from envs.world import World
 
@@ -76,9 +76,8 @@ class Service:
         self._blockers: dict[str, str] = {}
         self._backend_ok_at: float | None = None
         self._stop_requested_at: float | None = None
-        self._slot: Slot | None = None
-        self._spent: dict[tuple[str, datetime], int] = {}
-        self._budgets: dict[object, ErrorBudget] = {}
+        self.table = SlotTable(config.schedule, seed=config.cluster.simulated.seed, clock=clock,
+                               error_budget_minutes=config.safety.error_budget)
         self._slots_run = 0
         self._leading = threading.Event()
         self._swept = False
@@ -355,38 +354,24 @@ class Service:
 
     def _due_slot(self) -> Slot | None:
         """The pending slot once it is due; waits (a poll at most) while it is not."""
-        planner = self._planner()
-        now = self.clock()
-        if self._slot is None:
-            if planner.mode == "game_days" and planner.allowed_now(now):
-                self._slot = Slot(now, active_game_day(now, planner.table))
-            else:
-                try:
-                    self._slot = planner.next_slot(now)
-                except ChaosAgentError as e:
-                    self._block("schedule", str(e))
-                    self.stopping.wait(60)
-                    return None
-            if self._slot is None:
-                self._block("schedule", "no game day is scheduled any more")
-                self.stopping.wait(60)
-                return None
-            self._unblock("schedule")
-            log.info("next_slot", at=self._slot.at.isoformat(),
-                     game_day=self._slot.session.name if self._slot.session else None)
-        wait_s = (self._slot.at - now).total_seconds()
-        if wait_s > 0:
+        had = self.table.pending
+        try:
+            slot, wait_s = self.table.due()
+        except ChaosAgentError as e:  # ScheduleError: nothing allowed within a year
+            self._block("schedule", str(e))
+            self.stopping.wait(60)
+            return None
+        if wait_s == float("inf"):
+            self._block("schedule", "no game day is scheduled any more")
+            self.stopping.wait(60)
+            return None
+        self._unblock("schedule")
+        pending = self.table.pending
+        if pending is not None and pending is not had:
+            log.info("next_slot", at=pending.at.isoformat(), game_day=pending.session.name if pending.session else None)
+        if slot is None:
             self.stopping.wait(min(wait_s, self.config.agent.kill_switch_poll_s))
-            return None
-        if not planner.allowed_now(now):
-            self._slot = None
-            return None
-        return self._slot
-
-    def _planner(self) -> InjectionPlanner:
-        if not hasattr(self, "_planner_obj"):
-            self._planner_obj = InjectionPlanner(self.config.schedule, seed=self.config.cluster.simulated.seed)
-        return self._planner_obj
+        return slot
 
     def _preflight(self) -> bool:
         """Fail closed: no injection unless Prometheus answers and no stop condition fires."""
@@ -394,8 +379,7 @@ class Service:
             return True
         try:
             report = self.checks.check("before", kinds=("stop_condition",))
-            self._world()  # the steady state and anomaly scores must be readable too
-            world = self._last_world
+            world = self._world()  # the steady state and anomaly scores must be readable too
             world.steady.sample()
             world.anomaly_scores()
         except PrometheusUnavailable as e:
@@ -417,34 +401,14 @@ class Service:
 
     def _world(self) -> World:
         """A fresh snapshot's topology with this run's steady state and anomaly sources."""
-        cfg = self.config
-        spec = self.hands.snapshot().spec
-        steady: Any
-        anomaly: Any
-        if self.prometheus is not None:
-            from agent.prometheus.anomaly import PrometheusAnomalySource
-            from agent.prometheus.steady_state import PrometheusSteadyState
-            from agent.prometheus.targets import TargetIndex
-
-            steady = PrometheusSteadyState(client=self.prometheus, spec=lambda: spec,
-                                           rate_window_s=cfg.prometheus.anomaly.rate_window_s,
-                                           drift_threshold=cfg.prometheus.drift_threshold)
-            index = TargetIndex.from_spec(spec)
-            anomaly = PrometheusAnomalySource(client=self.prometheus, targets=lambda: index,
-                                              settings=cfg.prometheus.anomaly)
-        elif cfg.cluster.backend == "simulated":
-            steady, anomaly = self.sim_world.steady, SnapshotAnomaly(self.hands)
-        else:
-            steady, anomaly = ReadinessSteadyState(self.hands, spec), SnapshotAnomaly(self.hands)
-        self._last_world = World(spec=spec, backend=self.hands, steady=steady,
-                                 anomaly=MeteredAnomaly(anomaly, self.metrics))
-        return self._last_world
+        sim_steady = self.sim_world.steady if self.config.cluster.backend == "simulated" else None
+        return build_world(self.hands, config=self.config, prometheus=self.prometheus, metrics=self.metrics,
+                           simulated_steady=sim_steady)
 
     def _run_slot(self, slot: Slot) -> None:
-        self._slot = None
+        budget = self.table.take(slot)
         self.slots.append(slot)
         session = slot.session
-        budget = 1 if session is None else session.budget - self._spent.get((session.name, session.start), 0)
         if budget <= 0:
             return
         self._slots_run += 1
@@ -452,14 +416,12 @@ class Service:
         seed = (cfg.cluster.simulated.seed * 1_000_003 + self._slots_run + uuid.uuid4().int) % 2**31
         slot_config = dataclasses.replace(cfg, cluster=dataclasses.replace(
             cfg.cluster, simulated=dataclasses.replace(cfg.cluster.simulated, seed=seed)))
-        guard = SafetyGuard(cfg.safety, agent_namespace=cfg.agent.namespace, budget=self._error_budget(slot),
+        guard = SafetyGuard(cfg.safety, agent_namespace=cfg.agent.namespace, budget=self.table.error_budget(slot),
                             kill_switch=self.kill_switch)
 
         def on_event(event: InjectionEvent) -> None:
-            if session is not None and event.result is not None:
-                key = (session.name, session.start)
-                self._spent[key] = self._spent.get(key, 0) + 1
-                self._planner().record(slot)
+            if event.result is not None:
+                self.table.spend(slot)
             self.metrics.decision_seconds.observe(event.decision_ms / 1000)
             for f in event.new_findings:
                 self.metrics.record_finding(violation=f.violation)
@@ -468,7 +430,7 @@ class Service:
 
         def should_stop() -> bool:
             return (self.stopping.is_set() or self.watch.halted.is_set() or not self._leading.is_set()
-                    or (session is not None and self.clock() >= session.end))
+                    or self.table.ended(slot))
 
         log.info("slot_started", budget=budget, game_day=session.name if session else None)
         try:
@@ -528,15 +490,6 @@ class Service:
     def _policy_hash(self) -> str:
         strategy = self._strategy()
         return str(getattr(strategy, "sha256", "") or f"strategy:{getattr(strategy, 'name', '?')}")
-
-    def _error_budget(self, slot: Slot) -> ErrorBudget:
-        """One error budget per game-day session, or per local day in continuous mode."""
-        key: object = (slot.session.name, slot.session.start) if slot.session else \
-            slot.at.astimezone(self._planner().table.zone).date()
-        if key not in self._budgets:
-            self._budgets = {k: v for k, v in self._budgets.items() if not isinstance(k, date) or k == key}
-            self._budgets[key] = ErrorBudget(self.config.safety.error_budget)
-        return self._budgets[key]
 
     def _backoff(self) -> Backoff:
         if not hasattr(self, "_backoff_obj"):

@@ -12,16 +12,30 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import structlog
 
+from agent.config import Config
 from agent.errors import ChaosAgentError
 from agent.prometheus.targets import TargetIndex
 from agent.service.http import AgentMetrics
 from agent.service.logging import injection_context
-from envs.cluster import AnomalySource, ClusterBackend, ClusterState, Injection, SteadyStateSample
+from envs.anomaly import SnapshotAnomaly
+from envs.cluster import (
+    AnomalySource,
+    ClusterBackend,
+    ClusterState,
+    Injection,
+    SteadyStateSample,
+    SteadyStateSource,
+)
 from envs.faults import Fault
 from envs.spec import ClusterSpec, workload_key
+from envs.world import World
+
+if TYPE_CHECKING:  # the client module loads prometheus_api_client: only when Prometheus is enabled
+    from agent.prometheus.client import PrometheusClient
 
 log = structlog.get_logger(__name__)
 
@@ -144,3 +158,26 @@ class Backoff:
 
     def reset(self) -> None:
         self.failures = 0
+
+
+def build_world(hands: InterruptibleBackend, *, config: Config, prometheus: PrometheusClient | None,
+                metrics: AgentMetrics, simulated_steady: SteadyStateSource | None = None) -> World:
+    """A fresh snapshot's topology with the steady state and anomaly sources the configuration asks for:
+    Prometheus when enabled, else the simulator's own signals, else the API's readiness."""
+    spec = hands.snapshot().spec
+    steady: SteadyStateSource
+    anomaly: AnomalySource
+    if prometheus is not None:
+        from agent.prometheus.anomaly import PrometheusAnomalySource
+        from agent.prometheus.steady_state import PrometheusSteadyState
+
+        steady = PrometheusSteadyState(client=prometheus, spec=lambda: spec,
+                                       rate_window_s=config.prometheus.anomaly.rate_window_s,
+                                       drift_threshold=config.prometheus.drift_threshold)
+        index = TargetIndex.from_spec(spec)
+        anomaly = PrometheusAnomalySource(client=prometheus, targets=lambda: index,
+                                          settings=config.prometheus.anomaly)
+    else:
+        steady = simulated_steady if simulated_steady is not None else ReadinessSteadyState(hands, spec)
+        anomaly = SnapshotAnomaly(hands)
+    return World(spec=spec, backend=hands, steady=steady, anomaly=MeteredAnomaly(anomaly, metrics))
