@@ -180,7 +180,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         twin = simulated_world(config).spec
     run = TrainingRun(timesteps=args.timesteps, out_dir=Path(args.out), seed=args.seed, n_envs=args.envs,
                       budget=args.budget, tensorboard=Path(args.tensorboard) if args.tensorboard else None,
-                      progress=not args.no_progress, warm_start_states=args.warm_start)
+                      progress=not args.no_progress, warm_start_states=args.warm_start,
+                      learning_rate=args.learning_rate, ent_coef=args.ent_coef)
     out = train(run, twin=twin, command=shlex.join(["chaos-agent", *sys.argv[1:]]))
     print(f"exported policy: {out}/policy.json and weights.npz")
     return 0
@@ -247,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--envs", type=int, default=0, help="parallel envs (default: one per core)")
     tr.add_argument("--budget", type=int, default=50, help="injections per training game day")
     tr.add_argument("--tensorboard", help="TensorBoard log folder")
+    tr.add_argument("--learning-rate", type=float, default=3e-4, help="PPO learning rate")
+    tr.add_argument("--ent-coef", type=float, default=0.01, help="PPO entropy bonus")
     tr.add_argument("--no-progress", action="store_true")
     tr.add_argument("--warm-start", type=int, default=0, metavar="STATES",
                     help="training-cluster states labelled by a privileged teacher, cloned before PPO (0: none)")

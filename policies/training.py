@@ -72,6 +72,7 @@ def warm_start(model: Any, run: TrainingRun, worlds: WorldFactory | None, twin: 
     demos = collect(env, run.warm_start_states, seed=run.seed * 7919 + 1)
     policy = model.policy
     policy.set_training_mode(True)
+    optimizer = torch.optim.Adam(policy.parameters(), lr=1e-3)  # its own: PPO fine-tunes at a lower rate
     rng = np.random.default_rng(run.seed)
     n = len(demos.obs)
     loss_value = float("nan")
@@ -82,15 +83,14 @@ def warm_start(model: Any, run: TrainingRun, worlds: WorldFactory | None, twin: 
             obs = torch.as_tensor(demos.obs[idx])
             dist = policy.get_distribution(obs, action_masks=demos.masks[idx])
             logp = torch.log_softmax(dist.distribution.logits, dim=-1)
-            good = torch.as_tensor(demos.good[idx], dtype=torch.float32)
-            # cross-entropy to the uniform distribution over the good set: spread over every pending
-            # weakness (mass-covering), not collapse onto the easiest one
-            target = good / good.sum(dim=-1, keepdim=True)
+            # cross-entropy to the teacher's distribution: mass-covering over every pending weakness,
+            # rather than collapsing onto the easiest one
+            target = torch.as_tensor(demos.target[idx], dtype=torch.float32)
             loss = -(target * logp.clamp(min=-1e4)).sum(dim=-1).mean()
-            policy.optimizer.zero_grad()
+            optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(policy.parameters(), 0.5)
-            policy.optimizer.step()
+            optimizer.step()
             loss_value = float(loss.item())
     return loss_value
 

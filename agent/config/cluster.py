@@ -33,9 +33,10 @@ class KubernetesCluster:
 
     kubeconfig: Path | None = setting(None, doc="kubeconfig path; in-cluster configuration when absent.")
     context: str | None = setting(None, doc="kubeconfig context; the current context when absent.")
-    pod_grace_period_s: int = setting(30, minimum=0, maximum=3600, doc=(
-        "Seconds of graceful termination given to a pod the agent deletes or evicts. 30 is "
-        "Kubernetes' own default, so a kill looks like an ordinary disruption; 0 is a hard kill."))
+    pod_grace_period_s: int = setting(0, minimum=0, maximum=3600, doc=(
+        "Seconds of graceful termination given to a pod the agent kills. 0 is a hard kill, as Chaos "
+        "Mesh's pod-kill does and as the simulator models it; 30 (Kubernetes' default) makes a kill look "
+        "like an ordinary delete. Evictions always keep each pod's own grace period, as kubectl drain."))
     request_timeout_s: float = setting(10.0, minimum=0.1, maximum=300, doc=(
         "Seconds before one API request (not a watch) is abandoned and retried. 10 s is far above a "
         "healthy API server's latency and short enough not to stall an experiment."))

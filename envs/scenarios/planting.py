@@ -33,9 +33,11 @@ PAIR_TIMEOUT_MS = 4000.0
 F = FaultKind
 
 
-def _pw(kind: WeaknessKind, violation: str, affected: str, triggers: tuple[Trigger, ...], description: str,
-        p: float = 1.0) -> PlantedWeakness:
-    return PlantedWeakness("", kind, violation, affected, triggers, description, p)  # type: ignore[arg-type]
+def _pw(kind: WeaknessKind, violation: str, affected: str, surfacing: tuple[Trigger, ...], description: str,
+        p: float = 1.0, *, also: tuple[Trigger, ...] = ()) -> PlantedWeakness:
+    """``surfacing`` triggers break it by design (the first is canonical); ``also`` only score for it."""
+    return PlantedWeakness("", kind, violation, affected, (*surfacing, *also),  # type: ignore[arg-type]
+                           description, p, len(surfacing))
 
 
 def _node_keys(hosts: tuple[str, ...]) -> tuple[str, ...]:
@@ -50,10 +52,14 @@ def entry_exposure(site: Site, entry: WorkloadDraft) -> PlantedWeakness:
     nodes = _node_keys(site.edge_nodes[entry.name])
     net = (F.NETWORK_LOSS, F.NETWORK_PARTITION, F.NETWORK_LATENCY, F.NETWORK_JITTER, F.CPU_STRESS)
     reach = touching(entry.key, nodes, workload_kinds=WORKLOAD_FAULTS)
-    trig = (one((F.NETWORK_LOSS,), entry.key), one(net, entry.key),
-            *(one((F.NODE_FAILURE,), n) for n in nodes), *pairs(reach))
-    return _pw("shallow", "availability", entry.key, trig,
-               "internet-facing entry point: packet loss, a partition or a silent node reaches users directly")
+    surfacing = [one((F.NETWORK_LOSS,), entry.key), one((F.NETWORK_PARTITION,), entry.key)]
+    if entry.leader_failover_s <= 0:  # with a leader, losing every pod is the flaky weakness's, for sure
+        surfacing.append(one((F.POD_KILL,), entry.key, 2))
+    # Which three of the four nodes hold its pods is the scheduler's choice: node failures only score.
+    also = (one(net, entry.key), *(one((F.NODE_FAILURE,), n) for n in nodes), *pairs(reach))
+    return _pw("shallow", "availability", entry.key, tuple(surfacing),
+               "internet-facing entry point: packet loss, a partition, a silent node or losing every pod at once "
+               "reaches users directly", also=also)
 
 
 def flaky_leader(site: Site) -> PlantedWeakness:
@@ -65,7 +71,7 @@ def flaky_leader(site: Site) -> PlantedWeakness:
     nodes = _node_keys(site.edge_nodes[e.name])
     pod = (F.POD_KILL, F.POD_EVICTION, F.CONTAINER_CRASH)
     trig = (one((F.POD_KILL,), e.key), one(pod, e.key), *(one((F.NODE_DRAIN,), n) for n in nodes))
-    return _pw("flaky", "availability", e.key, trig,
+    return _pw("flaky", "availability", e.key, trig,  # each surfaces it when it hits the leader
                f"leader election with a {LEADER_FAILOVER_S:g} s failover: losing the leader pod stops the service",
                p=1.0 / e.replicas)
 
@@ -84,9 +90,13 @@ def shallow_single_replica(site: Site, name: str) -> PlantedWeakness:
     e = site.critical_entry()
     site.draft.call(e, w, timeout_ms=float(rng.choice((300, 500, 1000))), retries=rng.choice((0, 1)),
                     fallback=False)
-    reach = touching(w.key, _node_keys((host,)))
-    return _pw("shallow", "availability", e.key, (one((F.POD_KILL,), w.key), *singles(reach)),
-               "a single replica without PDB on the request path, called without a fallback")
+    node = f"Node/{host}"
+    surfacing = (one((F.POD_KILL,), w.key),
+                 one((F.POD_EVICTION, F.CONTAINER_CRASH, F.NETWORK_PARTITION), w.key),
+                 one((F.NODE_FAILURE, F.NODE_DRAIN), node))
+    return _pw("shallow", "availability", e.key, surfacing,
+               "a single replica without PDB on the request path, called without a fallback",
+               also=singles(touching(w.key, (node,))))
 
 
 def tight_timeout(site: Site, name: str) -> PlantedWeakness:
@@ -99,11 +109,11 @@ def tight_timeout(site: Site, name: str) -> PlantedWeakness:
     e = site.critical_entry()
     site.draft.call(e, w, timeout_ms=w.base_latency_ms + 250.0, retries=4, fallback=False)
     reach = touching(w.key, _node_keys(hosts))
-    trig = (one((F.NETWORK_LATENCY,), w.key, 1), one((F.NETWORK_JITTER,), w.key, 1),
-            one((F.NETWORK_PARTITION,), w.key, 1), one((F.NETWORK_LOSS,), w.key, 2),
-            one(WORKLOAD_FAULTS, w.key, 1), *pairs(reach))
-    return _pw("intensity", "availability", e.key, trig,
-               "called without fallback and with a timeout just above its p99: medium latency or more times out")
+    surfacing = (one((F.NETWORK_LATENCY,), w.key, 1), one((F.NETWORK_JITTER,), w.key, 1),
+                 one((F.NETWORK_PARTITION,), w.key, 1), one((F.NETWORK_LOSS,), w.key, 2))
+    return _pw("intensity", "availability", e.key, surfacing,
+               "called without fallback and with a timeout just above its p99: medium latency or more times out",
+               also=(one(WORKLOAD_FAULTS, w.key, 1), *pairs(reach)))
 
 
 def colocated(site: Site, name: str) -> PlantedWeakness:
@@ -117,10 +127,10 @@ def colocated(site: Site, name: str) -> PlantedWeakness:
     site.draft.call(e, w, timeout_ms=600.0, retries=4, fallback=False)
     node = f"Node/{host}"
     reach = touching(w.key, (node,))
-    trig = (one((F.NODE_FAILURE,), node), one((F.NODE_DRAIN,), node, 2), one(WORKLOAD_FAULTS, w.key, 1),
-            *pairs(reach))
-    return _pw("two_fault", "availability", e.key, trig,
-               "every replica pinned to one node: the node's failure takes them all")
+    surfacing = (one((F.NODE_FAILURE,), node), one((F.NODE_DRAIN,), node, 2))
+    return _pw("two_fault", "availability", e.key, surfacing,
+               "every replica pinned to one node: the node's failure takes them all",
+               also=(one(WORKLOAD_FAULTS, w.key, 1), *pairs(reach)))
 
 
 def latency_pair(site: Site, names: tuple[str, str]) -> PlantedWeakness:
@@ -133,8 +143,9 @@ def latency_pair(site: Site, names: tuple[str, str]) -> PlantedWeakness:
     b = add_robust_service(site, names[1], caller=e, timeout_ms=PAIR_TIMEOUT_MS, retries=1)
     reach = tuple(req(LATENCY_FAULTS, t) for t in (e.key, a.key, b.key))
     canonical = Trigger((req((F.NETWORK_JITTER,), a.key, 2), req((F.NETWORK_JITTER,), b.key, 2)))
-    return _pw("two_fault", "latency", e.key, (canonical, *pairs(reach)),
-               "two dependencies called with long timeouts: both slow at once exceed the p99 budget")
+    return _pw("two_fault", "latency", e.key, (canonical,),
+               "two dependencies called with long timeouts: both slow at once exceed the p99 budget",
+               also=pairs(reach))
 
 
 # -- stateful and ML ----------------------------------------------------------------------------------
@@ -145,20 +156,27 @@ def stateful_no_volume(site: Site, name: str) -> PlantedWeakness:
     w = add_robust_service(site, name, kind="db")
     w.persistent = False
     reach = touching(w.key, site.draft.nodes_for(w))
-    return _pw("shallow", "data_loss", w.key, (one((F.POD_KILL,), w.key), *singles(reach)),
-               "a StatefulSet without persistent volumes: a deleted or evicted pod loses its data")
+    return _pw("shallow", "data_loss", w.key, (one((F.POD_KILL,), w.key), one((F.POD_EVICTION,), w.key)),
+               "a StatefulSet without persistent volumes: a deleted or evicted pod loses its data",
+               also=singles(reach))
 
 
-def _job_triggers(job: WorkloadDraft, node: str, canonical: Trigger) -> tuple[Trigger, ...]:
-    return (canonical, *singles(touching(job.key, (node,))))
+def _job_surfacing(job: WorkloadDraft, node: str, canonical: Trigger) -> tuple[Trigger, ...]:
+    return (canonical, one((F.POD_KILL, F.POD_EVICTION, F.CONTAINER_CRASH), job.key),
+            one((F.GPU_MEMORY_PRESSURE,), job.key, 1), one((F.GPU_DEVICE_FAILURE, F.NODE_FAILURE), node))
+
+
+def _job_also(job: WorkloadDraft, node: str) -> tuple[Trigger, ...]:
+    return singles(touching(job.key, (node,)))
 
 
 def gpu_no_checkpoint(site: Site, name: str) -> PlantedWeakness:
     job, node = add_job(site, name, Training(epochs=LONG_RUN.epochs, epoch_s=LONG_RUN.epoch_s,
                                              checkpoint_interval_s=None))
     canonical = one((F.GPU_DEVICE_FAILURE,), node.key)
-    return _pw("ml", "training_progress", job.key, _job_triggers(job, node.key, canonical),
-               "a GPU training job that never checkpoints: any GPU or pod failure restarts it from zero")
+    return _pw("ml", "training_progress", job.key, _job_surfacing(job, node.key, canonical),
+               "a GPU training job that never checkpoints: any GPU or pod failure restarts it from zero",
+               also=_job_also(job, node.key))
 
 
 def checkpoint_gap(site: Site, name: str) -> PlantedWeakness:
@@ -167,9 +185,9 @@ def checkpoint_gap(site: Site, name: str) -> PlantedWeakness:
     job, node = add_job(site, name, Training(epochs=LONG_RUN.epochs, epoch_s=LONG_RUN.epoch_s,
                                              checkpoint_interval_s=interval))
     canonical = one((F.POD_KILL,), job.key)
-    return _pw("state_dependent", "training_progress", job.key, _job_triggers(job, node.key, canonical),
+    return _pw("state_dependent", "training_progress", job.key, _job_surfacing(job, node.key, canonical),
                f"checkpoints every {interval:g} s: a failure late in the interval loses more than allowed",
-               p=(interval - MAX_PROGRESS_LOSS_S) / interval)
+               p=(interval - MAX_PROGRESS_LOSS_S) / interval, also=_job_also(job, node.key))
 
 
 def unmonitored_drift(site: Site, base: str, model: str) -> PlantedWeakness:

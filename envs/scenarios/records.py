@@ -64,6 +64,15 @@ class PlantedWeakness:
     description: str
     p: float = 1.0
     """Chance that the canonical trigger surfaces it per try (below 1 for flaky weaknesses)."""
+    surfacing: int = 1
+    """How many leading triggers surface it by design (in the right state, with chance ``p`` for
+    flaky ones); the triggers after them only make findings reached other ways (a fault that also
+    touches the weak workload, a held pair) count for this class."""
+
+    @property
+    def surfacing_triggers(self) -> tuple[Trigger, ...]:
+        """The triggers worth trying: what a teacher or an oracle should aim at."""
+        return self.triggers[: self.surfacing]
 
 
 @dataclass(frozen=True)

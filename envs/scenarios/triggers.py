@@ -30,7 +30,7 @@ def touching(workload: str, nodes: Sequence[str], *, workload_kinds: Iterable[Fa
              node_kinds: Iterable[FaultKind] = NODE_FAULTS) -> tuple[FaultRequirement, ...]:
     """Every fault on the workload itself, and every node fault on a node its pods can run on."""
     wk, nk = frozenset(workload_kinds), frozenset(node_kinds)
-    return (req(wk, workload), *tuple(req(nk, n) for n in nodes))
+    return (req(wk, workload), *(req(nk, n) for n in nodes))
 
 
 def singles(reqs: Iterable[FaultRequirement]) -> tuple[Trigger, ...]:

@@ -25,8 +25,9 @@ from envs.scenarios import FaultRequirement, PlantedWeakness, Scenario
 class Demonstrations:
     obs: NDArray[np.float32]
     masks: NDArray[np.bool_]
-    good: NDArray[np.bool_]
-    """Per state, every allowed action that would trigger a weakness not yet found."""
+    target: NDArray[np.float16]
+    """Per state, the distribution to imitate: each pending weakness gets an equal share, spread evenly
+    over the allowed actions that would trigger it (a narrow weakness counts as much as a broad one)."""
 
 
 def _mark(env: ChaosClusterEnv, req: FaultRequirement, hold: bool, out: NDArray[np.bool_]) -> None:
@@ -39,10 +40,19 @@ def _mark(env: ChaosClusterEnv, req: FaultRequirement, hold: bool, out: NDArray[
 
 def good_actions(env: ChaosClusterEnv, scenario: Scenario, found: set[str], held: Sequence[str]) -> NDArray[np.bool_]:
     """Flat mask of the allowed actions that trigger (or, holding, start to trigger) a pending weakness."""
-    out = np.zeros((env.max_targets, N_KINDS, N_INTENSITIES, N_HOLD), dtype=bool)
+    per = weakness_actions(env, scenario, found, held)
+    return np.any(per, axis=0) if len(per) else np.zeros(env.action_masks().size, dtype=bool)
+
+
+def weakness_actions(env: ChaosClusterEnv, scenario: Scenario, found: set[str],
+                     held: Sequence[str]) -> NDArray[np.bool_]:
+    """One flat mask per pending weakness reachable now: the allowed actions towards it."""
     pending: list[PlantedWeakness] = [w for w in scenario.weaknesses if w.class_id not in found]
+    allowed = env.action_masks()
+    rows = []
     for w in pending:
-        for trigger in w.triggers:
+        out = np.zeros((env.max_targets, N_KINDS, N_INTENSITIES, N_HOLD), dtype=bool)
+        for trigger in w.surfacing_triggers:
             reqs = list(trigger.requires)
             if len(reqs) == 1:
                 _mark(env, reqs[0], False, out)
@@ -53,7 +63,16 @@ def good_actions(env: ChaosClusterEnv, scenario: Scenario, found: set[str], held
             else:
                 for r in reqs:
                     _mark(env, r, True, out)
-    return out.reshape(-1) & env.action_masks()
+        row = out.reshape(-1) & allowed
+        if row.any():
+            rows.append(row)
+    return np.asarray(rows, dtype=bool).reshape(len(rows), allowed.size)
+
+
+def imitation_target(per_weakness: NDArray[np.bool_]) -> NDArray[np.float16]:
+    per = per_weakness.astype(np.float32)
+    per /= per.sum(axis=1, keepdims=True)
+    return (per.mean(axis=0)).astype(np.float16)
 
 
 def collect(env: ChaosClusterEnv, states: int, *, seed: int) -> Demonstrations:
@@ -86,10 +105,10 @@ def collect(env: ChaosClusterEnv, states: int, *, seed: int) -> Demonstrations:
                 obs, _, _, _, info = env.step(int(options[int(rng.integers(options.size))]))
                 result = info.get("result")
                 held = [result.injection.fault.target] if result is not None and result.held else []
-        good = good_actions(env, scenario, found, held)
-        if good.any():
+        per = weakness_actions(env, scenario, found, held)
+        if len(per):
             obs_list.append(obs)
             masks.append(env.action_masks())
-            goods.append(good)
+            goods.append(imitation_target(per))
     return Demonstrations(np.asarray(obs_list, dtype=np.float32), np.asarray(masks, dtype=bool),
-                          np.asarray(goods, dtype=bool))
+                          np.asarray(goods, dtype=np.float16))

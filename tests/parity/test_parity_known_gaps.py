@@ -35,31 +35,18 @@ class PodsOnNode:
         self.seen.append(self.now())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pod_kill grace differs: the simulator's pod_kill is a hard kill (grace 0, envs/sim/faults/pods.py "
-    "pod_kill), the agent's deletes with [cluster] pod_grace_period_s (default 30 s, "
-    "agent/backends/kubernetes/faults/pods.py PodKill.apply); the killed pod holds its node's resources "
-    "through the grace period, so through the API the replacement is scheduled onto another node than in the "
-    "simulator, and a later drain of that node finds an outage the simulator does not"))
 def test_pod_kill_with_the_daemons_default_grace_finds_what_the_simulator_finds(bridge: MakeBridge) -> None:
     spec = shop_spec(grace_s=KUBERNETES_DEFAULT_GRACE_S)
     # catalog (one replica) starts on node-1; node-0 then holds two frontend pods and db-0.
     faults = (Fault(FaultKind.POD_KILL, 0, CATALOG), Fault(FaultKind.NODE_DRAIN, 0, "Node/node-0"))
     world = simulated_world(spec, seed=SEED)
-    bridged = bridge(spec, SEED, KubernetesCluster())  # the daemon's defaults: pod_grace_period_s = 30
+    bridged = bridge(spec, SEED, KubernetesCluster())  # the daemon's defaults: a hard kill (grace 0)
     on_simulator = run_faults(spec, world.backend, world.steady, world.converged, faults)
     through_api = run_faults(spec, bridged, bridged.plane.sim, bridged.converged, faults)
     assert [o.findings for o in on_simulator] == [{("availability", CATALOG, (FRONTEND,))}, set()]
     assert through_api == on_simulator
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "eviction grace differs: the agent evicts with deleteOptions.gracePeriodSeconds = [cluster] "
-    "pod_grace_period_s (agent/backends/kubernetes/faults/pods.py evict_pods), overriding the pod's own "
-    "terminationGracePeriodSeconds, which the simulator's eviction uses (envs/sim/faults/pods.py "
-    "pod_eviction) as the Eviction API and kubectl drain do by default; with pod_grace_period_s = 0 (a hard "
-    "kill, to match the simulator's pod_kill) the evicted pod frees its node at once through the API but "
-    "holds it for 30 s in the simulator, so the replacement lands elsewhere and a later drain's findings differ"))
 def test_eviction_with_a_hard_kill_setting_finds_what_the_simulator_finds(bridge: MakeBridge) -> None:
     spec = shop_spec(grace_s=KUBERNETES_DEFAULT_GRACE_S)
     faults = (Fault(FaultKind.POD_EVICTION, 0, CATALOG), Fault(FaultKind.NODE_DRAIN, 0, "Node/node-0"))

@@ -71,7 +71,7 @@ def evict_pods(targets: tuple[str, ...], ctx: ActionContext) -> tuple[list[str],
     for target in targets:
         namespace, name = target.split("/", 1)
         try:
-            ctx.api.evict(name, namespace=namespace, grace_period_s=ctx.pod_grace_period_s)
+            ctx.api.evict(name, namespace=namespace)  # the pod's own grace period, as the Eviction API
         except NotFound:
             continue
         except DisruptionBudgetRefused as e:

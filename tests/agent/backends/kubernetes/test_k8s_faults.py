@@ -16,8 +16,9 @@ from agent.backends.kubernetes.marks import (
     MANAGED_BY_LABEL,
     NODE_FAILURE_TAINT,
 )
+from agent.config.cluster import KubernetesCluster
 from envs.faults import FAULT_KINDS, Fault, FaultKind
-from tests.agent.backends.kubernetes.conftest import Seeded
+from tests.agent.backends.kubernetes.conftest import Seeded, fast_api
 from tests.emulator import objects as o
 
 TARGETS: dict[FaultKind, str] = {
@@ -111,7 +112,21 @@ def test_pod_kill_uses_the_grace_period_and_crash_uses_none(seeded: Seeded, back
     backend.inject(Fault(FaultKind.POD_KILL, 0, "shop/Deployment/web"), injection_id="k1")
     backend.inject(Fault(FaultKind.CONTAINER_CRASH, 0, "shop/StatefulSet/db"), injection_id="k2")
     deletes = [r.body["gracePeriodSeconds"] for r in seeded.emulator.requests if r.method == "DELETE"]
-    assert deletes == [30, 0]
+    assert deletes == [0, 0]  # the default is a hard kill, as Chaos Mesh's pod-kill
+    graceful = KubernetesBackend(fast_api(seeded.emulator), settings=KubernetesCluster(pod_grace_period_s=30))
+    graceful.start(timeout_s=10)
+    try:
+        graceful.inject(Fault(FaultKind.POD_KILL, 0, "shop/Deployment/web"), injection_id="k3")
+    finally:
+        graceful.close()
+    deletes = [r.body["gracePeriodSeconds"] for r in seeded.emulator.requests if r.method == "DELETE"]
+    assert deletes[-1] == 30
+
+
+def test_an_eviction_keeps_the_pods_own_grace_period(seeded: Seeded, backend: KubernetesBackend) -> None:
+    backend.inject(Fault(FaultKind.POD_EVICTION, 0, "shop/StatefulSet/db"), injection_id="e1")
+    [body] = [r.body for r in seeded.emulator.requests if r.path.endswith("/eviction")]
+    assert "deleteOptions" not in body
 
 
 def test_pod_kill_share_and_reproducible_choice(seeded: Seeded, backend: KubernetesBackend) -> None:
