@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent.config import Config, load_config
-from agent.errors import ChaosAgentError, ConfigError, PolicyError
+from agent.errors import ChaosAgentError, PolicyError
 
 
 def _write_json(path: Path, data: object) -> None:
@@ -45,9 +45,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from agent.worlds import simulated_world
 
     config = load_config(args.config)
-    if config.cluster.backend != "simulated":
-        raise ConfigError('cluster.backend = "kubernetes" runs as a service: this build\'s `run` drives the '
-                          'embedded simulated cluster only; set backend = "simulated"')
+    if config.cluster.backend == "kubernetes" or args.serve:
+        from agent.daemon import serve
+        from agent.service.logging import configure_logging
+
+        configure_logging(level=config.service.log_level)
+        return serve(config)
     max_injections = args.max_injections or config.agent.max_injections
     world = simulated_world(config)
     for note in world.spec.notes:
@@ -225,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-injections", type=int, default=0, help="stop after N injections")
     run.add_argument("--report", help="write the findings as JSON to this path")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
+    run.add_argument("--serve", action="store_true", help=(
+        "run as the long-running service (schedule, /healthz, /readyz, /metrics, kill switch) on the "
+        "simulated cluster too; the kubernetes backend always does"))
     run.set_defaults(func=cmd_run)
     cfg = sub.add_parser("config", help="configuration tools")
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True)

@@ -19,15 +19,28 @@ class AgentSettings:
     namespace: str = setting("chaos-agent", doc="The namespace the agent runs in (always protected).")
     max_injections: int = setting(60, minimum=1, doc=(
         "Injections before `run` ends on a simulated cluster; `--max-injections` overrides it."))
+    leader_election: bool = setting(True, doc=(
+        "On the kubernetes backend, inject only while holding the Lease [cluster.kubernetes] lease_name "
+        "(in POD_NAMESPACE, else this namespace), so of several replicas exactly one injects. Turn off "
+        "only for a single agent outside the cluster."))
+    kill_switch_poll_s: float = setting(1.0, minimum=0.1, maximum=30, doc=(
+        "Seconds between two reads of the kill switch (and of the Prometheus stop conditions while a "
+        "fault is active). One second: a halt reverts every active fault within seconds."))
+    revert_timeout_s: float = setting(100.0, minimum=1, maximum=3600, doc=(
+        "On SIGTERM or SIGINT, seconds allowed to revert every active fault before the process exits. "
+        "100 s fits the deployment's terminationGracePeriodSeconds of 120."))
+    retry_max_s: float = setting(60.0, minimum=0.1, maximum=3600, doc=(
+        "Longest back-off between two attempts after an error (API server, Prometheus, a failed "
+        "revert); it starts at a second and doubles, with jitter."))
 
 
 @dataclass(frozen=True)
 class ExperimentSettings:
     """Timing of one injection experiment, in seconds of cluster time."""
 
-    fault_duration_s: float = setting(120.0, minimum=1, doc=(
+    fault_duration_s: float = setting(120.0, minimum=0.1, doc=(
         "How long a fault stays applied. Two minutes spans eight Prometheus scrapes at 15 s."))
-    sample_every_s: float = setting(15.0, minimum=1, doc="Steady-state sampling period (a scrape interval).")
+    sample_every_s: float = setting(15.0, minimum=0.1, doc="Steady-state sampling period (a scrape interval).")
     recovery_s: float = setting(300.0, minimum=0, doc=(
         "Observation after revert: a violation that shows only in recovery (a pod not coming back) counts."))
     settle_s: float = setting(60.0, minimum=0, doc="Wait between experiments so the baseline is clean.")

@@ -44,7 +44,7 @@ BAD = [
     ('cluster = "simulated"\n', "cluster", "a table"),
     ('[agent]\nmax_injections = 0\n', "agent.max_injections", ">= 1"),
     ('[experiment]\nfault_duration_s = "2m"\n', "experiment.fault_duration_s", "a number"),
-    ('[experiment]\nsample_every_s = 0\n', "experiment.sample_every_s", ">= 1"),
+    ('[experiment]\nsample_every_s = 0\n', "experiment.sample_every_s", ">= 0.1"),
     ('[policy]\nstrategy = "magic"\n', "policy.strategy", "'rl'"),
     ('[policy]\ntemperature = 0\n', "policy.temperature", ">= 0.01"),
     ('[policy]\ntemperature = 1000\n', "policy.temperature", "<= 100"),
