@@ -28,7 +28,7 @@ from envs.experiment import ExperimentResult, Timing
 from envs.faults import INTENSITY_NAMES
 from envs.world import World
 from policies.base import Decision, Strategy, outcome_of
-from policies.combine import combine, sample
+from policies.combine import choice_distribution, sample
 
 
 def timing_of(config: Config) -> Timing:
@@ -97,8 +97,8 @@ def run_game_day(*, world: World, strategy: Strategy, config: Config, max_inject
                 break
             started = time.perf_counter()
             decision = Decision.from_observation(obs, env.action_masks(), env.targets, env.max_targets)
-            p = combine(strategy.probabilities(decision), decision.anomaly, decision.flat_mask,
-                        temperature=config.policy.temperature, anomaly_weight=config.policy.anomaly_weight)
+            p = choice_distribution(strategy, decision, temperature=config.policy.temperature,
+                                    anomaly_weight=config.policy.anomaly_weight)
             action = sample(p, rng)
             decision_ms = (time.perf_counter() - started) * 1000
             obs, reward, _, _, info = env.step(action)

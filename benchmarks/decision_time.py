@@ -10,6 +10,11 @@ topology profile is computed once per topology, as in the daemon (its time is re
 from __future__ import annotations
 
 import argparse
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # as the daemon runs (agent/cli.py), set before numpy loads
+
 import statistics
 import sys
 import time
@@ -25,7 +30,7 @@ from envs.observation import History, global_features, target_features
 from envs.profile import profile
 from envs.spec import Call, ClusterSpec, LabelSelector, NodeSpec, PodTemplate, ServiceSpec, Workload
 from policies.base import Decision
-from policies.combine import combine, sample
+from policies.combine import choice_distribution, sample
 from policies.runtime import RuntimePolicy
 
 
@@ -72,8 +77,7 @@ def main() -> None:
         glob = global_features(budget_left=0.5, findings=3, held=None)
         mask = full_mask(prof.applicable, None, can_hold=True, max_targets=len(prof.targets))
         decision = Decision(prof.targets, feats, glob, mask.reshape(len(prof.targets), -1, 3, 2))
-        p = combine(policy.probabilities(decision), decision.anomaly, decision.flat_mask, temperature=1.0,
-                    anomaly_weight=1.0)
+        p = choice_distribution(policy, decision, temperature=1.0, anomaly_weight=1.0)
         sample(p, rng)
         times.append((time.perf_counter() - started) * 1000)
     times.sort()

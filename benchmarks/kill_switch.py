@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.agent.daemon.harness import (  # noqa: E402 (the repository root goes on the path first)
+from tests.agent.daemon.harness import (
     AgentProcess,
     LiveCluster,
     active_fault,
@@ -35,7 +35,7 @@ from tests.agent.daemon.harness import (  # noqa: E402 (the repository root goes
     journal_records,
     wait_for,
 )
-from tests.emulator.server import KubernetesEmulator  # noqa: E402
+from tests.emulator.server import KubernetesEmulator
 
 
 def _cli(*args: str) -> float:

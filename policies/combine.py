@@ -7,6 +7,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from envs.actions import PER_TARGET
+from policies.base import Decision
 
 
 def combine(policy_p: NDArray[np.float64], anomaly: NDArray[np.float32], mask: NDArray[np.bool_], *,
@@ -40,3 +41,15 @@ def sample(p: NDArray[np.float64], rng: np.random.Generator) -> int:
     cumulative = np.cumsum(p[support])
     return int(support[min(int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")),
                            support.size - 1)])
+
+
+def choice_distribution(strategy: object, decision: Decision, *, temperature: float,
+                        anomaly_weight: float) -> NDArray[np.float64]:
+    """The distribution the agent samples from: a strategy's own fused path when it has one (the RL
+    runtime computes it straight from its logits), else ``combine`` of its probabilities."""
+    fused = getattr(strategy, "distribution", None)
+    if callable(fused):
+        return np.asarray(fused(decision, temperature=temperature, anomaly_weight=anomaly_weight))
+    probabilities = strategy.probabilities(decision)  # type: ignore[attr-defined]
+    return combine(probabilities, decision.anomaly, decision.flat_mask, temperature=temperature,
+                   anomaly_weight=anomaly_weight)

@@ -105,6 +105,20 @@ class RuntimePolicy:
         out = h @ head[:, :hidden].T + (context @ head[:, hidden:].T + a["head_b"])
         return np.asarray(out, dtype=np.float32)
 
+    def distribution(self, decision: Decision, *, temperature: float, anomaly_weight: float) -> NDArray[np.float64]:
+        """``policies.combine.combine`` of this policy's distribution, in one float32 pass over the logits:
+        softmax(logits / T + w * log1p(anomaly)) on the mask. Same result, a fraction of the time."""
+        n = len(decision.targets)
+        z = self.logits(decision.features, decision.glob) / np.float32(temperature)
+        if anomaly_weight:
+            z += np.float32(anomaly_weight) * np.log1p(np.maximum(decision.anomaly, 0.0))[:, None].astype(np.float32)
+        flat = np.where(decision.mask.reshape(n, -1), z, np.float32(-np.inf)).reshape(-1)
+        top = flat.max()
+        if not np.isfinite(top):
+            raise ValueError("no action is allowed: the mask is empty")
+        e = np.exp(flat - top)
+        return (e / e.sum(dtype=np.float64)).astype(np.float64)
+
     def probabilities(self, decision: Decision) -> NDArray[np.float64]:
         mask = decision.flat_mask
         allowed = np.flatnonzero(mask)

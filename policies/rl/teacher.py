@@ -77,8 +77,9 @@ def imitation_target(per_weakness: NDArray[np.bool_]) -> NDArray[np.float16]:
 
 def collect(env: ChaosClusterEnv, states: int, *, seed: int) -> Demonstrations:
     """States of fresh training clusters, each with a random share of its weaknesses already found (and
-    remembered in the history, so the student learns not to look there again) and sometimes the first
-    fault of a two-fault weakness held; labelled with the actions that would find a pending one."""
+    remembered in the history, so the student learns not to look there again), flaky and state-dependent
+    ones sometimes tried and missed (so it learns they are worth a retry), and sometimes the first fault of
+    a two-fault weakness held; labelled with the actions that would find a pending one."""
     rng = np.random.default_rng(seed)
     obs_list, masks, goods = [], [], []
     for i in range(states):
@@ -93,6 +94,11 @@ def collect(env: ChaosClusterEnv, states: int, *, seed: int) -> Demonstrations:
                 for req in w.triggers[0].requires:
                     if req.target in env.targets:
                         obs = env.remember(req.target, sorted(req.kinds)[0], found=True)
+        for w in scenario.weaknesses:  # tried and missed: a flaky or state-dependent weakness is worth a retry
+            if w.class_id not in found and w.kind in ("flaky", "state_dependent") and rng.random() < 0.5:
+                for req in w.triggers[0].requires:
+                    if req.target in env.targets:
+                        obs = env.remember(req.target, sorted(req.kinds)[0], found=False)
         held: list[str] = []
         pairs = [w for w in scenario.weaknesses if w.class_id not in found and len(w.triggers[0].requires) > 1]
         if pairs and rng.random() < 0.3:
