@@ -121,7 +121,7 @@ def summarise(traces: Sequence[EpisodeTrace], budget: int) -> dict[str, Any]:
             hit[0] += int(cid in tr.found)
     out["recall_by_kind"] = {k: round(f / n, 3) for k, (f, n) in sorted(kinds.items())}
     curves = np.array([tr.discovered + [tr.discovered[-1]] * (budget - len(tr.discovered)) for tr in traces
-                       if tr.discovered], dtype=float)
+                       if tr.discovered and tr.k > 0], dtype=float)  # controls have nothing to discover
     out["median_curve"] = np.median(curves, axis=0).tolist() if len(curves) else []
     return out
 
