@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from envs.faults import CATALOG, FAULT_KINDS
+from envs.memo import per_spec
 from envs.spec import HOSTNAME_LABEL, ClusterSpec, PdbSpec, Workload
 from envs.verdict import backing_workloads
 
@@ -84,21 +85,6 @@ def propagated_load(spec: ClusterSpec) -> dict[str, float]:
     return load
 
 
-_CACHE: dict[int, tuple[ClusterSpec, TopologyProfile]] = {}
-
-
-def profile(spec: ClusterSpec) -> TopologyProfile:
-    """The profile of ``spec``, computed once per spec object (hashing a big spec costs more)."""
-    hit = _CACHE.get(id(spec))
-    if hit is not None and hit[0] is spec:
-        return hit[1]
-    if len(_CACHE) > 64:
-        _CACHE.clear()
-    result = _build_profile(spec)
-    _CACHE[id(spec)] = (spec, result)
-    return result
-
-
 def utilisation(spec: ClusterSpec) -> dict[str, float]:
     """Baseline load over capacity per Service (capacity: ready replicas x per-pod rps of its workloads)."""
     loads = propagated_load(spec)
@@ -111,7 +97,9 @@ def utilisation(spec: ClusterSpec) -> dict[str, float]:
     return out
 
 
-def _build_profile(spec: ClusterSpec) -> TopologyProfile:
+@per_spec
+def profile(spec: ClusterSpec) -> TopologyProfile:
+    """The static facts of every target of ``spec``, computed once per spec object."""
     targets = tuple(sorted(w.key for w in spec.workloads)) + tuple(sorted(n.key for n in spec.nodes))
     index = {t: i for i, t in enumerate(targets)}
     backing = {s.key: backing_workloads(spec, s) for s in spec.services}

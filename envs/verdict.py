@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from envs.cluster import SteadyStateSample, Violation
+from envs.memo import per_spec
 from envs.spec import ClusterSpec, ServiceSpec
 
 MAX_BAD_ROWS = 0.05
@@ -137,21 +138,12 @@ class _Topology:
     upstream: dict[str, frozenset[str]]
 
 
-_TOPOLOGIES: dict[int, tuple[ClusterSpec, _Topology]] = {}
-
-
+@per_spec
 def _topology(spec: ClusterSpec) -> _Topology:
-    hit = _TOPOLOGIES.get(id(spec))
-    if hit is not None and hit[0] is spec:
-        return hit[1]
-    if len(_TOPOLOGIES) > 64:
-        _TOPOLOGIES.clear()
     services = {s.key: s for s in spec.services}
     subjects = {k: backing_workloads(spec, s) or (k,) for k, s in services.items()}
     upstream = {w.key: upstream_pipelines(spec, w.key) for w in spec.workloads if w.pipeline is not None}
-    topo = _Topology(services, subjects, upstream)
-    _TOPOLOGIES[id(spec)] = (spec, topo)
-    return topo
+    return _Topology(services, subjects, upstream)
 
 
 def _bounds(spec: ClusterSpec, before: SteadyStateSample) -> Iterable[_Bound]:
