@@ -202,7 +202,7 @@ def cmd_export_policy(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    from policies.benchmark import plot, run_benchmark
+    from policies.benchmark import markdown, plot, run_benchmark
     from policies.registry import BENCHMARK_STRATEGIES
 
     strategies = tuple(args.strategies.split(",")) if args.strategies else BENCHMARK_STRATEGIES
@@ -213,6 +213,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     _write_json(Path(args.json), report)
     if args.plot:
         plot(report, Path(args.plot))
+    if args.markdown:
+        Path(args.markdown).write_text(markdown(report))
     print(f"{'strategy':<18} {'recall@B':>9} {'auc':>6} {'t1':>5} {'t_half':>7} {'t_all':>6} {'false':>6}")
     for name, s in report["strategies"].items():
         print(f"{name:<18} {s['recall_at_budget']['median']:>9.2f} {s['auc_ratio']['median']:>6.2f} "
@@ -264,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     bm.add_argument("--budget", type=int, default=50)
     bm.add_argument("--json", required=True)
     bm.add_argument("--plot")
+    bm.add_argument("--markdown", help="also write the tables as Markdown")
     bm.add_argument("--policy", help="exported policy folder (default: the shipped one)")
     bm.add_argument("--strategies", help="comma-separated subset")
     bm.set_defaults(func=cmd_benchmark)

@@ -209,3 +209,21 @@ def plot(report: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown tables: medians [IQR] over seeds, then recall by weakness kind."""
+    cols = ("recall_at_budget", "auc_ratio", "t1", "t_half", "t_all", "blast_cost")
+    lines = [f"Held-out clusters: {report['seeds']} seeds (from {report['first_seed']}), "
+             f"budget B = {report['budget']}; median [IQR]. False findings are totals over all seeds.", "",
+             "| strategy | " + " | ".join(cols) + " | false findings |",
+             "| --- |" + " --- |" * (len(cols) + 1)]
+    for name, s in report["strategies"].items():
+        cells = [f"{s[c]['median']:.2f} [{s[c]['iqr']:.2f}]" for c in cols]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {s['false_findings_total']} |")
+    kinds = sorted({k for s in report["strategies"].values() for k in s["recall_by_kind"]})
+    lines += ["", "Recall at B by weakness kind (found / planted, pooled over seeds):", "",
+              "| strategy | " + " | ".join(kinds) + " |", "| --- |" + " --- |" * len(kinds)]
+    for name, s in report["strategies"].items():
+        lines.append(f"| {name} | " + " | ".join(f"{s['recall_by_kind'].get(k, 0):.2f}" for k in kinds) + " |")
+    return "\n".join(lines) + "\n"
