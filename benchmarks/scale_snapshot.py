@@ -46,6 +46,7 @@ from agent.backends.kubernetes.backend import KubernetesBackend
 from agent.backends.kubernetes.resources import SNAPSHOT_RESOURCES
 from agent.config.safety import SafetySettings
 from agent.safety import SafetyGuard
+from benchmarks import scale_proposals
 from benchmarks.cluster_gen import PAGE_SIZE, ClusterPages, cluster_pages
 from envs.observation import History, target_features
 from envs.profile import profile
@@ -109,6 +110,10 @@ class RecordedApiClient(kubernetes.client.ApiClient):  # type: ignore[misc]
 
 
 # ---- one run of each path ----------------------------------------------------------------------
+
+
+def snapshot_bytes(pages: ClusterPages) -> int:
+    return sum(len(p) for res in SNAPSHOT_RESOURCES for p in pages.pages.get(res.plural, []))
 
 
 def parse_only(pages: ClusterPages) -> float:
@@ -201,7 +206,7 @@ def run(pages: ClusterPages, repeat: int) -> dict[str, Any]:
     parse = statistics.median(parse_s)
     last = runs[-1]
     return {
-        "objects": pages.counts, "json_mb": round(sum(len(p) for r in SNAPSHOT_RESOURCES for p in pages.pages.get(r.plural, [])) / 1e6, 1), "repeat": repeat,
+        "objects": pages.counts, "json_mb": round(snapshot_bytes(pages) / 1e6, 1), "repeat": repeat,
         "parse_s": round(parse, 3), "stages_s": {s: round(v, 3) for s, v in med.items()},
         "end_to_end_s": round(total, 3), "ratio_to_parse": round(total / parse, 2),
         "fill_ratio_to_parse": round(med["fill"] / parse, 2),
@@ -230,9 +235,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--recorded", type=Path, default=None, help="pages saved by cluster_gen.py --out")
+    ap.add_argument("--with-proposals", action="store_true",
+                    help="swap in the backend fixes proposed in scale_proposals.py (to measure them)")
     ap.add_argument("--cprofile", type=Path, default=None, help="write a cProfile of one agent run here")
     ap.add_argument("--tracemalloc", type=int, default=0, metavar="TOP", help="print the top Python heap lines")
     args = ap.parse_args()
+    proposals = scale_proposals.apply() if args.with_proposals else []
     started = time.perf_counter()
     pages = (ClusterPages.load(args.recorded) if args.recorded
              else cluster_pages(nodes=args.nodes, pods=args.pods, seed=args.seed))
@@ -248,7 +256,7 @@ def main() -> None:
         guard = SafetyGuard(SafetySettings(halt_file=Path("/nonexistent/x")), agent_namespace="chaos-agent")
         print("\n".join(python_heap(pages, guard, args.tracemalloc)))
         return
-    print(json.dumps(run(pages, args.repeat), indent=2))
+    print(json.dumps({"proposals": proposals, **run(pages, args.repeat)}, indent=2))
 
 
 if __name__ == "__main__":
