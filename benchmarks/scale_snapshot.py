@@ -12,8 +12,9 @@ process, alternating with the parse-only baseline (``json.loads`` of the same pa
   features  envs.observation.target_features(...)
   mask      agent.safety.SafetyGuard(...).mask(...)
 
-Memory: the process's peak RSS above what it held before the stage (the recorded pages included),
-read from /proc (VmHWM reset through clear_refs), and the RSS the filled cache keeps.
+Memory: one run of each path in a fresh child process (so neither inherits the other's freed arenas):
+the peak RSS above what the process held with the recorded pages loaded (VmHWM from /proc, reset
+through clear_refs), the daemon's equivalent peak (code + that), and the RSS the filled cache keeps.
 
     python benchmarks/scale_snapshot.py --nodes 5000 --pods 150000
     python benchmarks/scale_snapshot.py --nodes 200 --pods 6000 --repeat 5        # quick
@@ -27,7 +28,9 @@ import cProfile
 import gc
 import json
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tracemalloc
@@ -187,20 +190,15 @@ class MemoryProbe:
 
 
 def run(pages: ClusterPages, repeat: int) -> dict[str, Any]:
-    guard = SafetyGuard(SafetySettings(halt_file=Path("/nonexistent/chaos-agent.halt")),
-                        agent_namespace="chaos-agent")
-    mem = MemoryProbe()
+    """Stage times: medians over ``repeat`` runs, parse-only and agent path alternating."""
+    guard = _guard()
     parse_s: list[float] = []
     runs: list[AgentRun] = []
-    parse_peak = agent_peak = 0.0
-    base = 0.0
     for _ in range(repeat):  # alternate, so both see the same machine load
-        before = mem.reset_peak()
+        gc.collect()
         parse_s.append(parse_only(pages))
-        parse_peak = max(parse_peak, mem.peak_mb() - before)
-        base = mem.reset_peak()
-        runs.append(agent_path(pages, guard, mem))
-        agent_peak = max(agent_peak, mem.peak_mb() - base)
+        gc.collect()
+        runs.append(agent_path(pages, guard))
     med = {s: statistics.median(r.seconds[s] for r in runs) for s in STAGES}
     total = statistics.median(sum(r.seconds.values()) for r in runs)
     parse = statistics.median(parse_s)
@@ -210,10 +208,46 @@ def run(pages: ClusterPages, repeat: int) -> dict[str, Any]:
         "parse_s": round(parse, 3), "stages_s": {s: round(v, 3) for s, v in med.items()},
         "end_to_end_s": round(total, 3), "ratio_to_parse": round(total / parse, 2),
         "fill_ratio_to_parse": round(med["fill"] / parse, 2),
-        "peak_rss_above_base_mb": {"parse": round(parse_peak), "agent": round(agent_peak)},
-        "rss_base_mb": round(base), "rss_cache_filled_mb": round(last.retained_mb),
         "targets": last.targets, "spec_notes": last.notes, "mask_allowed": last.allowed,
     }
+
+
+def memory_of(path: str, recorded: Path) -> dict[str, float]:
+    """One run of ``path`` ("parse" or "agent") in this fresh process, on pages read from ``recorded``.
+
+    ``imports_mb``: RSS with the code loaded; ``pages_mb``: what holding the recorded answers adds (a
+    real daemon reads them off the socket); ``peak_above_pages_mb``: the run's own peak; ``daemon_peak_mb``
+    = imports + the run's peak, what the daemon would need; ``cache_mb``: what the filled cache keeps.
+    """
+    mem = MemoryProbe()
+    guard = _guard()
+    imports = mem.reset_peak()
+    pages = ClusterPages.load(recorded)
+    base = mem.reset_peak()
+    out = {"imports_mb": imports, "pages_mb": base - imports}
+    if path == "parse":
+        parse_only(pages)
+    else:
+        run_ = agent_path(pages, guard, mem)
+        out["cache_mb"] = run_.retained_mb - base
+    out["peak_above_pages_mb"] = mem.peak_mb() - base
+    out["daemon_peak_mb"] = imports + out["peak_above_pages_mb"]
+    return {k: round(v) for k, v in out.items()}
+
+
+def memory_in_subprocesses(recorded: Path, proposals: bool) -> dict[str, dict[str, float]]:
+    out = {}
+    for path in ("parse", "agent"):
+        cmd = [sys.executable, __file__, "--memory", path, "--recorded", str(recorded)]
+        done = subprocess.run(cmd + (["--with-proposals"] if proposals else []), check=True,
+                              capture_output=True, text=True)
+        out[path] = json.loads(done.stdout)
+    return out
+
+
+def _guard() -> SafetyGuard:
+    return SafetyGuard(SafetySettings(halt_file=Path("/nonexistent/chaos-agent.halt")),
+                       agent_namespace="chaos-agent")
 
 
 def python_heap(pages: ClusterPages, guard: SafetyGuard, top: int) -> list[str]:
@@ -238,25 +272,37 @@ def main() -> None:
     ap.add_argument("--with-proposals", action="store_true",
                     help="swap in the backend fixes proposed in scale_proposals.py (to measure them)")
     ap.add_argument("--cprofile", type=Path, default=None, help="write a cProfile of one agent run here")
+    ap.add_argument("--memory", choices=("parse", "agent"), help=argparse.SUPPRESS)  # the child's job
     ap.add_argument("--tracemalloc", type=int, default=0, metavar="TOP", help="print the top Python heap lines")
     args = ap.parse_args()
     proposals = scale_proposals.apply() if args.with_proposals else []
+    if args.memory:
+        print(json.dumps(memory_of(args.memory, args.recorded)))
+        return
     started = time.perf_counter()
     pages = (ClusterPages.load(args.recorded) if args.recorded
              else cluster_pages(nodes=args.nodes, pods=args.pods, seed=args.seed))
     print(f"# {pages.total_bytes / 1e6:.0f} MB of list responses ready in {time.perf_counter() - started:.0f} s",
           file=sys.stderr)
     if args.cprofile:
-        guard = SafetyGuard(SafetySettings(halt_file=Path("/nonexistent/x")), agent_namespace="chaos-agent")
+        guard = _guard()
         cProfile.runctx("agent_path(pages, guard)", globals(), {"pages": pages, "guard": guard},
                         str(args.cprofile))
         print(f"# cProfile written to {args.cprofile}", file=sys.stderr)
         return
     if args.tracemalloc:
-        guard = SafetyGuard(SafetySettings(halt_file=Path("/nonexistent/x")), agent_namespace="chaos-agent")
+        guard = _guard()
         print("\n".join(python_heap(pages, guard, args.tracemalloc)))
         return
-    print(json.dumps({"proposals": proposals, **run(pages, args.repeat)}, indent=2))
+    report = {"proposals": proposals, **run(pages, args.repeat)}
+    with tempfile.TemporaryDirectory(prefix="scale-pages-") as tmp:
+        recorded = args.recorded
+        if recorded is None:
+            recorded = Path(tmp)
+            pages.save(recorded)
+        del pages
+        report["memory_mb"] = memory_in_subprocesses(recorded, args.with_proposals)
+    print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":
