@@ -142,8 +142,8 @@ def _build_profile(spec: ClusterSpec) -> TopologyProfile:
     rows = np.zeros((len(targets), len(STATIC_FEATURES)), dtype=np.float32)
     col = {name: i for i, name in enumerate(STATIC_FEATURES)}
     pdbs_by_namespace: dict[str, list[PdbSpec]] = {}
-    for p in spec.pdbs:
-        pdbs_by_namespace.setdefault(p.namespace, []).append(p)
+    for budget in spec.pdbs:
+        pdbs_by_namespace.setdefault(budget.namespace, []).append(budget)
     for w in spec.workloads:
         r = rows[index[w.key]]
         t = w.template
