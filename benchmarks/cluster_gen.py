@@ -101,7 +101,7 @@ def _container(g: _Gen, name: str, image: str, env: list[Obj], cpu: int, mem: in
 
 
 def _template(g: _Gen, app: str, ns: str, callees: list[str], tier: str) -> Obj:
-    env = [{"name": "LOG_LEVEL", "value": "info"}, {"name": "PORT", "value": "8080"},
+    env: list[Obj] = [{"name": "LOG_LEVEL", "value": "info"}, {"name": "PORT", "value": "8080"},
            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.name"}}}]
     env += [{"name": f"{c.upper().replace('-', '_')}_URL", "value": f"http://{c}.{ns}.svc.cluster.local:8080"}
             for c in callees]

@@ -39,10 +39,10 @@ def objects_shared(self: WatchCache, resources: Iterable[Resource] | None = None
 class IndexedClusterView(ClusterView):
     def __init__(self, objects: Iterable[Obj]) -> None:
         super().__init__(objects)
-        self._by_namespace: dict[str, list[Obj]] = {}
-        self._by_label: dict[tuple[str, str, str], list[Obj]] = {}
+        self._by_namespace: dict[Any, list[Obj]] = {}
+        self._by_label: dict[tuple[Any, str, str], list[Obj]] = {}
         for pod in self.pods:
-            namespace = meta(pod).get("namespace")
+            namespace: Any = meta(pod).get("namespace")  # as the original compares it
             self._by_namespace.setdefault(namespace, []).append(pod)
             for k, v in labels_of(pod).items():
                 self._by_label.setdefault((namespace, k, v), []).append(pod)

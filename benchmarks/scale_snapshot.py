@@ -88,7 +88,7 @@ class _Answer:
         return self.data
 
 
-class RecordedApiClient(kubernetes.client.ApiClient):  # type: ignore[misc]
+class RecordedApiClient(kubernetes.client.ApiClient):
     """The official client with the wire replaced by recorded pages: lists are paged, watches idle."""
 
     def __init__(self, pages: ClusterPages) -> None:
@@ -97,7 +97,7 @@ class RecordedApiClient(kubernetes.client.ApiClient):  # type: ignore[misc]
         self.requests = 0
 
     def call_api(self, method: str, url: str, header_params: Any = None, body: Any = None,
-                 post_params: Any = None, _request_timeout: Any = None) -> _Answer:
+                 post_params: Any = None, _request_timeout: Any = None) -> Any:
         self.requests += 1
         parts = urlsplit(url)
         query = parse_qs(parts.query)
