@@ -33,6 +33,7 @@ class ClusterPages:
 
     pages: dict[str, list[bytes]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    page_size: int = PAGE_SIZE
 
     @property
     def total_bytes(self) -> int:
@@ -52,7 +53,10 @@ class ClusterPages:
             page = path.read_bytes()
             out.pages.setdefault(plural, []).append(page)
         for plural, pages in out.pages.items():
-            out.counts[plural] = sum(len(json.loads(p)["items"]) for p in pages)
+            sizes = [len(json.loads(p)["items"]) for p in pages]
+            out.counts[plural] = sum(sizes)
+            if len(sizes) > 1:  # a full first page gives the size the lists were recorded with
+                out.page_size = sizes[0]
         return out
 
 
@@ -323,7 +327,7 @@ def paged(plural: str, items: list[Obj], page_size: int = PAGE_SIZE) -> Iterator
 
 def cluster_pages(*, nodes: int, pods: int, seed: int = 0, page_size: int = PAGE_SIZE) -> ClusterPages:
     lists = generate(nodes=nodes, pods=pods, seed=seed)
-    out = ClusterPages()
+    out = ClusterPages(page_size=page_size)
     for plural in _LIST_KINDS:
         items = lists.items.pop(plural, [])
         out.counts[plural] = len(items)

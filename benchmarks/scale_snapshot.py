@@ -50,7 +50,7 @@ from agent.backends.kubernetes.resources import SNAPSHOT_RESOURCES
 from agent.config.safety import SafetySettings
 from agent.safety import SafetyGuard
 from benchmarks import scale_proposals
-from benchmarks.cluster_gen import PAGE_SIZE, ClusterPages, cluster_pages
+from benchmarks.cluster_gen import ClusterPages, cluster_pages
 from envs.observation import History, target_features
 from envs.profile import profile
 
@@ -94,6 +94,7 @@ class RecordedApiClient(kubernetes.client.ApiClient):
     def __init__(self, pages: ClusterPages) -> None:
         super().__init__(kubernetes.client.Configuration(host="http://127.0.0.1:1"))
         self._by_path = {res.path(): pages.pages.get(res.plural, []) for res in SNAPSHOT_RESOURCES}
+        self.page_size = pages.page_size
         self.requests = 0
 
     def call_api(self, method: str, url: str, header_params: Any = None, body: Any = None,
@@ -105,8 +106,8 @@ class RecordedApiClient(kubernetes.client.ApiClient):
             return _Answer(404, b'{"kind":"Status","code":404,"reason":"NotFound"}')
         if query.get("watch") == ["true"]:
             return _Answer(200, response=_IdleStream())
-        if int(query.get("limit", ["0"])[0]) != PAGE_SIZE:
-            raise AssertionError(f"the recorded pages hold {PAGE_SIZE} items; the client asked {query}")
+        if int(query.get("limit", ["0"])[0]) != self.page_size:
+            raise AssertionError(f"the recorded pages hold {self.page_size} items; the client asked {query}")
         token = query.get("continue", [""])[0]
         page = int(token.rsplit(":", 1)[1]) if token else 0
         return _Answer(200, self._by_path[parts.path][page])
@@ -147,7 +148,7 @@ def agent_path(pages: ClusterPages, guard: SafetyGuard, mem: MemoryProbe | None 
         t[stage] = time.perf_counter() - started
         return out
 
-    backend = KubernetesBackend(KubeApi(RecordedApiClient(pages), page_size=PAGE_SIZE))
+    backend = KubernetesBackend(KubeApi(RecordedApiClient(pages), page_size=pages.page_size))
     try:
         timed("fill", lambda: backend.start(timeout_s=3600))
         retained = mem.rss_mb() if mem else 0.0
