@@ -9,16 +9,23 @@ adopting it. Behaviour is the same as the originals for every input (same object
   twin, ``ClusterView``, ``cluster_state``) only reads, so a copy per snapshot buys nothing.
 - ``IndexedClusterView``: ``pods_of`` looks pods up in a (namespace, label, value) index built once
   per view instead of scanning every pod for every workload (O(workloads x pods) -> O(pods)).
+- ``slim`` (``--slim``): the cache keeps only what a snapshot and the faults read, as client-go's
+  informer transforms do: no ``metadata.managedFields`` anywhere, no ``status.images`` on Nodes, and
+  for a Pod a controller made (which the twin drops as an instance of it) only its identity, labels,
+  annotations, owners, node, containers' resources and the status fields ``workload_status`` reads.
+- ``gc.freeze()`` after the fill (``--gc-freeze``): the cached objects are long-lived and hold no
+  cycles, so the cyclic collector need not walk them at every full collection.
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from typing import Any
 
 from agent.backends.kubernetes import backend as backend_module
 from agent.backends.kubernetes import state as state_module
-from agent.backends.kubernetes.cache import WatchCache
+from agent.backends.kubernetes.cache import WatchCache, _key
 from agent.backends.kubernetes.resources import Resource
 from agent.backends.kubernetes.view import (
     ClusterView,
@@ -64,9 +71,71 @@ class IndexedClusterView(ClusterView):
         return sorted(pods, key=lambda p: meta(p)["name"])
 
 
-def apply() -> list[str]:
+_INSTANCE_OWNERS = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob", "Node"})
+"""Owners whose pods the twin reads through the owner (envs.twin.catalog.CONTROLLERS, plus static pods)."""
+
+
+def _controller_kind(obj: Obj) -> str | None:
+    owners = [o for o in meta(obj).get("ownerReferences") or [] if isinstance(o, dict)]
+    chosen = [o for o in owners if o.get("controller") is True] or owners
+    return chosen[0].get("kind") if chosen else None
+
+
+def slim(obj: Obj) -> Obj:
+    """The parts of a listed object a snapshot and the fault actions read."""
+    metadata = {k: v for k, v in meta(obj).items() if k != "managedFields"}
+    out = {k: v for k, v in obj.items() if k != "metadata"}
+    out["metadata"] = metadata
+    if obj.get("kind") == "Node" and "images" in (obj.get("status") or {}):
+        out["status"] = {k: v for k, v in obj["status"].items() if k != "images"}
+    elif obj.get("kind") == "Pod" and _controller_kind(obj) in _INSTANCE_OWNERS:
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        out["spec"] = {k: v for k, v in spec.items() if k == "nodeName"}
+        out["spec"]["containers"] = [{"name": c.get("name"), "resources": c.get("resources") or {}}
+                                     for c in spec.get("containers") or []]
+        out["status"] = {k: v for k, v in status.items() if k == "phase"}
+        out["status"]["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") == "Ready"]
+        out["status"]["containerStatuses"] = [{"name": c.get("name"), "restartCount": c.get("restartCount", 0)}
+                                              for c in status.get("containerStatuses") or []]
+    return out
+
+
+def _slim_relist(self: WatchCache, res: Resource, shelf: Any) -> None:
+    result = self._api.list(res)
+    with self._changed:
+        shelf.objects = {_key(o): o for o in map(slim, result.items)}
+        shelf.resource_version = result.resource_version
+        shelf.lists += 1
+        shelf.error = None
+        self._changed.notify_all()
+    shelf.synced.set()
+
+
+_original_apply = WatchCache._apply
+_original_start = WatchCache.start
+
+
+def _slim_apply(self: WatchCache, shelf: Any, kind: str, obj: Obj) -> None:
+    _original_apply(self, shelf, kind, slim(obj))
+
+
+def _start_then_freeze(self: WatchCache, *, timeout_s: float = 60.0) -> None:
+    _original_start(self, timeout_s=timeout_s)
+    gc.collect()
+    gc.freeze()
+
+
+def apply(*, slim_cache: bool = False, gc_freeze: bool = False) -> list[str]:
     """Swap the proposals in (for this process); returns their names for the report."""
     WatchCache.objects = objects_shared  # type: ignore[method-assign]
     state_module.ClusterView = IndexedClusterView  # type: ignore[misc]
     backend_module.ClusterView = IndexedClusterView  # type: ignore[misc]
-    return ["WatchCache.objects without deepcopy", "ClusterView.pods_of from a label index"]
+    names = ["WatchCache.objects without deepcopy", "ClusterView.pods_of from a label index"]
+    if slim_cache:
+        WatchCache._relist = _slim_relist  # type: ignore[method-assign]
+        WatchCache._apply = _slim_apply  # type: ignore[method-assign]
+        names.append("the cache keeps slim objects")
+    if gc_freeze:
+        WatchCache.start = _start_then_freeze  # type: ignore[method-assign]
+        names.append("gc.freeze() after the fill")
+    return names

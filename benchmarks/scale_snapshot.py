@@ -19,6 +19,7 @@ through clear_refs), the daemon's equivalent peak (code + that), and the RSS the
     python benchmarks/scale_snapshot.py --nodes 5000 --pods 150000
     python benchmarks/scale_snapshot.py --nodes 200 --pods 6000 --repeat 5        # quick
     python benchmarks/scale_snapshot.py --nodes 500 --pods 15000 --cprofile out.prof  # where time goes
+    python benchmarks/scale_snapshot.py ... --with-proposals [--slim] [--gc-freeze]  # proposed fixes
 """
 
 from __future__ import annotations
@@ -236,12 +237,11 @@ def memory_of(path: str, recorded: Path) -> dict[str, float]:
     return {k: round(v) for k, v in out.items()}
 
 
-def memory_in_subprocesses(recorded: Path, proposals: bool) -> dict[str, dict[str, float]]:
+def memory_in_subprocesses(recorded: Path, flags: list[str]) -> dict[str, dict[str, float]]:
     out = {}
     for path in ("parse", "agent"):
-        cmd = [sys.executable, __file__, "--memory", path, "--recorded", str(recorded)]
-        done = subprocess.run(cmd + (["--with-proposals"] if proposals else []), check=True,
-                              capture_output=True, text=True)
+        cmd = [sys.executable, __file__, "--memory", path, "--recorded", str(recorded), *flags]
+        done = subprocess.run(cmd, check=True, capture_output=True, text=True)
         out[path] = json.loads(done.stdout)
     return out
 
@@ -273,10 +273,13 @@ def main() -> None:
     ap.add_argument("--with-proposals", action="store_true",
                     help="swap in the backend fixes proposed in scale_proposals.py (to measure them)")
     ap.add_argument("--cprofile", type=Path, default=None, help="write a cProfile of one agent run here")
+    ap.add_argument("--slim", action="store_true", help="with --with-proposals: the cache keeps slim objects")
+    ap.add_argument("--gc-freeze", action="store_true", help="with --with-proposals: gc.freeze() after the fill")
     ap.add_argument("--memory", choices=("parse", "agent"), help=argparse.SUPPRESS)  # the child's job
     ap.add_argument("--tracemalloc", type=int, default=0, metavar="TOP", help="print the top Python heap lines")
     args = ap.parse_args()
-    proposals = scale_proposals.apply() if args.with_proposals else []
+    proposals = (scale_proposals.apply(slim_cache=args.slim, gc_freeze=args.gc_freeze)
+                 if args.with_proposals else [])
     if args.memory:
         print(json.dumps(memory_of(args.memory, args.recorded)))
         return
@@ -302,7 +305,9 @@ def main() -> None:
             recorded = Path(tmp)
             pages.save(recorded)
         del pages
-        report["memory_mb"] = memory_in_subprocesses(recorded, args.with_proposals)
+        flags = [f for f, on in (("--with-proposals", args.with_proposals), ("--slim", args.slim),
+                                 ("--gc-freeze", args.gc_freeze)) if on]
+        report["memory_mb"] = memory_in_subprocesses(recorded, flags)
     print(json.dumps(report, indent=2))
 
 

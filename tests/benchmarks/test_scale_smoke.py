@@ -11,11 +11,14 @@ import pytest
 
 from agent.backends.kubernetes.api import KubeApi
 from agent.backends.kubernetes.backend import KubernetesBackend
+from agent.backends.kubernetes.cache import WatchCache
 from agent.backends.kubernetes.state import twin_spec_builder
 from agent.backends.kubernetes.view import ClusterView
+from benchmarks import scale_proposals
 from benchmarks.cluster_gen import ClusterPages, cluster_pages
 from benchmarks.scale_proposals import IndexedClusterView
 from benchmarks.scale_snapshot import STAGES, RecordedApiClient, _guard, agent_path, memory_of, run
+from envs.cluster import ClusterState
 from envs.profile import backing_map
 from envs.verdict import backing_workloads
 
@@ -91,3 +94,24 @@ def test_the_report_and_the_memory_probe_run(pages: ClusterPages, tmp_path: Path
     assert ClusterPages.load(tmp_path).pages == pages.pages
     memory = memory_of("agent", tmp_path)
     assert memory["daemon_peak_mb"] >= memory["imports_mb"] > 0
+
+
+def _snapshot(pages: ClusterPages) -> ClusterState:
+    backend = KubernetesBackend(KubeApi(RecordedApiClient(pages), page_size=PAGE), clock=lambda: 0.0)
+    try:
+        backend.start(timeout_s=30)
+        return backend.snapshot()
+    finally:
+        backend.close()
+
+
+def test_a_slim_cache_gives_the_same_snapshot(pages: ClusterPages, monkeypatch: pytest.MonkeyPatch) -> None:
+    full = _snapshot(pages)
+    monkeypatch.setattr(WatchCache, "_relist", scale_proposals._slim_relist)
+    monkeypatch.setattr(WatchCache, "_apply", scale_proposals._slim_apply)
+    slim = _snapshot(pages)
+    assert slim == full and slim.spec.notes == full.spec.notes
+    pod = next(o for o in _items(pages, "pods") if o["metadata"]["ownerReferences"][0]["kind"] == "ReplicaSet")
+    small = scale_proposals.slim(dict(pod, kind="Pod"))
+    assert "managedFields" not in small["metadata"] and "volumes" not in small["spec"]
+    assert len(json.dumps(small)) < len(json.dumps(pod)) / 3
