@@ -349,6 +349,7 @@ def _nodes(
 
 def _pdbs(cat: Catalog, workloads: list[Workload], notes: Notes) -> list[PdbSpec]:
     out = []
+    in_namespace = by_namespace(workloads)
     for entry in cat.of("PodDisruptionBudget"):
         try:
             pdb = read_pdb(entry.oid, entry.data, entry.api_version)
@@ -358,9 +359,7 @@ def _pdbs(cat: Catalog, workloads: list[Workload], notes: Notes) -> list[PdbSpec
         if isinstance(pdb, str):
             notes.skipped(entry.where, pdb)
             continue
-        if not any(
-            w.namespace == pdb.namespace and pdb.selector.matches(w.template.label_map) for w in workloads
-        ):
+        if not any(pdb.selector.matches(w.template.label_map) for w in in_namespace.get(pdb.namespace, ())):
             notes.add(f"{entry.oid.describe()}: selects no modelled workload")
         out.append(pdb)
     return out
