@@ -13,6 +13,7 @@ adopting it. Behaviour is the same as the originals for every input (same object
   informer transforms do: no ``metadata.managedFields`` anywhere, no ``status.images`` on Nodes, and
   for a Pod a controller made (which the twin drops as an instance of it) only its identity, labels,
   annotations, owners, node, containers' resources and the status fields ``workload_status`` reads.
+  Applied page by page as the list is read (``list_slim``), or the full list is alive at once anyway.
 - ``gc.freeze()`` after the fill (``--gc-freeze``): the cached objects are long-lived and hold no
   cycles, so the cyclic collector need not walk them at every full collection.
 """
@@ -25,7 +26,9 @@ from typing import Any
 
 from agent.backends.kubernetes import backend as backend_module
 from agent.backends.kubernetes import state as state_module
+from agent.backends.kubernetes.api import KubeApi, ListResult
 from agent.backends.kubernetes.cache import WatchCache, _key
+from agent.backends.kubernetes.errors import Gone
 from agent.backends.kubernetes.resources import Resource
 from agent.backends.kubernetes.view import (
     ClusterView,
@@ -100,10 +103,33 @@ def slim(obj: Obj) -> Obj:
     return out
 
 
+def list_slim(api: KubeApi, res: Resource) -> ListResult:
+    """``KubeApi.list`` with ``slim`` applied page by page, so at most one full page is alive at a time
+    (``list`` holds every full page until the last one is read: the peak is the whole list, unslimmed)."""
+    for _restart in range(3):
+        items: list[Obj] = []
+        token: str | None = None
+        try:
+            while True:
+                page = api.list_page(res, limit=api.page_size, continue_token=token)
+                for item in page.get("items") or []:
+                    item.setdefault("kind", res.kind)
+                    item.setdefault("apiVersion", res.api_version)
+                    items.append(slim(item))
+                metadata = page.get("metadata") or {}
+                del page
+                token = metadata.get("continue") or None
+                if token is None:
+                    return ListResult(items, str(metadata.get("resourceVersion", "")))
+        except Gone:
+            continue
+    raise Gone(f"list of {res.plural} kept expiring between pages", status=410, path=res.path())
+
+
 def _slim_relist(self: WatchCache, res: Resource, shelf: Any) -> None:
-    result = self._api.list(res)
+    result = list_slim(self._api, res)
     with self._changed:
-        shelf.objects = {_key(o): o for o in map(slim, result.items)}
+        shelf.objects = {_key(o): o for o in result.items}
         shelf.resource_version = result.resource_version
         shelf.lists += 1
         shelf.error = None
