@@ -17,7 +17,6 @@ from numpy.typing import NDArray
 from envs.faults import CATALOG, FAULT_KINDS
 from envs.memo import per_spec
 from envs.spec import HOSTNAME_LABEL, ClusterSpec, PdbSpec, Workload
-from envs.verdict import backing_workloads
 
 STATIC_FEATURES = (
     "is_node", "is_deployment", "is_statefulset", "is_job",
@@ -43,9 +42,22 @@ class TopologyProfile:
     """Shape (targets, fault kinds): which faults can apply to each target at all."""
 
 
-def _pdb_for(spec: ClusterSpec, w: Workload) -> PdbSpec | None:
+def _pdb_for(pdbs_by_namespace: dict[str, list[PdbSpec]], w: Workload) -> PdbSpec | None:
+    """The first PDB (in spec order) of the workload's namespace that selects its pods."""
     labels = w.template.label_map
-    return next((p for p in spec.pdbs if p.namespace == w.namespace and p.selector.matches(labels)), None)
+    return next((p for p in pdbs_by_namespace.get(w.namespace, ()) if p.selector.matches(labels)), None)
+
+
+def backing_map(spec: ClusterSpec) -> dict[str, tuple[str, ...]]:
+    """``backing_workloads`` of every Service at once: workloads are grouped by namespace first, so a
+    big cluster costs O(services x workloads per namespace), not O(services x workloads)."""
+    by_namespace: dict[str, list[Workload]] = {}
+    for w in spec.workloads:
+        by_namespace.setdefault(w.namespace, []).append(w)
+    return {
+        s.key: tuple(w.key for w in by_namespace.get(s.namespace, ()) if s.selector.matches(w.template.label_map))
+        for s in spec.services
+    }
 
 
 def allowed_disruptions(pdb: PdbSpec, replicas: int) -> int:
@@ -64,11 +76,11 @@ def allowed_disruptions(pdb: PdbSpec, replicas: int) -> int:
     return replicas
 
 
-def propagated_load(spec: ClusterSpec) -> dict[str, float]:
+def propagated_load(spec: ClusterSpec, backing: dict[str, tuple[str, ...]] | None = None) -> dict[str, float]:
     """Requests per second reaching each Service at baseline: every request a workload serves makes each
     of its calls once, so load propagates (and adds up at fan-in) along the call graph."""
     by_svc = {s.key: s for s in spec.services}
-    backing = {s.key: backing_workloads(spec, s) for s in spec.services}
+    backing = backing_map(spec) if backing is None else backing
     wl = {w.key: w for w in spec.workloads}
     load: dict[str, float] = {k: s.load_rps for k, s in by_svc.items() if s.entrypoint}
     frontier = list(load)
@@ -87,11 +99,12 @@ def propagated_load(spec: ClusterSpec) -> dict[str, float]:
 
 def utilisation(spec: ClusterSpec) -> dict[str, float]:
     """Baseline load over capacity per Service (capacity: ready replicas x per-pod rps of its workloads)."""
-    loads = propagated_load(spec)
+    backing = backing_map(spec)
+    loads = propagated_load(spec, backing)
+    workloads = {w.key: w for w in spec.workloads}
     out = {}
     for s in spec.services:
-        cap = sum(spec.workload(k).replicas * spec.workload(k).capacity_rps_per_pod
-                  for k in backing_workloads(spec, s))
+        cap = sum(workloads[k].replicas * workloads[k].capacity_rps_per_pod for k in backing[s.key])
         if cap > 0 and loads.get(s.key, 0.0) > 0:
             out[s.key] = loads[s.key] / cap
     return out
@@ -102,7 +115,7 @@ def profile(spec: ClusterSpec) -> TopologyProfile:
     """The static facts of every target of ``spec``, computed once per spec object."""
     targets = tuple(sorted(w.key for w in spec.workloads)) + tuple(sorted(n.key for n in spec.nodes))
     index = {t: i for i, t in enumerate(targets)}
-    backing = {s.key: backing_workloads(spec, s) for s in spec.services}
+    backing = backing_map(spec)
     callers: dict[str, list[tuple[Workload, float, int, bool]]] = {}
     for w in spec.workloads:
         for c in w.calls:
@@ -111,15 +124,18 @@ def profile(spec: ClusterSpec) -> TopologyProfile:
     entry = {wk for s in spec.services if s.entrypoint for wk in backing[s.key]}
     called = frozenset(entry | set(callers))
     svc_latency = {wk: s.base_latency_ms for s in spec.services for wk in backing[s.key]}
-    loads = propagated_load(spec)
+    loads = propagated_load(spec, backing)
     wl_load = {wk: loads.get(sk, 0.0) for sk, wks in backing.items() for wk in wks}
     upstream_checks = _pipeline_path_checks(spec, backing)
     rows = np.zeros((len(targets), len(STATIC_FEATURES)), dtype=np.float32)
     col = {name: i for i, name in enumerate(STATIC_FEATURES)}
+    pdbs_by_namespace: dict[str, list[PdbSpec]] = {}
+    for budget in spec.pdbs:
+        pdbs_by_namespace.setdefault(budget.namespace, []).append(budget)
     for w in spec.workloads:
         r = rows[index[w.key]]
         t = w.template
-        pdb = _pdb_for(spec, w)
+        pdb = _pdb_for(pdbs_by_namespace, w)
         cs = callers.get(w.key, [])
         f = {
             "is_deployment": w.kind == "Deployment", "is_statefulset": w.kind == "StatefulSet",

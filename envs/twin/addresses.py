@@ -10,7 +10,7 @@ in the caller's namespace. Only Services present in the input count.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Set
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _HOST = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")
@@ -59,9 +59,15 @@ def _candidates(host: str, namespace: str) -> list[tuple[str, str]]:
     return []
 
 
+def _known(services: Iterable[tuple[str, str]]) -> Set[tuple[str, str]] | Mapping[tuple[str, str], object]:
+    """``services`` as something ``in`` answers in O(1); a set or a mapping (as the builder passes) as is,
+    so resolving one value does not copy every Service of a big cluster."""
+    return services if isinstance(services, (Set, Mapping)) else set(services)
+
+
 def resolve_host(host: str, namespace: str, services: Iterable[tuple[str, str]]) -> tuple[str, str] | None:
     """The (namespace, name) of the Service ``host`` reaches from ``namespace``, if it is known."""
-    known = set(services)
+    known = _known(services)
     for candidate in _candidates(host, namespace):
         if candidate in known:
             return candidate
@@ -69,7 +75,7 @@ def resolve_host(host: str, namespace: str, services: Iterable[tuple[str, str]])
 
 
 def resolve_value(value: str, namespace: str, services: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    known = set(services)
+    known = _known(services)
     found: list[tuple[str, str]] = []
     for host in hosts_in(value):
         hit = resolve_host(host, namespace, known)

@@ -19,7 +19,7 @@ from envs.twin.calls import resolve_calls, selects
 from envs.twin.catalog import Catalog, catalog
 from envs.twin.default_pool import PoolDemand, default_pool
 from envs.twin.fields import Fields, Malformed
-from envs.twin.graph import call_cycles
+from envs.twin.graph import by_namespace, call_cycles
 from envs.twin.load import fit_default_loads
 from envs.twin.ml import PipelineHints, assign_stages, infer_role, pipeline_hints, training_for
 from envs.twin.nodes import DaemonSetDraft, daemonset_overhead, read_node
@@ -292,17 +292,14 @@ def _finish_services(
                 )
     out = []
     defaulted: set[str] = set()
+    in_namespace = by_namespace(workloads)  # a Service selects only in its namespace: O(S x W/ns), not O(S x W)
     for ref, draft in sorted(services.items()):
         reader = AnnotationReader(draft.describe, dict(draft.annotations), notes)
         reader.check_known(a.SERVICE_KEYS)
         reader.note_unquoted(draft.unquoted)
         default_entry = draft.type in ("LoadBalancer", "NodePort") or ref in routed
         is_entry = reader.get(a.ENTRYPOINT, a.boolean, default_entry)
-        behind = [
-            w
-            for w in workloads
-            if w.namespace == draft.namespace and draft.selector.matches(w.template.label_map)
-        ]
+        behind = [w for w in in_namespace.get(draft.namespace, ()) if draft.selector.matches(w.template.label_map)]
         load = reader.optional(a.LOAD_RPS, a.non_negative_number)
         if is_entry and load is None:
             capacity = sum(w.replicas * w.capacity_rps_per_pod for w in behind)
@@ -352,6 +349,7 @@ def _nodes(
 
 def _pdbs(cat: Catalog, workloads: list[Workload], notes: Notes) -> list[PdbSpec]:
     out = []
+    in_namespace = by_namespace(workloads)
     for entry in cat.of("PodDisruptionBudget"):
         try:
             pdb = read_pdb(entry.oid, entry.data, entry.api_version)
@@ -361,9 +359,7 @@ def _pdbs(cat: Catalog, workloads: list[Workload], notes: Notes) -> list[PdbSpec
         if isinstance(pdb, str):
             notes.skipped(entry.where, pdb)
             continue
-        if not any(
-            w.namespace == pdb.namespace and pdb.selector.matches(w.template.label_map) for w in workloads
-        ):
+        if not any(pdb.selector.matches(w.template.label_map) for w in in_namespace.get(pdb.namespace, ())):
             notes.add(f"{entry.oid.describe()}: selects no modelled workload")
         out.append(pdb)
     return out

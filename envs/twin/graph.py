@@ -7,14 +7,19 @@ from collections.abc import Sequence
 from envs.spec import ServiceSpec, Workload
 
 
+def by_namespace(workloads: Sequence[Workload]) -> dict[str, list[Workload]]:
+    """The workloads of each namespace, in their given order (a Service selects only in its own)."""
+    out: dict[str, list[Workload]] = {}
+    for w in workloads:
+        out.setdefault(w.namespace, []).append(w)
+    return out
+
+
 def call_cycles(workloads: Sequence[Workload], services: Sequence[ServiceSpec]) -> list[list[str]]:
     """Each set of workloads that call one another in a loop (a strongly connected component), sorted."""
+    in_namespace = by_namespace(workloads)
     by_service = {
-        s.key: [
-            w.key
-            for w in workloads
-            if w.namespace == s.namespace and s.selector.matches(w.template.label_map)
-        ]
+        s.key: [w.key for w in in_namespace.get(s.namespace, ()) if s.selector.matches(w.template.label_map)]
         for s in services
     }
     edges = {
