@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -245,8 +245,12 @@ class KubeApi:
         namespace: str | None = None,
         label_selector: str | None = None,
         field_selector: str | None = None,
+        transform: Callable[[Obj], Obj] | None = None,
     ) -> ListResult:
-        """Every item, page by page (``limit``/``continue``); a page expired mid-way restarts the list."""
+        """Every item, page by page (``limit``/``continue``); a page expired mid-way restarts the list.
+
+        ``transform`` is applied to each item as its page arrives, so only one full page is alive at a time.
+        """
         for _restart in range(3):
             items: list[Obj] = []
             token: str | None = None
@@ -260,13 +264,14 @@ class KubeApi:
                         limit=self.page_size,
                         continue_token=token,
                     )
-                    items.extend(page.get("items") or [])
+                    for item in page.get("items") or []:
+                        item.setdefault("kind", res.kind)  # list items omit them; kubectl -o json has them
+                        item.setdefault("apiVersion", res.api_version)
+                        items.append(item if transform is None else transform(item))
                     meta = page.get("metadata") or {}
+                    del page
                     token = meta.get("continue") or None
                     if token is None:
-                        for item in items:  # list items omit kind and apiVersion; kubectl -o json has them
-                            item.setdefault("kind", res.kind)
-                            item.setdefault("apiVersion", res.api_version)
                         return ListResult(items, str(meta.get("resourceVersion", "")))
             except Gone:
                 continue

@@ -96,6 +96,14 @@ class ClusterView:
                 self.pdbs.append(obj)
             elif kind == "Service":
                 self.services.append(obj)
+        # Indexes for pods_of: a scan of every pod per workload is W x P (2e9 checks at 150,000 pods).
+        self._by_namespace: dict[Any, list[Obj]] = {}
+        self._by_label: dict[tuple[Any, str, str], list[Obj]] = {}
+        for pod in self.pods:
+            namespace: Any = meta(pod).get("namespace")
+            self._by_namespace.setdefault(namespace, []).append(pod)
+            for k, v in labels_of(pod).items():
+                self._by_label.setdefault((namespace, k, v), []).append(pod)
 
     def workload(self, key: str) -> Obj | None:
         return self.workloads.get(key)
@@ -113,11 +121,15 @@ class ClusterView:
         return sorted(pods, key=lambda p: meta(p)["name"])
 
     def pods_matching(self, namespace: str, spec: dict[str, Any]) -> list[Obj]:
-        """Pods of ``namespace`` that ``spec.selector`` selects (terminating ones included)."""
+        """Pods of ``namespace`` that ``spec.selector`` selects (terminating ones included), starting from
+        the rarest of its matchLabels pairs in the index."""
         selector = spec.get("selector")
-        return [
-            p for p in self.pods if meta(p).get("namespace") == namespace and selector_matches(selector, labels_of(p))
-        ]
+        match_labels = (selector or {}).get("matchLabels") or {} if isinstance(selector, dict) else {}
+        if match_labels:
+            candidates = min((self._by_label.get((namespace, k, v), []) for k, v in match_labels.items()), key=len)
+        else:
+            candidates = self._by_namespace.get(namespace, [])
+        return [p for p in candidates if selector_matches(selector, labels_of(p))]
 
     def pods_on(self, node_name: str) -> list[Obj]:
         return sorted(
