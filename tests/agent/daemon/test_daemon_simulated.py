@@ -22,7 +22,7 @@ def test_serve_on_the_simulator_spends_the_game_day_budget_then_stops_cleanly(
         tmp_path: Path, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     port = free_port()
-    path = agent_config(tmp_path, kubeconfig=None, port=port, budget=4,
+    path = agent_config(tmp_path, kubeconfig=None, port=port, budget=8,
                         extra='[cluster.simulated]\nscenario = "ml-platform"\nseed = 5\n'
                               f'[exporters.webhook]\nurl = "{httpserver.url_for("/hook")}"\n')
     text = path.read_text().replace("fault_duration_s = 0.3", "fault_duration_s = 60").replace(
@@ -33,19 +33,28 @@ def test_serve_on_the_simulator_spends_the_game_day_budget_then_stops_cleanly(
     thread = threading.Thread(target=lambda: codes.append(service.run()), daemon=True)
     thread.start()
     journal = tmp_path / "audit.jsonl"
-    wait_for(lambda: len(intents(journal)) >= 4, 60, "the game day's four injections")
+    # the whole slot: eight injections, all reverted (a finding among eight is as good as certain here)
+    wait_for(lambda: len(intents(journal)) >= 8 and not open_intents(journal), 90, "the game day's eight injections")
+
+    def stored() -> set[str]:
+        with FindingStore(tmp_path / "findings.sqlite") as store:
+            return {f.id for f in store.all()}
+
+    def exported() -> set[str]:
+        return {json.loads(r.data)["finding"]["id"] for r, _ in httpserver.log}
+
+    wait_for(lambda: bool(stored()) and exported() == stored(), 30, "the slot's findings exported after it")
+    found = stored()
     wait_for(lambda: "chaos_agent_injections_total{" in http_get(f"http://127.0.0.1:{port}/metrics")[1], 10,
              "injections on /metrics")
     assert http_get(f"http://127.0.0.1:{port}/readyz")[0] == 200
     service.stop("test")
     thread.join(30)
     assert codes == [0]
-    assert len(intents(journal)) == 4, "the session's budget of 4 was exceeded"
+    assert len(intents(journal)) == 8, "the session's budget of 8 was exceeded"
     assert open_intents(journal) == [] and verify(journal).ok
     assert any(r.kind is RecordKind.NOTE and (r.detail or "").startswith("service stopped")
                for r in journal_records(journal))
-    with FindingStore(tmp_path / "findings.sqlite") as store:
-        found = {f.id for f in store.all()}
     posted = {json.loads(request.data)["finding"]["id"] for request, _ in httpserver.log}
     assert found and posted == found, "the slot's findings were not exported after it"
 
