@@ -43,7 +43,8 @@ def test_serve_on_the_simulator_spends_the_game_day_budget_then_stops_cleanly(
     def exported() -> set[str]:
         return {json.loads(r.data)["finding"]["id"] for r, _ in httpserver.log}
 
-    wait_for(lambda: bool(stored()) and exported() == stored(), 30, "the slot's findings exported after it")
+    # the slot's findings (the guard of this config may leave a slot without any) are all exported after it
+    wait_for(lambda: exported() == stored(), 30, "the slot's findings exported after it")
     found = stored()
     wait_for(lambda: "chaos_agent_injections_total{" in http_get(f"http://127.0.0.1:{port}/metrics")[1], 10,
              "injections on /metrics")
@@ -56,7 +57,7 @@ def test_serve_on_the_simulator_spends_the_game_day_budget_then_stops_cleanly(
     assert any(r.kind is RecordKind.NOTE and (r.detail or "").startswith("service stopped")
                for r in journal_records(journal))
     posted = {json.loads(request.data)["finding"]["id"] for request, _ in httpserver.log}
-    assert found and posted == found, "the slot's findings were not exported after it"
+    assert posted == found, "the slot's findings were not exported after it"
 
 
 class _FastClock:
