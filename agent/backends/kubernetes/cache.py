@@ -178,6 +178,14 @@ class WatchCache:
                 delay = min(MAX_RECONNECT_DELAY_S, self._reconnect_delay_s * 2 ** min(shelf.failures - 1, 10))
                 log.warning("watch failed, reconnecting", resource=res.plural, error=str(e), in_s=round(delay, 2))
                 self._stop.wait(delay)
+            except Exception as e:  # noqa: BLE001 - the thread's last resort: fail the resource, never hang start()
+                if self._stop.is_set():
+                    return
+                shelf.failed = True
+                log.error("watch thread crashed", resource=res.plural, error=repr(e)[:300])
+                with self._changed:
+                    self._changed.notify_all()
+                return
 
     def _apply(self, shelf: _Shelf, kind: str, obj: Obj) -> None:
         with self._changed:
