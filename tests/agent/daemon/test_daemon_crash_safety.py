@@ -64,7 +64,7 @@ def test_kill_9_at_random_points_leaves_nothing_behind(
         kills += 1
     seen = len(intents(journal))
     agent.start()  # the last life recovers what the last kill left, then stops cleanly
-    wait_for(lambda: len(intents(journal)) > seen, 30, f"the last life to inject\n{agent.logs()}")
+    wait_for(lambda: len(intents(journal)) > seen, 60, f"the last life to inject\n{agent.logs()}")
     code, _seconds = agent.terminate()
     assert code == 0, agent.logs()
 

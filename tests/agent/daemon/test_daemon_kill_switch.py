@@ -29,7 +29,7 @@ def test_halt_reverts_within_seconds_and_blocks_until_resume(
                           fault_duration_s=30)
     journal = tmp_path / "audit.jsonl"
     agent = agents(config).start()
-    fault = wait_for(lambda: active_fault(journal), 30, f"an applied fault\n{agent.logs()}")
+    fault = wait_for(lambda: active_fault(journal), 90, f"an applied fault\n{agent.logs()}")
     switch = FileKillSwitch(tmp_path / "halt")
     halted_at = time.monotonic()
     switch.halt("test: stop everything")
@@ -63,7 +63,7 @@ def test_the_in_cluster_configmap_halts_every_replica(
                           fault_duration_s=30)
     journal = tmp_path / "audit.jsonl"
     agent = agents(config).start()
-    wait_for(lambda: active_fault(journal), 30, f"an applied fault\n{agent.logs()}")
+    wait_for(lambda: active_fault(journal), 90, f"an applied fault\n{agent.logs()}")
     halted_at = time.monotonic()
     live.em.put({"apiVersion": "v1", "kind": "ConfigMap",
                  "metadata": {"name": "chaos-agent-halt", "namespace": "chaos-agent"},
