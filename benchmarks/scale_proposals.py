@@ -1,7 +1,8 @@
 """The scale fixes as they were measured before adoption; all four are now in the backend itself
 (agent/backends/kubernetes: cache.py, view.py, slim.py, api.py ``list(transform=...)``), so
 ``--with-proposals`` only re-applies equivalents and changes nothing measurable. Kept so the numbers in
-the history of docs/benchmarks.md can be reproduced against older backends. Behaviour is the same as the originals for every input (same objects, same order):
+the history of docs/benchmarks.md can be reproduced against older backends. Behaviour is the same as
+the originals for every input (same objects, same order):
 
 - ``objects_shared``: ``WatchCache.objects`` hands out the cached dicts instead of deep copies. The
   cache never mutates an object in place (a watch event replaces it whole), and every reader (the
