@@ -182,7 +182,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     run = TrainingRun(timesteps=args.timesteps, out_dir=Path(args.out), seed=args.seed, n_envs=args.envs,
                       budget=args.budget, tensorboard=Path(args.tensorboard) if args.tensorboard else None,
                       progress=not args.no_progress, warm_start_states=args.warm_start,
-                      learning_rate=args.learning_rate, ent_coef=args.ent_coef)
+                      dagger_rounds=args.dagger_rounds, learning_rate=args.learning_rate, ent_coef=args.ent_coef)
     out = train(run, twin=twin, command=shlex.join(["chaos-agent", *sys.argv[1:]]))
     print(f"exported policy: {out}/policy.json and weights.npz")
     return 0
@@ -256,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--no-progress", action="store_true")
     tr.add_argument("--warm-start", type=int, default=0, metavar="STATES",
                     help="training-cluster states labelled by a privileged teacher, cloned before PPO (0: none)")
+    tr.add_argument("--dagger-rounds", type=int, default=1, metavar="N",
+                    help="after the warm start, rounds of the student's own game days relabelled by the teacher")
     tr.set_defaults(func=cmd_train)
     ex = sub.add_parser("export-policy", help="export a training checkpoint to the daemon's torch-free format")
     ex.add_argument("--checkpoint", required=True, help="a checkpoints/*.zip written by train")

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,6 +20,9 @@ from envs.chaos_env import ChaosClusterEnv
 from envs.spec import ClusterSpec
 from envs.world import WorldFactory
 from policies.runtime import export_arrays
+
+if TYPE_CHECKING:
+    from policies.rl.teacher import Demonstrations
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,8 @@ class TrainingRun:
     """Training-cluster states a privileged teacher labels for behaviour cloning before PPO
     (``policies.rl.teacher``); 0 trains with PPO alone."""
     warm_start_epochs: int = 20
+    dagger_rounds: int = 1
+    """After cloning the teacher's game days: rounds of the student's own, relabelled by the teacher."""
 
 
 def _world_factory(twin: ClusterSpec | None) -> WorldFactory:
@@ -63,23 +69,44 @@ def _make_env(run: TrainingRun, worlds: WorldFactory | None, twin: ClusterSpec |
 
 
 def warm_start(model: Any, run: TrainingRun, worlds: WorldFactory | None, twin: ClusterSpec | None) -> float:
-    """Behaviour cloning from the privileged teacher; returns the final cross-entropy."""
-    import torch
-
+    """Behaviour cloning from the privileged teacher, then DAgger rounds on the student's own game days;
+    returns the final cross-entropy."""
     from policies.rl.teacher import collect
 
     env = ChaosClusterEnv(worlds or _world_factory(None), budget=run.budget, max_targets=run.max_targets)
+    rng = np.random.default_rng(run.seed)
     demos = collect(env, run.warm_start_states, seed=run.seed * 7919 + 1)
-    policy = model.policy
+    loss = _clone(model.policy, demos, run.warm_start_epochs, run.batch_size, rng)
+    for r in range(run.dagger_rounds):
+        more = collect(env, run.warm_start_states // 2, seed=run.seed * 7919 + 100_003 * (r + 1), explore=0.1,
+                       student=_student(model.policy))
+        demos = demos + more
+        loss = _clone(model.policy, demos, max(run.warm_start_epochs // 2, 1), run.batch_size, rng)
+    return loss
+
+
+def _student(policy: Any) -> Callable[[NDArray[np.float32], NDArray[np.bool_]], NDArray[np.float64]]:
+    import torch
+
+    def probabilities(obs: NDArray[np.float32], mask: NDArray[np.bool_]) -> NDArray[np.float64]:
+        with torch.no_grad():
+            dist = policy.get_distribution(torch.as_tensor(obs[None]), action_masks=mask[None])
+            return np.asarray(dist.distribution.probs[0].numpy(), dtype=np.float64)
+
+    return probabilities
+
+
+def _clone(policy: Any, demos: Demonstrations, epochs: int, batch_size: int, rng: np.random.Generator) -> float:
+    import torch
+
     policy.set_training_mode(True)
     optimizer = torch.optim.Adam(policy.parameters(), lr=1e-3)  # its own: PPO fine-tunes at a lower rate
-    rng = np.random.default_rng(run.seed)
-    n = len(demos.obs)
+    n = len(demos)
     loss_value = float("nan")
-    for _ in range(run.warm_start_epochs):
+    for _ in range(epochs):
         order = rng.permutation(n)
-        for start in range(0, n, run.batch_size):
-            idx = order[start:start + run.batch_size]
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
             obs = torch.as_tensor(demos.obs[idx])
             dist = policy.get_distribution(obs, action_masks=demos.masks[idx])
             logp = torch.log_softmax(dist.distribution.logits, dim=-1)
@@ -92,6 +119,7 @@ def warm_start(model: Any, run: TrainingRun, worlds: WorldFactory | None, twin: 
             torch.nn.utils.clip_grad_norm_(policy.parameters(), 0.5)
             optimizer.step()
             loss_value = float(loss.item())
+    policy.set_training_mode(False)
     return loss_value
 
 

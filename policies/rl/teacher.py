@@ -1,16 +1,22 @@
 """A privileged teacher for the warm start: it knows each training scenario's planted weaknesses.
 
-On training clusters only, the teacher marks every action that triggers a weakness not yet found
-(holding the first fault of a two-fault trigger, then adding the second). The student sees only the
-observation and learns to put its probability on that set: which observable facts predict a weakness.
-MaskablePPO then improves on the teacher (which tries flaky and state-dependent weaknesses blindly).
-Held-out clusters are
-never seen, and the deployed policy never sees a hidden id.
+On training clusters only, the teacher plays game days and labels every state it passes through with
+the actions that would surface a weakness not yet found: a single-fault trigger; the first fault of a
+two-fault trigger, held; and, once that is held, the second fault (nearly all the mass, since a held
+fault that is not completed is wasted). A state-dependent weakness is labelled only while the cluster
+is in the state that breaks it (a training job late in its checkpoint interval), so the student learns
+to read that state off the observation and to come back when it holds. A flaky one stays labelled
+after a miss, so the student learns it is worth another try.
+
+States come from real episodes (DAgger style): first the teacher's own, with some random moves so
+the student also sees states off the teacher's path, then the student's, relabelled by the teacher,
+so the student learns to recover from its own mistakes. The student sees only the observation; held-out
+clusters are never seen, and the deployed policy never sees a hidden id.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +24,18 @@ from numpy.typing import NDArray
 
 from envs.actions import KIND_INDEX, N_HOLD, N_INTENSITIES, N_KINDS
 from envs.chaos_env import ChaosClusterEnv
-from envs.scenarios import FaultRequirement, PlantedWeakness, Scenario
+from envs.cluster import ClusterState
+from envs.faults import Fault
+from envs.scenarios import FaultRequirement, PlantedWeakness, Scenario, score_finding
+from envs.scenarios.scoring import meets
+
+COMPLETION_SHARE = 0.9
+"""Of the teacher's mass while a fault is held, the share on completing the two-fault weakness it starts."""
+STATE_MARGIN_S = 30.0
+"""Seconds between the observation and the injection the teacher allows for (the pre-injection wait)."""
+
+StudentPolicy = Callable[[NDArray[np.float32], NDArray[np.bool_]], NDArray[np.float64]]
+"""Observation and mask -> the student's action probabilities."""
 
 
 @dataclass
@@ -26,8 +43,23 @@ class Demonstrations:
     obs: NDArray[np.float32]
     masks: NDArray[np.bool_]
     target: NDArray[np.float16]
-    """Per state, the distribution to imitate: each pending weakness gets an equal share, spread evenly
-    over the allowed actions that would trigger it (a narrow weakness counts as much as a broad one)."""
+    """Per state, the distribution to imitate (see ``imitation_target``)."""
+
+    def __len__(self) -> int:
+        return len(self.obs)
+
+    def __add__(self, other: Demonstrations) -> Demonstrations:
+        return Demonstrations(np.concatenate([self.obs, other.obs]), np.concatenate([self.masks, other.masks]),
+                              np.concatenate([self.target, other.target]))
+
+
+@dataclass(frozen=True)
+class Route:
+    """The allowed actions towards one pending weakness, now."""
+
+    actions: NDArray[np.bool_]
+    completes_held: bool
+    """True when these actions add the second fault to a held first one."""
 
 
 def _mark(env: ChaosClusterEnv, req: FaultRequirement, hold: bool, out: NDArray[np.bool_]) -> None:
@@ -38,83 +70,115 @@ def _mark(env: ChaosClusterEnv, req: FaultRequirement, hold: bool, out: NDArray[
         out[t, KIND_INDEX[k], req.min_intensity:, int(hold)] = True
 
 
-def good_actions(env: ChaosClusterEnv, scenario: Scenario, found: set[str], held: Sequence[str]) -> NDArray[np.bool_]:
-    """Flat mask of the allowed actions that trigger (or, holding, start to trigger) a pending weakness."""
-    per = weakness_actions(env, scenario, found, held)
-    return np.any(per, axis=0) if len(per) else np.zeros(env.action_masks().size, dtype=bool)
+def in_season(w: PlantedWeakness, state: ClusterState) -> bool:
+    """Whether the cluster is in the state that surfaces ``w`` (always, unless it is state-dependent).
+
+    A training job with rare checkpoints breaks only when a failure loses more progress than its bound:
+    when the time since the newest checkpoint already exceeds the bound and no checkpoint is due before
+    the fault lands. A job that never checkpointed yet is left to chance (labelled).
+    """
+    if w.kind != "state_dependent" or w.violation != "training_progress":
+        return True
+    job = state.workloads.get(w.affected)
+    spec = next((x for x in state.spec.workloads if x.key == w.affected), None)
+    if job is None or spec is None or spec.training is None or job.seconds_since_checkpoint is None:
+        return True
+    interval = spec.training.checkpoint_interval_s or float("inf")
+    bound = state.spec.model_slo.max_training_progress_lost_s
+    s = job.seconds_since_checkpoint
+    return bound + STATE_MARGIN_S <= s <= interval - 10 * STATE_MARGIN_S
 
 
-def weakness_actions(env: ChaosClusterEnv, scenario: Scenario, found: set[str],
-                     held: Sequence[str]) -> NDArray[np.bool_]:
-    """One flat mask per pending weakness reachable now: the allowed actions towards it."""
-    pending: list[PlantedWeakness] = [w for w in scenario.weaknesses if w.class_id not in found]
+def routes(env: ChaosClusterEnv, scenario: Scenario, found: set[str], held: Fault | None) -> list[Route]:
+    """One route per pending weakness reachable now."""
     allowed = env.action_masks()
-    rows = []
-    for w in pending:
-        out = np.zeros((env.max_targets, N_KINDS, N_INTENSITIES, N_HOLD), dtype=bool)
+    state = env.world.backend.snapshot()
+    out: list[Route] = []
+    for w in scenario.weaknesses:
+        if w.class_id in found or not in_season(w, state):
+            continue
+        marks = np.zeros((env.max_targets, N_KINDS, N_INTENSITIES, N_HOLD), dtype=bool)
+        completes = False
         for trigger in w.surfacing_triggers:
-            reqs = list(trigger.requires)
+            reqs = trigger.requires
             if len(reqs) == 1:
-                _mark(env, reqs[0], False, out)
-            elif held:
+                _mark(env, reqs[0], False, marks)
+            elif held is None:
                 for r in reqs:
-                    if r.target not in held:
-                        _mark(env, r, False, out)
-            else:
-                for r in reqs:
-                    _mark(env, r, True, out)
-        row = out.reshape(-1) & allowed
+                    _mark(env, r, True, marks)
+            elif any(meets(held, r) for r in reqs):
+                rest = [r for r in reqs if not meets(held, r)] or list(reqs[1:])
+                for r in rest:
+                    _mark(env, r, False, marks)
+                completes = True
+        row = marks.reshape(-1) & allowed
         if row.any():
-            rows.append(row)
-    return np.asarray(rows, dtype=bool).reshape(len(rows), allowed.size)
+            out.append(Route(row, completes and bool(row.any())))
+    return out
 
 
-def imitation_target(per_weakness: NDArray[np.bool_]) -> NDArray[np.float16]:
-    per = per_weakness.astype(np.float32)
-    per /= per.sum(axis=1, keepdims=True)
-    return (per.mean(axis=0)).astype(np.float16)
+def imitation_target(found_routes: list[Route]) -> NDArray[np.float16]:
+    """Each pending weakness gets an equal share, spread evenly over its actions (a narrow weakness counts
+    as much as a broad one); while a fault is held, completing its pair gets ``COMPLETION_SHARE``."""
+    rows = np.asarray([r.actions for r in found_routes], dtype=np.float32)
+    rows /= rows.sum(axis=1, keepdims=True)
+    completing = np.asarray([r.completes_held for r in found_routes])
+    weights = np.full(len(found_routes), 1.0 / len(found_routes))
+    if completing.any() and not completing.all():
+        weights[completing] = COMPLETION_SHARE / completing.sum()
+        weights[~completing] = (1 - COMPLETION_SHARE) / (~completing).sum()
+    return (weights @ rows).astype(np.float16)
 
 
-def collect(env: ChaosClusterEnv, states: int, *, seed: int) -> Demonstrations:
-    """States of fresh training clusters, each with a random share of its weaknesses already found (and
-    remembered in the history, so the student learns not to look there again), flaky and state-dependent
-    ones sometimes tried and missed (so it learns they are worth a retry), and sometimes the first fault of
-    a two-fault weakness held; labelled with the actions that would find a pending one."""
+def collect(env: ChaosClusterEnv, states: int, *, seed: int, explore: float = 0.2, keep: float = 0.35,
+            student: StudentPolicy | None = None) -> Demonstrations:
+    """Play game days on training clusters and label the states passed through.
+
+    Moves follow the ``student`` when given (DAgger), else the teacher's own distribution; with
+    probability ``explore`` a move is uniform over the allowed actions instead. Each state is kept with
+    probability ``keep``, so the set spans many clusters rather than a few long game days.
+    """
     rng = np.random.default_rng(seed)
-    obs_list, masks, goods = [], [], []
-    for i in range(states):
-        obs, _ = env.reset(seed=seed + i)
+    obs_list: list[NDArray[np.float32]] = []
+    masks: list[NDArray[np.bool_]] = []
+    targets: list[NDArray[np.float16]] = []
+    episode = 0
+    while len(obs_list) < states:
+        obs, _ = env.reset(seed=seed + episode)
+        episode += 1
         scenario = env.world.label
         if not isinstance(scenario, Scenario):
             raise TypeError("the teacher needs worlds labelled with their Scenario (envs.worlds.scenario_world)")
-        share = rng.uniform(0.0, 0.8)
-        found = {w.class_id for w in scenario.weaknesses if rng.random() < share}
-        for w in scenario.weaknesses:
-            if w.class_id in found:
-                for req in w.triggers[0].requires:
-                    if req.target in env.targets:
-                        obs = env.remember(req.target, sorted(req.kinds)[0], found=True)
-        for w in scenario.weaknesses:  # tried and missed: a flaky or state-dependent weakness is worth a retry
-            if w.class_id not in found and w.kind in ("flaky", "state_dependent") and rng.random() < 0.5:
-                for req in w.triggers[0].requires:
-                    if req.target in env.targets:
-                        obs = env.remember(req.target, sorted(req.kinds)[0], found=False)
-        held: list[str] = []
-        pairs = [w for w in scenario.weaknesses if w.class_id not in found and len(w.triggers[0].requires) > 1]
-        if pairs and rng.random() < 0.3:
-            first = pairs[int(rng.integers(len(pairs)))].triggers[0].requires[0]
-            good = np.zeros(env.action_masks().size, dtype=bool)
-            mark = good.reshape(env.max_targets, N_KINDS, N_INTENSITIES, N_HOLD)
-            _mark(env, first, True, mark)
-            options = np.flatnonzero(good & env.action_masks())
-            if options.size:
-                obs, _, _, _, info = env.step(int(options[int(rng.integers(options.size))]))
-                result = info.get("result")
-                held = [result.injection.fault.target] if result is not None and result.held else []
-        per = weakness_actions(env, scenario, found, held)
-        if len(per):
-            obs_list.append(obs)
-            masks.append(env.action_masks())
-            goods.append(imitation_target(per))
+        found: set[str] = set()
+        held: Fault | None = None
+        for _ in range(env.budget):
+            mask = env.action_masks()
+            if not mask.any():
+                break
+            pending = routes(env, scenario, found, held)
+            label = imitation_target(pending) if pending else None
+            if label is not None and rng.random() < keep:
+                obs_list.append(obs)
+                masks.append(mask)
+                targets.append(label)
+            action = _move(rng, mask, label, explore, None if student is None else student(obs, mask))
+            obs, _, terminated, truncated, info = env.step(action)
+            for f in info.get("all_findings", []):
+                cid = score_finding(scenario, f.faults, f.violation, f.affected)
+                if cid is not None:
+                    found.add(cid)
+            result = info.get("result")
+            held = result.injection.fault if result is not None and result.held else None
+            if terminated or truncated or len(obs_list) >= states:
+                break
     return Demonstrations(np.asarray(obs_list, dtype=np.float32), np.asarray(masks, dtype=bool),
-                          np.asarray(goods, dtype=np.float16))
+                          np.asarray(targets, dtype=np.float16))
+
+
+def _move(rng: np.random.Generator, mask: NDArray[np.bool_], label: NDArray[np.float16] | None, explore: float,
+          student: NDArray[np.float64] | None) -> int:
+    p = student if student is not None else label
+    if p is None or rng.random() < explore:
+        return int(rng.choice(np.flatnonzero(mask)))
+    q = np.asarray(p, dtype=np.float64) * mask
+    return int(rng.choice(q.size, p=q / q.sum()))

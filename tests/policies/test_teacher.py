@@ -1,0 +1,117 @@
+"""The privileged teacher labels what would surface a pending weakness, in the state that surfaces it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from envs.actions import Action, decode
+from envs.chaos_env import ChaosClusterEnv
+from envs.cluster import ClusterState, WorkloadStatus
+from envs.faults import Fault
+from envs.scenarios import TRAINING, PlantedWeakness, Scenario, generate
+from envs.worlds import scenario_world
+from policies.rl.teacher import collect, imitation_target, in_season, routes
+
+PAIR_PLAN = dataclasses.replace(TRAINING, shallow=0, intensity=0, two_fault=2, state_dependent=1, flaky=0, ml=0)
+
+
+def _scenario_with(kind_violation: tuple[str, str]) -> tuple[Scenario, PlantedWeakness]:
+    for seed in range(50):
+        sc = generate(seed, PAIR_PLAN)
+        for w in sc.weaknesses:
+            if (w.kind, w.violation) == kind_violation:
+                return sc, w
+    raise AssertionError(f"no generated scenario plants {kind_violation}")
+
+
+def _env(sc: Scenario) -> ChaosClusterEnv:
+    env = ChaosClusterEnv(lambda rng: scenario_world(sc, seed=sc.seed), budget=20, max_targets=64)
+    env.reset(seed=0)
+    return env
+
+
+def _act(env: ChaosClusterEnv, flat: int) -> tuple[Action, str]:
+    a = decode(flat)
+    return a, env.targets[a.target]
+
+
+def test_a_two_fault_weakness_is_held_first_then_completed() -> None:
+    sc, pair = _scenario_with(("two_fault", "latency"))
+    env = _env(sc)
+    first, second = pair.triggers[0].requires
+    mine = [r for r in routes(env, sc, set(), None)
+            if any(_act(env, int(i))[1] == first.target for i in np.flatnonzero(r.actions))]
+    assert mine, "the pair's first fault is not among the teacher's actions"
+    for i in np.flatnonzero(mine[0].actions):
+        a, target = _act(env, int(i))
+        assert a.hold, f"{a} on {target}: a pair's member must be held while nothing is"
+
+    held = Fault(next(iter(first.kinds)), first.min_intensity, first.target)
+    pending = routes(env, sc, set(), held)
+    assert len(pending) > 1, "other weaknesses are pending too: the share matters"
+    label = imitation_target(pending).astype(np.float64)
+    completing = np.zeros_like(label, dtype=bool)
+    for i in np.flatnonzero(label):
+        a, target = _act(env, int(i))
+        completing[i] = target == second.target and a.kind in second.kinds and not a.hold
+    assert label.sum() == pytest.approx(1.0, abs=1e-2)
+    assert label[completing].sum() >= 0.8, "a held fault is wasted unless its pair is completed"
+    assert not (label[~completing] > label[completing].max()).any()
+
+
+def _state(sc: Scenario, job: str, since_checkpoint_s: float | None) -> ClusterState:
+    return ClusterState(spec=sc.spec, workloads={job: WorkloadStatus(
+        key=job, desired=1, ready=1, pending=0, seconds_since_checkpoint=since_checkpoint_s)}, nodes={}, time_s=0.0)
+
+
+def test_a_state_dependent_weakness_is_labelled_only_in_the_state_that_breaks_it() -> None:
+    sc, gap = _scenario_with(("state_dependent", "training_progress"))
+    job = next(w for w in sc.spec.workloads if w.key == gap.affected)
+    assert job.training is not None and job.training.checkpoint_interval_s is not None
+    bound = sc.spec.model_slo.max_training_progress_lost_s
+    interval = job.training.checkpoint_interval_s
+    assert not in_season(gap, _state(sc, gap.affected, 60.0)), "fresh checkpoint: a kill loses little"
+    assert in_season(gap, _state(sc, gap.affected, bound + 120.0)), "past the bound: a kill loses too much"
+    assert not in_season(gap, _state(sc, gap.affected, interval - 1.0)), "a checkpoint lands before the fault"
+    assert in_season(gap, _state(sc, gap.affected, None)), "never checkpointed yet: left to chance"
+    other = next(w for w in sc.weaknesses if w.kind != "state_dependent")
+    assert in_season(other, _state(sc, gap.affected, 60.0))
+
+
+def test_collected_labels_are_distributions_over_allowed_actions() -> None:
+    sc, _ = _scenario_with(("two_fault", "latency"))
+    env = ChaosClusterEnv(lambda rng: scenario_world(sc, seed=int(rng.integers(100))), budget=10, max_targets=64)
+    demos = collect(env, 40, seed=3, keep=1.0)
+    assert len(demos) == 40
+    target = demos.target.astype(np.float64)
+    np.testing.assert_allclose(target.sum(axis=1), 1.0, atol=1e-2)
+    assert not (target[~demos.masks] > 0).any(), "the teacher labelled a masked action"
+    assert len(np.unique(demos.obs.round(4), axis=0)) > 20, "the states are not from real game days"
+
+
+def test_the_student_drives_the_game_days_when_given() -> None:
+    sc, _ = _scenario_with(("two_fault", "latency"))
+    env = ChaosClusterEnv(lambda rng: scenario_world(sc, seed=1), budget=6, max_targets=64)
+    chosen: list[int] = []
+
+    def student(obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        first = int(np.flatnonzero(mask)[0])
+        chosen.append(first)
+        p = np.zeros(mask.size)
+        p[first] = 1.0
+        return p
+
+    played: list[int] = []
+    step = env.step
+
+    def recording_step(action: int) -> object:
+        played.append(int(action))
+        return step(action)
+
+    env.step = recording_step  # type: ignore[method-assign,assignment]
+    demos = collect(env, 6, seed=0, explore=0.0, keep=1.0, student=student)
+    assert len(demos) == 6
+    assert played and played == chosen, "every move of the game day is the student's"
