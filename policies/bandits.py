@@ -42,8 +42,8 @@ class _LinearArms:
         self.rng = rng
 
     def observe(self, decision: Decision, outcome: Outcome) -> None:
-        if not outcome.injected:
-            return
+        """Every pull counts: an injection refused or skipped (a PDB said no, the steady state never held)
+        spent a slot and found nothing, and a deterministic arm choice would otherwise repeat it forever."""
         t, rest = divmod(outcome.action, N_ARMS * N_HOLD)
         arm = rest // N_HOLD
         x = self._x(decision.features[t:t + 1])[0]

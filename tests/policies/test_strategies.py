@@ -11,7 +11,7 @@ from envs.chaos_env import ChaosClusterEnv
 from envs.faults import FaultKind
 from envs.scenarios import TRAINING, generate
 from envs.worlds import scenario_world
-from policies.base import Decision, outcome_of
+from policies.base import Decision, Outcome, outcome_of
 from policies.combine import choice_distribution, combine, sample
 from policies.genetic import POPULATION, GeneticSearch
 from policies.registry import BENCHMARK_STRATEGIES, make_strategy
@@ -91,3 +91,22 @@ def test_combine_sharpens_with_temperature_and_follows_anomalies() -> None:
     weighted = combine(two, np.array([0.0, 9.0], dtype=np.float32), np.ones(180, dtype=bool), temperature=1.0,
                        anomaly_weight=1.0)
     assert weighted[90] == pytest.approx(10 / 11)
+
+
+@pytest.mark.parametrize("name", ["linucb", "thompson"])
+def test_a_bandit_moves_on_from_an_action_that_is_never_injected(name: str) -> None:
+    """A refused injection (a PDB said no) found nothing: the arm must lose its appeal, not be retried forever."""
+    env = env_for(0)
+    obs, _ = env.reset(seed=0)
+    strategy = make_strategy(name)
+    strategy.reset(np.random.default_rng(0))
+    decision = Decision.from_observation(obs, env.action_masks(), env.targets, env.max_targets)
+    favourite = int(np.flatnonzero(decision.flat_mask)[0])
+    for _ in range(5):  # it found something there before: the arm looks good
+        strategy.observe(decision, Outcome(favourite, new_findings=1, refound=0, reward=1.0, injected=True))
+    chosen = []
+    for _ in range(30):
+        action = sample(strategy.probabilities(decision), np.random.default_rng(0))
+        chosen.append(action)
+        strategy.observe(decision, outcome_of(action, None, new_findings=0, refound=0, reward=0.0))
+    assert len(set(chosen)) > 5, f"{name} kept choosing {sorted(set(chosen))}"
