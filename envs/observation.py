@@ -50,6 +50,8 @@ class History:
             self.found[target, KIND_INDEX[kind]] = 1
 
 
+_WORKLOAD_COLS = [_COL[c] for c in ("ready_share", "pending_share", "node_spread", "all_on_one_node",
+                                     "rollout_in_progress", "since_checkpoint_vs_bound", "restarts_log")]
 _FAMILY_COLS = [[KIND_INDEX[k] for k in KIND_INDEX if family_of(k) == f] for f in FAMILIES]
 
 
@@ -63,28 +65,38 @@ def target_features(profile: TopologyProfile, state: ClusterState, anomaly: Mapp
     node_pods: dict[str, int] = {}
     node_sole: dict[str, int] = {}
     node_entry: dict[str, int] = {}
-    entry_col = STATIC_FEATURES.index("backs_entrypoint")
-    for key, ws in state.workloads.items():
-        i = profile.index.get(key)
+    backs_entry = profile.static[:, STATIC_FEATURES.index("backs_entrypoint")] > 0
+    index = profile.index
+    rows: list[int] = []
+    values: list[tuple[float, ...]] = []
+    for key, ws in state.workloads.items():  # plain Python per workload, one numpy write at the end
+        i = index.get(key)
         if i is None:
             continue
-        row = dyn[i]
-        row[_COL["ready_share"]] = ws.ready / ws.desired if ws.desired else 1.0
-        row[_COL["pending_share"]] = ws.pending / ws.desired if ws.desired else 0.0
-        running = sum(c for _, c in ws.pods_by_node)
-        nodes = len(ws.pods_by_node)
-        row[_COL["node_spread"]] = nodes / running if running else 0.0
-        row[_COL["all_on_one_node"]] = float(nodes == 1 and running > 1)
-        row[_COL["rollout_in_progress"]] = float(ws.rollout_in_progress)
-        if ws.seconds_since_checkpoint is not None:
-            row[_COL["since_checkpoint_vs_bound"]] = min(ws.seconds_since_checkpoint / bound, 3.0) / 3
-        row[_COL["restarts_log"]] = math.log1p(ws.restarts) / 5
-        for node, count in ws.pods_by_node:
+        pods = ws.pods_by_node
+        nodes = len(pods)
+        running = 0
+        for node, count in pods:
+            running += count
             node_pods[node] = node_pods.get(node, 0) + count
-            if nodes == 1:
-                node_sole[node] = node_sole.get(node, 0) + 1
-                if profile.static[i, entry_col] > 0:
-                    node_entry[node] = node_entry.get(node, 0) + 1
+        if nodes == 1:
+            node = pods[0][0]
+            node_sole[node] = node_sole.get(node, 0) + 1
+            if backs_entry[i]:
+                node_entry[node] = node_entry.get(node, 0) + 1
+        since = ws.seconds_since_checkpoint
+        rows.append(i)
+        values.append((
+            ws.ready / ws.desired if ws.desired else 1.0,
+            ws.pending / ws.desired if ws.desired else 0.0,
+            nodes / running if running else 0.0,
+            float(nodes == 1 and running > 1),
+            float(ws.rollout_in_progress),
+            min(since / bound, 3.0) / 3 if since is not None else 0.0,
+            math.log1p(ws.restarts) / 5,
+        ))
+    if rows:
+        dyn[np.ix_(rows, _WORKLOAD_COLS)] = np.asarray(values, dtype=np.float32)
     for key, ns in state.nodes.items():
         i = profile.index.get(key)
         if i is None:
