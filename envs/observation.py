@@ -106,10 +106,11 @@ def target_features(profile: TopologyProfile, state: ClusterState, anomaly: Mapp
         dyn[i, _COL["node_pods_log"]] = math.log1p(node_pods.get(name, 0)) / 5
         dyn[i, _COL["node_sole_host_of"]] = min(node_sole.get(name, 0), 5) / 5
         dyn[i, _COL["node_hosts_entry"]] = min(node_entry.get(name, 0), 3) / 3
-    for key, score in anomaly.items():
-        i = profile.index.get(key)
-        if i is not None:
-            dyn[i, _COL["anomaly"]] = min(max(score, 0.0), 10.0) / 10
+    if anomaly:
+        at = [index.get(key, -1) for key in anomaly]
+        scores = np.fromiter(anomaly.values(), dtype=np.float32, count=len(at))
+        known = np.asarray(at) >= 0
+        dyn[np.asarray(at)[known], _COL["anomaly"]] = np.clip(scores[known], 0.0, 10.0) / 10
     if held is not None:
         dyn[held[0], _COL["held_here"]] = 1.0
     tried, found = history.tried[:n], history.found[:n]

@@ -36,11 +36,13 @@ def combine(policy_p: NDArray[np.float64], anomaly: NDArray[np.float32], mask: N
 
 
 def sample(p: NDArray[np.float64], rng: np.random.Generator) -> int:
-    """Draw an index from ``p``, looking only at its non-zero entries (fast for sparse masks)."""
-    support = np.flatnonzero(p)
-    cumulative = np.cumsum(p[support])
-    return int(support[min(int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")),
-                           support.size - 1)])
+    """Draw an index from ``p`` (non-negative, not necessarily normalised); a zero entry is never drawn:
+    ``searchsorted(..., side="right")`` lands on the first index whose cumulative sum passes the draw."""
+    cumulative = np.cumsum(p)
+    total = cumulative[-1] if cumulative.size else 0.0
+    if not total > 0:
+        raise ValueError("no action is allowed: the distribution is empty")
+    return int(np.searchsorted(cumulative, rng.random() * total, side="right"))
 
 
 def choice_distribution(strategy: object, decision: Decision, *, temperature: float,

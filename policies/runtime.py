@@ -108,16 +108,21 @@ class RuntimePolicy:
     def distribution(self, decision: Decision, *, temperature: float, anomaly_weight: float) -> NDArray[np.float64]:
         """``policies.combine.combine`` of this policy's distribution, in one float32 pass over the logits:
         softmax(logits / T + w * log1p(anomaly)) on the mask. Same result, a fraction of the time."""
-        n = len(decision.targets)
-        z = self.logits(decision.features, decision.glob) / np.float32(temperature)
+        z = self.logits(decision.features, decision.glob)
+        if temperature != 1.0:
+            z *= np.float32(1.0 / temperature)
         if anomaly_weight:
             z += np.float32(anomaly_weight) * np.log1p(np.maximum(decision.anomaly, 0.0))[:, None].astype(np.float32)
-        flat = np.where(decision.mask.reshape(n, -1), z, np.float32(-np.inf)).reshape(-1)
-        top = flat.max()
+        flat = z.reshape(-1)  # in place from here: at 1,000 targets every copy of 90,000 floats shows
+        flat[~decision.mask.reshape(-1)] = -np.inf
+        top = flat.max() if flat.size else -np.inf
         if not np.isfinite(top):
             raise ValueError("no action is allowed: the mask is empty")
-        e = np.exp(flat - top)
-        return (e / e.sum(dtype=np.float64)).astype(np.float64)
+        np.subtract(flat, top, out=flat)
+        np.exp(flat, out=flat)
+        p = flat.astype(np.float64)
+        p /= p.sum()
+        return p
 
     def probabilities(self, decision: Decision) -> NDArray[np.float64]:
         mask = decision.flat_mask
