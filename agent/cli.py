@@ -207,7 +207,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
     strategies = tuple(args.strategies.split(",")) if args.strategies else BENCHMARK_STRATEGIES
     report = run_benchmark(seeds=args.seeds, budget=args.budget, strategies=strategies,
-                           policy_dir=Path(args.policy) if args.policy else None,
+                           policy_dir=Path(args.policy) if args.policy else None, clusters=args.clusters,
                            progress=lambda msg: print(f"benchmark: {msg}", file=sys.stderr, flush=True))
     report["command"] = shlex.join(["chaos-agent", *sys.argv[1:]])
     _write_json(Path(args.json), report)
@@ -271,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     bm.add_argument("--markdown", help="also write the tables as Markdown")
     bm.add_argument("--policy", help="exported policy folder (default: the shipped one)")
     bm.add_argument("--strategies", help="comma-separated subset")
+    bm.add_argument("--clusters", choices=("held-out", "held-out-large"), default="held-out",
+                    help="the held-out set: the benchmark's own, or the same weaknesses in clusters three times bigger")
     bm.set_defaults(func=cmd_benchmark)
     audit = sub.add_parser("audit", help="the audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

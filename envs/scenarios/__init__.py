@@ -8,7 +8,7 @@ of the weakness it surfaced, or None for a false finding. See docs/scenarios.md.
 from envs.scenarios.builtins import BUILTIN_NAMES, builtin
 from envs.scenarios.errors import UnknownScenarioError
 from envs.scenarios.generator import generate, held_out_scenarios, training_scenarios
-from envs.scenarios.params import HELD_OUT, TRAINING, GeneratorParams
+from envs.scenarios.params import HELD_OUT, HELD_OUT_LARGE, HELD_OUT_SETS, TRAINING, GeneratorParams
 from envs.scenarios.records import (
     WEAKNESS_KINDS,
     Decoy,
@@ -21,7 +21,8 @@ from envs.scenarios.records import (
 from envs.scenarios.scoring import score_finding
 
 __all__ = [
-    "BUILTIN_NAMES", "HELD_OUT", "TRAINING", "WEAKNESS_KINDS", "Decoy", "FaultRequirement", "GeneratorParams",
+    "BUILTIN_NAMES", "HELD_OUT", "HELD_OUT_LARGE", "HELD_OUT_SETS",
+    "TRAINING", "WEAKNESS_KINDS", "Decoy", "FaultRequirement", "GeneratorParams",
     "PlantedWeakness", "Scenario", "Trigger", "UnknownScenarioError", "WeaknessKind", "builtin", "generate",
     "held_out_scenarios", "score_finding", "training_scenarios",
 ]

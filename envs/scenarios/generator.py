@@ -134,8 +134,8 @@ def training_scenarios(seeds: Iterable[int]) -> list[Scenario]:
     return [generate(s, TRAINING) for s in seeds]
 
 
-def held_out_scenarios(seeds: Iterable[int]) -> list[Scenario]:
+def held_out_scenarios(seeds: Iterable[int], params: GeneratorParams = HELD_OUT) -> list[Scenario]:
     """Held-out scenarios; the one at every ``CONTROL_SHARE``-th position is a no-fault control."""
-    control = dataclasses.replace(HELD_OUT, control=True)
-    return [generate(s, control if i % CONTROL_SHARE == CONTROL_SHARE - 1 else HELD_OUT)
+    control = dataclasses.replace(params, control=True)
+    return [generate(s, control if i % CONTROL_SHARE == CONTROL_SHARE - 1 else params)
             for i, s in enumerate(seeds)]

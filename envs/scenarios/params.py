@@ -66,5 +66,13 @@ HELD_OUT = GeneratorParams(
     training_jobs=2, load_rps=(150.0, 600.0), shallow=2, intensity=2, two_fault=2, state_dependent=2,
     flaky=1, ml=4, decoys=4,
 )
+HELD_OUT_LARGE = GeneratorParams(
+    name_pool="held_out", entry_points=3, services=36, nodes=36, gpu_nodes=8, zones=3, pipelines=4,
+    training_jobs=4, load_rps=(150.0, 600.0), shallow=2, intensity=2, two_fault=2, state_dependent=2,
+    flaky=1, ml=4, decoys=4,
+)
+"""``HELD_OUT``'s weaknesses in a cluster three times its size: the same needles in a bigger haystack, as
+in a real cluster where most workloads are fine. Training never sees a cluster this big."""
+HELD_OUT_SETS = {"held-out": HELD_OUT, "held-out-large": HELD_OUT_LARGE}
 CONTROL_SHARE = 5
 """Every fifth held-out scenario (by position in the seed list) is a no-fault control."""

@@ -14,7 +14,7 @@ import random
 import pytest
 from scenario_sweep import NotRun, actions, canonical_faults, cluster, fault, run
 
-from envs.scenarios import HELD_OUT, TRAINING, PlantedWeakness, Scenario, builtin, generate
+from envs.scenarios import HELD_OUT, HELD_OUT_LARGE, TRAINING, PlantedWeakness, Scenario, builtin, generate
 from envs.scenarios.planting import MAX_PROGRESS_LOSS_S
 
 BUILTINS = [builtin("ml-platform", 7), builtin("storefront", 7)]
@@ -46,8 +46,9 @@ def test_builtin_every_single_action_is_explained(scenario: Scenario) -> None:
     assert {w.class_id for w in single} <= set(hits), "a single-action weakness no single action found"
 
 
-@pytest.mark.parametrize(("params", "seed", "share"), [(TRAINING, 1, 0.2), (TRAINING, 2, 0.2), (HELD_OUT, 3, 0.1)],
-                         ids=["training-1", "training-2", "held-out-3"])
+@pytest.mark.parametrize(("params", "seed", "share"), [(TRAINING, 1, 0.2), (TRAINING, 2, 0.2), (HELD_OUT, 3, 0.1),
+                                                      (HELD_OUT_LARGE, 4, 0.04)],
+                         ids=["training-1", "training-2", "held-out-3", "held-out-large-4"])
 def test_generated_sampled_actions_are_explained(params: object, seed: int, share: float) -> None:
     _sweep(generate(seed, params), share)  # type: ignore[arg-type]
 
@@ -80,11 +81,12 @@ def test_a_control_never_breaks() -> None:
 def test_generated_full_sweep(seed: int) -> None:
     _sweep(generate(seed, TRAINING))
     _sweep(generate(seed, HELD_OUT))
+    _sweep(generate(seed, HELD_OUT_LARGE))
 
 
 def _completeness_cases() -> list[tuple[Scenario, PlantedWeakness]]:
     out = []
-    for s in [*BUILTINS, generate(5, TRAINING), generate(6, HELD_OUT)]:
+    for s in [*BUILTINS, generate(5, TRAINING), generate(6, HELD_OUT), generate(7, HELD_OUT_LARGE)]:
         out += [(s, w) for w in s.weaknesses if w.kind not in ("flaky", "state_dependent")]
     return out
 
