@@ -272,7 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     bm.add_argument("--policy", help="exported policy folder (default: the shipped one)")
     bm.add_argument("--strategies", help="comma-separated subset")
     bm.add_argument("--clusters", choices=("held-out", "held-out-large"), default="held-out",
-                    help="the held-out set: the benchmark's own, or the same weaknesses in clusters three times bigger")
+                    help="the held-out set: the benchmark's own, or the same weaknesses among three times as many "
+                         "healthy workloads (about twice the cluster)")
     bm.set_defaults(func=cmd_benchmark)
     audit = sub.add_parser("audit", help="the audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

@@ -71,8 +71,9 @@ HELD_OUT_LARGE = GeneratorParams(
     training_jobs=4, load_rps=(150.0, 600.0), shallow=2, intensity=2, two_fault=2, state_dependent=2,
     flaky=1, ml=4, decoys=4,
 )
-"""``HELD_OUT``'s weaknesses in a cluster three times its size: the same needles in a bigger haystack, as
-in a real cluster where most workloads are fine. Training never sees a cluster this big."""
+"""``HELD_OUT``'s weaknesses among three times its healthy services, nodes, pipelines and jobs (seed 10000: 78
+workloads on 44 nodes against 46 on 23): the same needles in a bigger haystack, as in a real cluster where most
+workloads are fine. Training never sees a cluster this big."""
 HELD_OUT_SETS = {"held-out": HELD_OUT, "held-out-large": HELD_OUT_LARGE}
 CONTROL_SHARE = 5
 """Every fifth held-out scenario (by position in the seed list) is a no-fault control."""

@@ -23,6 +23,23 @@ def test_benchmark_command_writes_json_plot_and_tables(tmp_path: Path) -> None:
     assert "| rl |" in md.read_text()
 
 
+def test_the_large_held_out_set_has_the_same_weaknesses_in_bigger_clusters(tmp_path: Path) -> None:
+    from envs.scenarios import held_out_scenarios
+    from envs.scenarios.params import HELD_OUT, HELD_OUT_LARGE
+
+    normal, large = held_out_scenarios([10_000]), held_out_scenarios([10_000], HELD_OUT_LARGE)
+    assert sorted(w.kind for w in normal[0].weaknesses) == sorted(w.kind for w in large[0].weaknesses)
+    assert len(large[0].spec.workloads) > 1.5 * len(normal[0].spec.workloads)
+    assert len(large[0].spec.nodes) > 1.5 * len(normal[0].spec.nodes)
+    assert HELD_OUT_LARGE.name_pool == HELD_OUT.name_pool == "held_out"
+    out = tmp_path / "large.json"
+    assert main(["benchmark", "--seeds", "1", "--budget", "3", "--json", str(out), "--clusters", "held-out-large",
+                 "--strategies", "uniform_random"]) == 0
+    report = json.loads(out.read_text())
+    assert report["clusters"] == "held-out-large"
+    assert report["held_out_scenarios"][0]["k"] == len(large[0].weaknesses)
+
+
 def test_episode_metrics_follow_the_definitions() -> None:
     tr = EpisodeTrace("x", 0, k=4, kinds={}, discovered=[1, 1, 2, 3, 4, 4])
     m = episode_metrics(tr, budget=6)
