@@ -42,7 +42,8 @@ def sample(p: NDArray[np.float64], rng: np.random.Generator) -> int:
     total = cumulative[-1] if cumulative.size else 0.0
     if not total > 0:
         raise ValueError("no action is allowed: the distribution is empty")
-    return int(np.searchsorted(cumulative, rng.random() * total, side="right"))
+    i = int(np.searchsorted(cumulative, rng.random() * total, side="right"))
+    return i if i < p.size else int(np.flatnonzero(p)[-1])  # a draw that rounded up to the total
 
 
 def choice_distribution(strategy: object, decision: Decision, *, temperature: float,

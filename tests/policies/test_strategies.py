@@ -110,3 +110,22 @@ def test_a_bandit_moves_on_from_an_action_that_is_never_injected(name: str) -> N
         chosen.append(action)
         strategy.observe(decision, outcome_of(action, None, new_findings=0, refound=0, reward=0.0))
     assert len(set(chosen)) > 5, f"{name} kept choosing {sorted(set(chosen))}"
+
+
+def test_sample_never_draws_a_zero_entry_even_at_the_edges() -> None:
+    p = np.array([0.0, 0.25, 0.0, 0.75, 0.0])
+    rng = np.random.default_rng(0)
+    drawn = {sample(p, rng) for _ in range(2000)}
+    assert drawn == {1, 3}
+
+    class Edge:
+        def __init__(self, value: float) -> None:
+            self.value = value
+
+        def random(self) -> float:
+            return self.value
+
+    assert sample(p, Edge(0.0)) == 1  # type: ignore[arg-type]
+    assert sample(p, Edge(np.nextafter(1.0, 0.0))) == 3  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="empty"):
+        sample(np.zeros(4), rng)
