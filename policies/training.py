@@ -6,7 +6,9 @@ torch-free (``policies.runtime``): the daemon never loads the pickled SB3 model.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -70,30 +72,68 @@ def _make_env(run: TrainingRun, worlds: WorldFactory | None, twin: ClusterSpec |
 
 def warm_start(model: Any, run: TrainingRun, worlds: WorldFactory | None, twin: ClusterSpec | None) -> float:
     """Behaviour cloning from the privileged teacher, then DAgger rounds on the student's own game days;
-    returns the final cross-entropy."""
-    from policies.rl.teacher import collect
-
-    env = ChaosClusterEnv(worlds or _world_factory(None), budget=run.budget, max_targets=run.max_targets)
+    returns the final cross-entropy. Game days are played on every core (``run.n_envs`` workers)."""
+    factory = worlds or _world_factory(None)  # the teacher needs labelled clusters: never the twin
+    say = _progress(run)
     rng = np.random.default_rng(run.seed)
-    demos = collect(env, run.warm_start_states, seed=run.seed * 7919 + 1)
+    demos = collect_parallel(run, factory, run.warm_start_states, seed=run.seed * 7919 + 1)
+    say(f"teacher: {len(demos)} states of its own game days")
     loss = _clone(model.policy, demos, run.warm_start_epochs, run.batch_size, rng)
+    say(f"cloned: cross-entropy {loss:.3f}")
     for r in range(run.dagger_rounds):
-        more = collect(env, run.warm_start_states // 2, seed=run.seed * 7919 + 100_003 * (r + 1), explore=0.1,
-                       student=_student(model.policy))
+        more = collect_parallel(run, factory, run.warm_start_states // 2, seed=run.seed * 7919 + 100_003 * (r + 1),
+                                explore=0.1, student=arrays_from_policy(model.policy))
         demos = demos + more
         loss = _clone(model.policy, demos, max(run.warm_start_epochs // 2, 1), run.batch_size, rng)
+        say(f"DAgger round {r + 1}/{run.dagger_rounds}: {len(more)} states of the student's game days "
+            f"relabelled; cross-entropy {loss:.3f}")
     return loss
 
 
-def _student(policy: Any) -> Callable[[NDArray[np.float32], NDArray[np.bool_]], NDArray[np.float64]]:
-    import torch
+def _progress(run: TrainingRun) -> Callable[[str], None]:
+    started = time.monotonic()
 
-    def probabilities(obs: NDArray[np.float32], mask: NDArray[np.bool_]) -> NDArray[np.float64]:
-        with torch.no_grad():
-            dist = policy.get_distribution(torch.as_tensor(obs[None]), action_masks=mask[None])
-            return np.asarray(dist.distribution.probs[0].numpy(), dtype=np.float64)
+    def say(message: str) -> None:
+        if run.progress:
+            print(f"train [{time.monotonic() - started:6.0f} s] {message}", file=sys.stderr, flush=True)
 
-    return probabilities
+    return say
+
+
+_WORKER_WORLDS: WorldFactory | None = None
+
+
+def _init_worker(worlds: WorldFactory) -> None:
+    global _WORKER_WORLDS
+    _WORKER_WORLDS = worlds  # a fork-started pool inherits it without pickling (it may be a lambda)
+
+
+def _collect_share(budget: int, max_targets: int, states: int, seed: int, explore: float,
+                   student: dict[str, NDArray[np.float32]] | None) -> Demonstrations:
+    from policies.rl.teacher import collect, runtime_student
+
+    assert _WORKER_WORLDS is not None
+    env = ChaosClusterEnv(_WORKER_WORLDS, budget=budget, max_targets=max_targets)
+    return collect(env, states, seed=seed, explore=explore,
+                   student=None if student is None else runtime_student(student, max_targets))
+
+
+def collect_parallel(run: TrainingRun, worlds: WorldFactory, states: int, *, seed: int, explore: float = 0.2,
+                     student: dict[str, NDArray[np.float32]] | None = None) -> Demonstrations:
+    """``policies.rl.teacher.collect`` split over ``run.n_envs`` worker processes (one per core by default),
+    each on its own seeds; ``student`` is the student's exported arrays (run in numpy, as the daemon does)."""
+    workers = max(1, min(run.n_envs or (os.cpu_count() or 1), states))
+    shares = [states // workers + (1 if w < states % workers else 0) for w in range(workers)]
+    jobs = [(run.budget, run.max_targets, n, seed + 1_000_003 * w, explore, student) for w, n in enumerate(shares)]
+    if workers == 1:
+        _init_worker(worlds)
+        return _collect_share(*jobs[0])
+    with multiprocessing.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(worlds,)) as pool:
+        parts = pool.starmap(_collect_share, jobs)
+    out = parts[0]
+    for part in parts[1:]:
+        out = out + part
+    return out
 
 
 def _clone(policy: Any, demos: Demonstrations, epochs: int, batch_size: int, rng: np.random.Generator) -> float:
@@ -168,6 +208,7 @@ def train(run: TrainingRun, *, twin: ClusterSpec | None = None, worlds: WorldFac
         model.learn(total_timesteps=run.timesteps, callback=callbacks, progress_bar=run.progress)
     elapsed = time.monotonic() - started
     vec.close()
+    (run.out_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     model.save(run.out_dir / "checkpoints" / "final")
     training = {**{k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(run).items()},
                 "n_envs": n_envs, "seconds": round(elapsed, 1), "command": command,

@@ -22,20 +22,22 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from envs.actions import KIND_INDEX, N_HOLD, N_INTENSITIES, N_KINDS
+from envs.actions import KIND_INDEX, N_HOLD, N_INTENSITIES, N_KINDS, PER_TARGET
 from envs.chaos_env import ChaosClusterEnv
 from envs.cluster import ClusterState
 from envs.faults import Fault
 from envs.scenarios import FaultRequirement, PlantedWeakness, Scenario, score_finding
 from envs.scenarios.scoring import meets
+from policies.base import Decision
+from policies.runtime import RuntimePolicy
 
 COMPLETION_SHARE = 0.9
 """Of the teacher's mass while a fault is held, the share on completing the two-fault weakness it starts."""
 STATE_MARGIN_S = 30.0
 """Seconds between the observation and the injection the teacher allows for (the pre-injection wait)."""
 
-StudentPolicy = Callable[[NDArray[np.float32], NDArray[np.bool_]], NDArray[np.float64]]
-"""Observation and mask -> the student's action probabilities."""
+StudentPolicy = Callable[[NDArray[np.float32], NDArray[np.bool_], int], NDArray[np.float64]]
+"""Observation, mask and the number of real (unpadded) targets -> the student's action probabilities."""
 
 
 @dataclass
@@ -161,7 +163,8 @@ def collect(env: ChaosClusterEnv, states: int, *, seed: int, explore: float = 0.
                 obs_list.append(obs)
                 masks.append(mask)
                 targets.append(label)
-            action = _move(rng, mask, label, explore, None if student is None else student(obs, mask))
+            action = _move(rng, mask, label, explore,
+                           None if student is None else student(obs, mask, len(env.targets)))
             obs, _, terminated, truncated, info = env.step(action)
             for f in info.get("all_findings", []):
                 cid = score_finding(scenario, f.faults, f.violation, f.affected)
@@ -173,6 +176,20 @@ def collect(env: ChaosClusterEnv, states: int, *, seed: int, explore: float = 0.
                 break
     return Demonstrations(np.asarray(obs_list, dtype=np.float32), np.asarray(masks, dtype=bool),
                           np.asarray(targets, dtype=np.float16))
+
+
+def runtime_student(arrays: dict[str, NDArray[np.float32]], max_targets: int) -> StudentPolicy:
+    """The student as the daemon runs it (numpy, no torch), from its exported arrays: cheap to run in
+    worker processes, and the same function as the torch network (the export round-trip test)."""
+    policy = RuntimePolicy(arrays=arrays, sha256="", metadata={})
+
+    def probabilities(obs: NDArray[np.float32], mask: NDArray[np.bool_], n_targets: int) -> NDArray[np.float64]:
+        decision = Decision.from_observation(obs, mask, [""] * n_targets, max_targets)
+        p = np.zeros(mask.size, dtype=np.float64)
+        p[: n_targets * PER_TARGET] = policy.probabilities(decision)
+        return p
+
+    return probabilities
 
 
 def _move(rng: np.random.Generator, mask: NDArray[np.bool_], label: NDArray[np.float16] | None, explore: float,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -97,7 +98,8 @@ def test_the_student_drives_the_game_days_when_given() -> None:
     env = ChaosClusterEnv(lambda rng: scenario_world(sc, seed=1), budget=6, max_targets=64)
     chosen: list[int] = []
 
-    def student(obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def student(obs: np.ndarray, mask: np.ndarray, n_targets: int) -> np.ndarray:
+        assert n_targets == len(env.targets)
         first = int(np.flatnonzero(mask)[0])
         chosen.append(first)
         p = np.zeros(mask.size)
@@ -115,3 +117,50 @@ def test_the_student_drives_the_game_days_when_given() -> None:
     demos = collect(env, 6, seed=0, explore=0.0, keep=1.0, student=student)
     assert len(demos) == 6
     assert played and played == chosen, "every move of the game day is the student's"
+
+
+def test_game_days_are_played_on_every_worker_and_the_student_runs_without_torch() -> None:
+    from policies.rl.teacher import runtime_student
+    from policies.runtime import RuntimePolicy
+    from policies.training import TrainingRun, collect_parallel
+
+    sc, _ = _scenario_with(("two_fault", "latency"))
+    run = TrainingRun(timesteps=0, out_dir=Path("unused"), n_envs=2, budget=8, max_targets=64)
+    worlds = lambda rng: scenario_world(sc, seed=int(rng.integers(100)))  # noqa: E731 -- not picklable, on purpose
+    demos = collect_parallel(run, worlds, 31, seed=5)
+    assert len(demos) == 31
+    shipped = RuntimePolicy.load()
+    demos = collect_parallel(run, worlds, 12, seed=6, student=shipped.arrays)
+    assert len(demos) == 12
+
+    env = _env(sc)
+    obs, _ = env.reset(seed=0)
+    mask = env.action_masks()
+    p = runtime_student(shipped.arrays, env.max_targets)(obs, mask, len(env.targets))
+    assert p.shape == mask.shape and p.sum() == pytest.approx(1.0) and not p[~mask].any()
+
+
+def test_train_with_a_warm_start_clones_the_teacher_and_reports_progress(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from policies.rl.teacher import runtime_student
+    from policies.runtime import RuntimePolicy
+    from policies.training import TrainingRun, train
+
+    sc, _ = _scenario_with(("two_fault", "latency"))
+    run = TrainingRun(timesteps=0, out_dir=tmp_path, n_envs=2, budget=8, max_targets=64, warm_start_states=60,
+                      dagger_rounds=1, warm_start_epochs=30, batch_size=32, checkpoint_every=10_000)
+    out = train(run, worlds=lambda rng: scenario_world(sc, seed=int(rng.integers(100))))
+    err = capsys.readouterr().err
+    assert "teacher: 60 states" in err and "DAgger round 1/1: 30 states" in err
+
+    policy = RuntimePolicy.load(out)
+    assert policy.metadata["training"]["dagger_rounds"] == 1
+    env = ChaosClusterEnv(lambda rng: scenario_world(sc, seed=3), budget=8, max_targets=64)
+    demos = collect(env, 20, seed=99, keep=1.0)
+    student = runtime_student(policy.arrays, 64)
+    env.reset(seed=0)
+    n = len(env.targets)
+    on_label = [float(student(o, m, n)[t > 0].sum()) for o, m, t in zip(demos.obs, demos.masks, demos.target,
+                                                                         strict=True)]
+    uniform = [float((t > 0).sum() / m.sum()) for m, t in zip(demos.masks, demos.target, strict=True)]
+    assert np.mean(on_label) > 5 * np.mean(uniform), "the student did not learn where the teacher points"
