@@ -38,7 +38,8 @@ class WorkloadStatus:
     restarts: int = 0
     pending: int = 0
     seconds_since_checkpoint: float | None = None
-    """Training jobs only: age of the newest checkpoint (None: never checkpointed or not training)."""
+    """Checkpointing training jobs only: seconds of progress since the newest checkpoint, i.e. what a
+    failure now would lose (None: not a job that checkpoints)."""
 
 
 @dataclass(frozen=True)

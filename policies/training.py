@@ -139,6 +139,18 @@ def collect_parallel(run: TrainingRun, worlds: WorldFactory, states: int, *, see
 def _clone(policy: Any, demos: Demonstrations, epochs: int, batch_size: int, rng: np.random.Generator) -> float:
     import torch
 
+    threads = torch.get_num_threads()
+    torch.set_num_threads(os.cpu_count() or 1)  # the env workers are idle while cloning
+    try:
+        return _clone_epochs(policy, demos, epochs, batch_size, rng)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _clone_epochs(policy: Any, demos: Demonstrations, epochs: int, batch_size: int,
+                  rng: np.random.Generator) -> float:
+    import torch
+
     policy.set_training_mode(True)
     optimizer = torch.optim.Adam(policy.parameters(), lr=1e-3)  # its own: PPO fine-tunes at a lower rate
     n = len(demos)

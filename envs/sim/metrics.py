@@ -253,7 +253,7 @@ def _ml(sim: SimulatedCluster, out: list[str]) -> None:
             _line(out, "training_progress_lost_seconds_total",
                   {"namespace": ws.spec.namespace, "job": ws.spec.name}, tr.lost_s)
         _head(out, "training_seconds_since_checkpoint", "gauge",
-              "Age of the newest checkpoint (never checkpointed: progress at risk).")
+              "Training progress since the newest checkpoint: what a failure now would lose.")
         for ws, tr in jobs:
             age = ml.seconds_since_checkpoint(sim, ws)
             if age is None:

@@ -31,11 +31,7 @@ def start(sim: SimulatedCluster) -> None:
             continue
         total = tr.epochs * tr.epoch_s
         base = float(sim.rng.uniform(0.0, 0.5 * total))
-        last_ck = None
-        if tr.checkpoint_interval_s:
-            ck = math.floor(base / tr.checkpoint_interval_s) * tr.checkpoint_interval_s
-            last_ck = -(base - ck) if ck > 0 else None
-        ws.train = TrainingState(total, base, last_ck)
+        ws.train = TrainingState(total, base)
         training_update(sim, ws)
 
 
@@ -63,8 +59,6 @@ def _fail(sim: SimulatedCluster, ws: WorkloadState, tr: TrainingState) -> None:
     p = progress(sim, tr)
     interval = ws.spec.training.checkpoint_interval_s if ws.spec.training else None
     ck = math.floor(p / interval) * interval if interval else 0.0
-    if interval and ck > tr.base and tr.run_start is not None:
-        tr.last_ck_s = tr.run_start + (ck - tr.base)
     tr.lost_s += p - ck
     tr.base = ck
     tr.run_start = None
@@ -72,16 +66,17 @@ def _fail(sim: SimulatedCluster, ws: WorkloadState, tr: TrainingState) -> None:
 
 
 def seconds_since_checkpoint(sim: SimulatedCluster, ws: WorkloadState) -> float | None:
+    """Seconds of training progress since the newest checkpoint: what a failure now would lose (a training
+    dashboard's steps since the last checkpoint, in seconds). A job restarted from a checkpoint starts again
+    from zero, however old the checkpoint file is. None for a job that does not checkpoint."""
     tr = ws.train
     interval = ws.spec.training.checkpoint_interval_s if ws.spec.training else None
     if tr is None or not interval:
         return None
-    last = tr.last_ck_s
-    if tr.run_start is not None:
-        ck = math.floor(progress(sim, tr) / interval) * interval
-        if ck > tr.base:
-            last = tr.run_start + (ck - tr.base)
-    return None if last is None else sim.t - last
+    if tr.completed:
+        return 0.0
+    p = progress(sim, tr)
+    return p - math.floor(p / interval) * interval
 
 
 def training_done(sim: SimulatedCluster, ws: WorkloadState, gen: int) -> None:
@@ -91,7 +86,7 @@ def training_done(sim: SimulatedCluster, ws: WorkloadState, gen: int) -> None:
     if tr is None or tr.gen != gen or tr.run_start is None:
         return
     sim.touch()
-    tr.base, tr.run_start, tr.completed, tr.last_ck_s = tr.total, None, True, sim.t
+    tr.base, tr.run_start, tr.completed = tr.total, None, True
     ws.done = True
     for pod in ws.pods:
         pod.phase, pod.ready, pod.alive = SUCCEEDED, False, False

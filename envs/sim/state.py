@@ -144,14 +144,13 @@ class WorkloadState:
 class TrainingState:
     """A training job's progress, advanced analytically while all of its pods run."""
 
-    __slots__ = ("base", "completed", "gen", "last_ck_s", "lost_s", "run_start", "total")
+    __slots__ = ("base", "completed", "gen", "lost_s", "run_start", "total")
 
-    def __init__(self, total: float, base: float, last_ck_s: float | None) -> None:
+    def __init__(self, total: float, base: float) -> None:
         self.total = total
         self.base = base
         """Progress (seconds of training) banked at the start of the current run."""
         self.run_start: float | None = None
-        self.last_ck_s = last_ck_s
         self.lost_s = 0.0
         self.completed = False
         self.gen = 0

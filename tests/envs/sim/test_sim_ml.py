@@ -57,6 +57,23 @@ def test_gpu_failure_loses_only_progress_since_the_last_checkpoint() -> None:
     assert sim.instant().training_progress_lost_s[JOB] == pytest.approx(lost)
 
 
+def test_after_a_restart_from_a_checkpoint_the_progress_at_risk_starts_again_from_zero() -> None:
+    """What a second failure would lose is the progress made since the restart, not the checkpoint's age."""
+    interval = 1800.0
+    sim = SimulatedCluster(_training_spec(interval), seed=4)
+    sim.wait(interval)  # a checkpoint has been taken whatever the drawn start
+    at_risk = sim.snapshot().workloads[JOB].seconds_since_checkpoint
+    assert at_risk is not None and 0 <= at_risk < interval
+    sim.inject(Fault(FaultKind.POD_KILL, 0, JOB), injection_id="k")
+    assert sim.snapshot().workloads[JOB].seconds_since_checkpoint == pytest.approx(0.0)
+    sim.wait(300)  # replaced and started (30 s) and running again
+    again = sim.snapshot().workloads[JOB].seconds_since_checkpoint
+    assert again is not None and 0 < again < 300
+    lost = sim.instant().training_progress_lost_s[JOB]
+    sim.inject(Fault(FaultKind.POD_KILL, 0, JOB), injection_id="k2")
+    assert sim.instant().training_progress_lost_s[JOB] - lost == pytest.approx(again, abs=1.0)
+
+
 @pytest.mark.parametrize(("intensity", "ooms"), [(0, False), (1, True), (2, True)])
 def test_gpu_memory_pressure_above_headroom_ooms_the_job(intensity: int, ooms: bool) -> None:
     sim = SimulatedCluster(_training_spec(None), seed=1)
