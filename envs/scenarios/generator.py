@@ -72,6 +72,8 @@ def generate(seed: int, params: GeneratorParams = TRAINING) -> Scenario:
     specific = [_PLANTERS[p](site) for p in plan]
     decoys = [add_decoy(site, rng.choice(DECOY_KINDS))
               for _ in range(params.decoys)]
+    specific = [plant.slow_dependency_pairs(draft, w) if (w.kind, w.violation) == ("two_fault", "latency") else w
+                for w in specific]  # every call is planted now
     exposures = [plant.entry_exposure(site, e) for e in site.entries]
     return _assemble(f"generated-{seed}", seed, draft, [*specific, *exposures], decoys, params.control)
 
