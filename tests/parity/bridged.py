@@ -3,8 +3,9 @@
 ``SimulatedControlPlane`` plays controllers, scheduler and kubelets behind the emulator.
 ``BridgedCluster`` is the ``ClusterBackend`` the experiment loop drives: snapshots and faults go
 through the agent's ``KubernetesBackend`` over HTTP; ``wait`` lets the bridged simulator's time pass
-(feeding it what the agent did through the API, mirroring the result back) and then waits until the
-backend's watch cache has seen every change, so the next decision reads what the API server holds.
+(feeding it what the agent did through the API, mirroring the result back; stopping where a drain
+retry of the backend falls due) and then waits until the backend's watch cache has seen every
+change, so the next decision reads what the API server holds.
 The bridged simulator is also the steady-state source, standing in for Prometheus and the exporters.
 """
 
@@ -52,7 +53,14 @@ class BridgedCluster:
         self.backend.revert(injection)
 
     def wait(self, seconds: float) -> None:
-        self.plane.advance(seconds)
+        """As ``KubernetesBackend.wait``, on the simulator's clock: the drain retries due on the way run
+        when their time comes, from what the API server holds then."""
+        end = self.now() + max(0.0, seconds)
+        while (due := self.backend.next_retry_s()) is not None and due <= end:
+            self.plane.advance(max(0.0, due - self.now()))
+            self.sync()
+            self.backend.run_due_retries()
+        self.plane.advance(max(0.0, end - self.now()))
         self.sync()
 
     def now(self) -> float:

@@ -1,5 +1,6 @@
-"""Where the simulator and the API realisation of a fault still disagree: each gap written down as a
-strict xfail naming its cause, so the day it is fixed the test passes and must be un-marked.
+"""Where the simulator and the API realisation of a fault disagreed or still disagree: each open gap
+written down as a strict xfail naming its cause, so the day it is fixed the test passes and must be
+un-marked; a closed gap stays here as a plain test, so it does not open again.
 
 Same set-up as ``test_parity_sim_vs_emulator``: path A on ``SimulatedCluster`` directly, path B the
 agent's ``KubernetesBackend`` over HTTP on the emulator with the same spec's simulator behind it.
@@ -7,13 +8,11 @@ agent's ``KubernetesBackend`` over HTTP on the emulator with the same spec's sim
 
 from __future__ import annotations
 
-import pytest
-
 from agent.config.cluster import KubernetesCluster
 from envs.cluster import ClusterBackend, SteadyStateSample
 from envs.faults import Fault, FaultKind
 from envs.worlds import simulated_world
-from tests.parity.bridged import MakeBridge
+from tests.parity.bridged import MakeBridge, emulator_leftovers
 from tests.parity.compare import run_faults
 from tests.parity.scenario import CATALOG, FRONTEND, shop_spec
 
@@ -59,11 +58,6 @@ def test_eviction_with_a_hard_kill_setting_finds_what_the_simulator_finds(bridge
     assert through_api == on_simulator
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "node_drain does not retry refused evictions: the simulator (as kubectl drain) retries a PDB-refused "
-    "eviction every Timings.drain_retry_s (5 s) while the drain lasts (envs/sim/faults/nodes.py node_drain), "
-    "the agent evicts each pod once and leaves the refused ones on the cordoned node "
-    "(agent/backends/kubernetes/faults/nodes.py NodeDrain.apply), so a drained node keeps serving pods"))
 def test_a_drain_empties_the_node_of_pods_its_pdb_lets_go_in_time(bridge: MakeBridge) -> None:
     spec = shop_spec()
     node = "node-0"  # the deterministic scheduler puts two frontend pods (PDB maxUnavailable 1) and db-0 there
@@ -75,6 +69,10 @@ def test_a_drain_empties_the_node_of_pods_its_pdb_lets_go_in_time(bridge: MakeBr
     assert sim_left.now() == 2
     on_simulator = run_faults(spec, world.backend, world.steady, world.converged, faults, during=sim_left)
     through_api = run_faults(spec, bridged, bridged.plane.sim, bridged.converged, faults, during=api_left)
-    assert on_simulator == through_api  # the findings agree (none): only the drained node's pods differ
-    assert sim_left.seen[-1] == 0
+    assert on_simulator == through_api  # the findings agree (none)
+    # The PDB lets the second frontend pod go once the first one's replacement is ready (between 10 and
+    # 15 s): the retry at 15 s evicts it, just before the first sample, on both paths.
+    assert sim_left.seen[0] == 0 and sim_left.seen[-1] == 0
     assert api_left.seen == sim_left.seen
+    assert bridged.backend.next_retry_s() is None  # the revert ended the retries (db-0's PDB never let go)
+    assert emulator_leftovers(bridged.plane.em) == []

@@ -65,8 +65,26 @@ class KubernetesBackend:
         return self._clock()
 
     def wait(self, seconds: float) -> None:
-        """Wall-clock time passes (cut short when the stop flag is set, e.g. on SIGTERM)."""
-        self._stop.wait(max(0.0, seconds))
+        """Wall-clock time passes (cut short when the stop flag is set, e.g. on SIGTERM); the drain
+        retries that fall due meanwhile run here, in the caller's thread, so none outlives a revert."""
+        deadline = time.monotonic() + max(0.0, seconds)
+        while not self._stop.is_set():
+            left = deadline - time.monotonic()
+            due = self.next_retry_s()
+            pause = left if due is None else min(left, max(0.0, due - self._clock()))
+            if pause > 0 and self._stop.wait(pause):
+                return
+            self.run_due_retries()
+            if time.monotonic() >= deadline:
+                return
+
+    def next_retry_s(self) -> float | None:
+        """When (on this backend's clock) the next round of refused drain evictions is due, if any."""
+        return self.ctx.drains.next_due_s()
+
+    def run_due_retries(self) -> list[str]:
+        """Try again the drain evictions whose round is due; returns the pods evicted."""
+        return self.ctx.drains.run_due(self.api, now_s=self._clock())
 
     def snapshot(self) -> ClusterState:
         return cluster_state(self.cache.objects(), name=self.name, time_s=self.now(), spec_builder=self._spec_builder)

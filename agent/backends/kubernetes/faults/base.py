@@ -11,11 +11,12 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from agent.backends.kubernetes.api import KubeApi, Obj
 from agent.backends.kubernetes.errors import Conflict
+from agent.backends.kubernetes.faults.drain_retry import DrainRetries
 from agent.backends.kubernetes.marks import INJECTION_LABEL, label_value
 from agent.backends.kubernetes.resources import Resource
 from agent.backends.kubernetes.view import ClusterView, meta
@@ -31,6 +32,8 @@ class ActionContext:
     pod_grace_period_s: int = 30
     clock: Callable[[], float] = time.time
     """Wall-clock seconds since the epoch (for expiry times written into the cluster)."""
+    drains: DrainRetries = field(default_factory=DrainRetries)
+    """The refused evictions of this backend's active drains, retried from ``KubernetesBackend.wait``."""
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,15 @@ and running pods without a matching toleration are evicted by the taint manager,
 controller taints an unreachable node (without its 300 s default toleration). Revert removes exactly
 that taint. A drain cordons (``spec.unschedulable``) only a node that was schedulable, recording
 that in the ``chaos-agent.io/cordoned-by`` annotation, so revert uncordons only what it cordoned.
+Evictions a PodDisruptionBudget refuses are tried again while the drain lasts, as ``kubectl drain``
+does, but only on a node this drain cordoned (``drain_retry``).
 """
 
 from __future__ import annotations
 
 from agent.backends.kubernetes.errors import NotFound
 from agent.backends.kubernetes.faults.base import ActionContext, FaultPlan, missing_target, pod_name, refuse
+from agent.backends.kubernetes.faults.drain_retry import RefusedPod
 from agent.backends.kubernetes.faults.nodeops import (
     annotation_of,
     taint_values,
@@ -20,7 +23,7 @@ from agent.backends.kubernetes.faults.nodeops import (
 )
 from agent.backends.kubernetes.faults.pods import delete_pods, evict_pods
 from agent.backends.kubernetes.marks import CORDONED_BY_ANNOTATION, NODE_FAILURE_TAINT, label_value
-from agent.backends.kubernetes.resources import NODES
+from agent.backends.kubernetes.resources import NODES, PODS
 from agent.backends.kubernetes.view import ClusterView, is_daemon_or_mirror, meta
 from envs.cluster import Injection
 from envs.faults import Fault
@@ -75,20 +78,24 @@ class NodeDrain:
                 "spec": {"unschedulable": True},
             }
 
-        update_node(ctx.api, name, cordon)
+        cordoned = update_node(ctx.api, name, cordon)
         sub_plan = FaultPlan(plan.injection_id, plan.fault, targets=pods)
-        refused: list[str] = []
+        refused: dict[str, str] = {}
         if plan.fault.magnitude >= 1:
             removed = delete_pods(sub_plan, ctx, ctx.pod_grace_period_s)
         else:
             removed, refused = evict_pods(pods, ctx)
         detail = f"cordoned {name}; removed {len(removed)} of {len(pods)} pod(s)"
         if refused:
-            detail += "; refused: " + "; ".join(sorted(set(refused)))
+            detail += "; refused: " + "; ".join(sorted(set(refused.values())))
+            if cordoned is not None and annotation_of(cordoned, CORDONED_BY_ANNOTATION) == plan.mark:
+                ctx.drains.hold(plan.mark, name, _refused_pods(ctx, refused), now_s=ctx.clock())
+                detail += f"; retrying the refused every {ctx.drains.period_s:g} s while the drain lasts"
         return plan.outcome("applied", detail, removed)
 
     def revert(self, injection_id: str, *, ctx: ActionContext) -> None:
         mark = label_value(injection_id)
+        ctx.drains.forget(mark)  # first: no retried eviction after the uncordon
 
         def uncordon(node: dict) -> dict | None:
             if annotation_of(node, CORDONED_BY_ANNOTATION) != mark:
@@ -107,3 +114,17 @@ class NodeDrain:
 
     def marked(self, *, ctx: ActionContext) -> set[str]:
         return {m for n in ctx.api.list(NODES).items if (m := annotation_of(n, CORDONED_BY_ANNOTATION))}
+
+
+def _refused_pods(ctx: ActionContext, refused: dict[str, str]) -> list[RefusedPod]:
+    """The refused pods with their uids, so a replacement of the same name is never evicted by a retry."""
+    found = []
+    for target in sorted(refused):
+        namespace, name = target.split("/", 1)
+        try:
+            uid = meta(ctx.api.get(PODS, name, namespace=namespace)).get("uid")
+        except NotFound:
+            continue
+        if uid:
+            found.append(RefusedPod(namespace, name, str(uid)))
+    return found

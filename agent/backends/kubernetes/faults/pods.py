@@ -65,9 +65,10 @@ class PodKill:
         return set()
 
 
-def evict_pods(targets: tuple[str, ...], ctx: ActionContext) -> tuple[list[str], list[str]]:
-    """Evict each pod; returns (evicted, refusals as "protected by PDB <name>")."""
-    evicted, refused = [], []
+def evict_pods(targets: tuple[str, ...], ctx: ActionContext) -> tuple[list[str], dict[str, str]]:
+    """Evict each pod; returns (evicted, refused pod -> why, as "protected by PDB <name>")."""
+    evicted: list[str] = []
+    refused: dict[str, str] = {}
     for target in targets:
         namespace, name = target.split("/", 1)
         try:
@@ -75,7 +76,7 @@ def evict_pods(targets: tuple[str, ...], ctx: ActionContext) -> tuple[list[str],
         except NotFound:
             continue
         except DisruptionBudgetRefused as e:
-            refused.append(f"protected by PDB {e.pdb_name}" if e.pdb_name else "protected by a PodDisruptionBudget")
+            refused[target] = f"protected by PDB {e.pdb_name}" if e.pdb_name else "protected by a PodDisruptionBudget"
             continue
         evicted.append(target)
     return evicted, refused
@@ -89,7 +90,7 @@ class PodEviction:
 
     def apply(self, plan: FaultPlan, *, ctx: ActionContext) -> Injection:
         evicted, refused = evict_pods(plan.targets, ctx)
-        reasons = "; ".join(sorted(set(refused)))
+        reasons = "; ".join(sorted(set(refused.values())))
         if refused and not evicted:
             return plan.outcome("refused", reasons)
         detail = f"evicted {len(evicted)} of {len(plan.targets)} pod(s)" + (f"; refused: {reasons}" if refused else "")
