@@ -245,7 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     ref.set_defaults(func=cmd_config_reference)
     tr = sub.add_parser("train", help="train the RL policy and export it")
     tr.add_argument("--config", default="config.toml")
-    tr.add_argument("--timesteps", type=int, required=True)
+    tr.add_argument("--timesteps", type=int, required=True,
+                    help="MaskablePPO steps after the warm start (0: none, as the shipped policy; "
+                         "training on the twin of your manifests needs more than 0)")
     tr.add_argument("--out", required=True, help="output folder (policy.json, weights.npz, checkpoints/)")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--envs", type=int, default=0, help="parallel envs (default: one per core)")
@@ -254,9 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--learning-rate", type=float, default=3e-4, help="PPO learning rate")
     tr.add_argument("--ent-coef", type=float, default=0.01, help="PPO entropy bonus")
     tr.add_argument("--no-progress", action="store_true")
-    tr.add_argument("--warm-start", type=int, default=0, metavar="STATES",
+    tr.add_argument("--warm-start", type=int, default=12000, metavar="STATES",
                     help="training-cluster states labelled by a privileged teacher, cloned before PPO (0: none)")
-    tr.add_argument("--dagger-rounds", type=int, default=1, metavar="N",
+    tr.add_argument("--dagger-rounds", type=int, default=2, metavar="N",
                     help="after the warm start, rounds of the student's own game days relabelled by the teacher")
     tr.set_defaults(func=cmd_train)
     ex = sub.add_parser("export-policy", help="export a training checkpoint to the daemon's torch-free format")

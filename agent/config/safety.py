@@ -12,11 +12,18 @@ from pathlib import Path
 from typing import Literal
 
 from agent.config.parse import setting
+from envs.faults import FaultKind
 
 PROTECTED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
 OPT_IN_LABEL = "chaos-agent.io/enabled"
 
 DryRun = Literal["off", "plan"]
+
+
+def _known_fault_kinds(values: tuple[str, ...]) -> str | None:
+    unknown = [v for v in values if v not in {k.value for k in FaultKind}]
+    return f"unknown fault kind(s) {', '.join(map(repr, unknown))}; known: " + ", ".join(
+        k.value for k in FaultKind) if unknown else None
 
 
 def _no_empty_names(values: tuple[str, ...]) -> str | None:
@@ -39,6 +46,9 @@ class SafetySettings:
     exclude_targets: tuple[str, ...] = setting((), check=_no_empty_names, doc=(
         "Target keys never touched, such as shop/Deployment/db or Node/gpu-1. A node hosting pods of an "
         "excluded workload is excluded too."))
+    exclude_faults: tuple[str, ...] = setting((), check=_known_fault_kinds, doc=(
+        "Fault kinds never injected, such as node_failure on a cluster without spare capacity; one of: "
+        + ", ".join(k.value for k in FaultKind) + "."))
     opt_in: bool = setting(False, doc=(
         f'Only workloads labelled {OPT_IN_LABEL}: "true" (on the workload or its pod template) are '
         "targets; a node only when it hosts an opted-in workload and nothing else but DaemonSets."))

@@ -29,6 +29,7 @@ def test_relative_paths_resolve_from_the_config_folder(tmp_path: Path) -> None:
 
 
 BAD = [
+    ('[safety]\nexclude_faults = ["node_failure", "gpu_explode"]\n', "safety.exclude_faults", "gpu_device_failure"),
     ('[cluster]\nbackend = "docker"\n', "cluster.backend", "'simulated', 'kubernetes'"),
     ('[cluster]\nbackedn = "simulated"\n', "cluster.backedn", "allowed keys"),
     ('[clustr]\nbackend = "simulated"\n', "clustr", "allowed keys"),

@@ -97,6 +97,18 @@ def test_include_exclude_and_excluded_targets() -> None:
     assert not allowed(guard(include_namespaces=("ml",)), state, K.NODE_FAILURE, 0, "Node/n2")
 
 
+def test_excluded_fault_kinds_are_never_allowed_anywhere() -> None:
+    state = cluster([web(), W("ml", "train", 2, on=(("n2", 2),))])
+    g = guard(exclude_faults=("node_failure", "pod_kill"))
+    for target in ("Node/n1", "Node/n2"):
+        for i in range(3):
+            assert not allowed(g, state, K.NODE_FAILURE, i, target)
+        assert allowed(g, state, K.NODE_DRAIN, 0, target)
+    assert not allowed(g, state, K.POD_KILL, 2, WEB)
+    assert allowed(g, state, K.POD_EVICTION, 0, WEB)
+    assert "safety.exclude_faults" in str(g.explain(state, Fault(K.POD_KILL, 0, WEB), []))
+
+
 def test_opt_in_covers_workloads_and_the_nodes_they_run_on() -> None:
     state = cluster([web(opted_in=True, on=(("n1", 2), ("n2", 2))), W("ml", "train", 1, on=(("n2", 1),))],
                     nodes=(("n1", 0), ("n2", 0), ("n3", 0)))
