@@ -52,6 +52,16 @@ class TrainingRun:
     dagger_rounds: int = 1
     """After cloning the teacher's game days: rounds of the student's own, relabelled by the teacher."""
 
+    def __post_init__(self) -> None:
+        for name in ("timesteps", "n_envs", "warm_start_states", "dagger_rounds"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("budget", "max_targets", "n_steps", "batch_size", "n_epochs", "warm_start_epochs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not self.learning_rate > 0 or self.ent_coef < 0:
+            raise ValueError(f"learning_rate must be > 0 and ent_coef >= 0, got {self.learning_rate}, {self.ent_coef}")
+
 
 def _world_factory(twin: ClusterSpec | None) -> WorldFactory:
     from envs.worlds import fixed_world, mixed, training_worlds

@@ -94,3 +94,18 @@ def test_user_mistakes_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Ca
     assert main(["run", "--config", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 2 and "Traceback" not in err and "safety.max_concurrent_faults" in err
+
+
+@pytest.mark.parametrize(("flags", "named"), [
+    (["--timesteps", "-5"], "--timesteps"), (["--timesteps", "0", "--warm-start", "-1"], "--warm-start"),
+    (["--timesteps", "0", "--dagger-rounds", "-2"], "--dagger-rounds"), (["--timesteps", "0", "--budget", "0"],
+                                                                         "--budget"),
+    (["--timesteps", "0", "--learning-rate", "0"], "--learning-rate"),
+])
+def test_bad_training_numbers_are_refused_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          flags: list[str], named: str) -> None:
+    out = tmp_path / "policy"
+    assert main(["train", "--config", "config.toml", *flags, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert named in err and "Traceback" not in err and err.count("\n") == 1
+    assert not out.exists()
