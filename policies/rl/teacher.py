@@ -76,8 +76,8 @@ def in_season(w: PlantedWeakness, state: ClusterState) -> bool:
     """Whether the cluster is in the state that surfaces ``w`` (always, unless it is state-dependent).
 
     A training job with rare checkpoints breaks only when a failure loses more progress than its bound:
-    when the time since the newest checkpoint already exceeds the bound and no checkpoint is due before
-    the fault lands. A job that never checkpointed yet is left to chance (labelled).
+    when the progress since the newest checkpoint already exceeds the bound and no checkpoint is due
+    before the fault lands. Without that signal (a job that does not checkpoint) it is always labelled.
     """
     if w.kind != "state_dependent" or w.violation != "training_progress":
         return True
@@ -115,17 +115,17 @@ def routes(env: ChaosClusterEnv, scenario: Scenario, found: set[str], held: Faul
                 completes = True
         row = marks.reshape(-1) & allowed
         if row.any():
-            out.append(Route(row, completes and bool(row.any())))
+            out.append(Route(row, completes))
     return out
 
 
-def imitation_target(found_routes: list[Route]) -> NDArray[np.float16]:
+def imitation_target(pending: list[Route]) -> NDArray[np.float16]:
     """Each pending weakness gets an equal share, spread evenly over its actions (a narrow weakness counts
     as much as a broad one); while a fault is held, completing its pair gets ``COMPLETION_SHARE``."""
-    rows = np.asarray([r.actions for r in found_routes], dtype=np.float32)
+    rows = np.asarray([r.actions for r in pending], dtype=np.float32)
     rows /= rows.sum(axis=1, keepdims=True)
-    completing = np.asarray([r.completes_held for r in found_routes])
-    weights = np.full(len(found_routes), 1.0 / len(found_routes))
+    completing = np.asarray([r.completes_held for r in pending])
+    weights = np.full(len(pending), 1.0 / len(pending))
     if completing.any() and not completing.all():
         weights[completing] = COMPLETION_SHARE / completing.sum()
         weights[~completing] = (1 - COMPLETION_SHARE) / (~completing).sum()
