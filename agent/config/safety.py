@@ -22,8 +22,9 @@ DryRun = Literal["off", "plan"]
 
 def _known_fault_kinds(values: tuple[str, ...]) -> str | None:
     unknown = [v for v in values if v not in {k.value for k in FaultKind}]
-    return f"unknown fault kind(s) {', '.join(map(repr, unknown))}; known: " + ", ".join(
-        k.value for k in FaultKind) if unknown else None
+    if not unknown:
+        return None
+    return f"unknown fault kind(s) {', '.join(map(repr, unknown))}; known: " + ", ".join(k.value for k in FaultKind)
 
 
 def _no_empty_names(values: tuple[str, ...]) -> str | None:

@@ -184,9 +184,9 @@ class SafetyGuard:
                 return f"{_action(f, t, k, i)}: {detail}"
             return why
 
-        excluded = np.array([k.value not in s.exclude_faults for k in FAULT_KINDS])
+        kind_ok = np.array([k.value not in s.exclude_faults for k in FAULT_KINDS])
         return [
-            Layer("exclude_faults", excluded[None, :, None],
+            Layer("exclude_faults", kind_ok[None, :, None],
                   lambda t, k, i: f"{FAULT_KINDS[k].value} is excluded (safety.exclude_faults)"),
             Layer("scope", f.scope_ok[:, None, None], lambda t, k, i: str(f.scope_reason[t])),
             Layer("applies", applies[:, :, None], lambda t, k, i: self._not_applicable(f, t, k)),
