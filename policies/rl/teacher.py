@@ -82,8 +82,8 @@ def in_season(w: PlantedWeakness, state: ClusterState) -> bool:
     if w.kind != "state_dependent" or w.violation != "training_progress":
         return True
     job = state.workloads.get(w.affected)
-    spec = next((x for x in state.spec.workloads if x.key == w.affected), None)
-    if job is None or spec is None or spec.training is None or job.seconds_since_checkpoint is None:
+    spec = state.spec.workload(w.affected)
+    if job is None or spec.training is None or job.seconds_since_checkpoint is None:
         return True
     interval = spec.training.checkpoint_interval_s or float("inf")
     bound = state.spec.model_slo.max_training_progress_lost_s
