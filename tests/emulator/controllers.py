@@ -17,6 +17,7 @@ from typing import Any
 from envs.sim import SimulatedCluster
 from envs.sim.state import RUNNING, STARTING, TERMINATING, Pod, WorkloadState
 from envs.spec import GPU_RESOURCE, ClusterSpec, NodeSpec, PodTemplate, Taint, Workload
+from tests.emulator.objects import controller_ref
 from tests.emulator.server import KubernetesEmulator
 from tests.emulator.store import ApiStatus, Event, Obj
 
@@ -238,15 +239,7 @@ class SimulatedControlPlane:
                         "name": rs_name,
                         "namespace": ws.spec.namespace,
                         "labels": dict(owner["spec"]["selector"]["matchLabels"]),
-                        "ownerReferences": [
-                            {
-                                "apiVersion": "apps/v1",
-                                "kind": "Deployment",
-                                "name": ws.spec.name,
-                                "uid": owner["metadata"]["uid"],
-                                "controller": True,
-                            }
-                        ],
+                        "ownerReferences": [controller_ref(owner)],
                     },
                     "spec": spec,
                 }
@@ -292,16 +285,7 @@ class SimulatedControlPlane:
                 "name": pod.name,
                 "namespace": ws.spec.namespace,
                 "labels": dict(ws.spec.template.labels),
-                "ownerReferences": [
-                    {
-                        "apiVersion": owner["apiVersion"],
-                        "kind": owner["kind"],
-                        "name": owner["metadata"]["name"],
-                        "uid": owner["metadata"]["uid"],
-                        "controller": True,
-                        "blockOwnerDeletion": True,
-                    }
-                ],
+                "ownerReferences": [controller_ref(owner, block_owner_deletion=True)],
             },
             "spec": spec,
             "status": status,

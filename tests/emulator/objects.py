@@ -10,6 +10,15 @@ from tests.emulator.server import KubernetesEmulator
 Obj = dict[str, Any]
 
 
+def controller_ref(owner: Obj, *, block_owner_deletion: bool = False) -> Obj:
+    """The ownerReference a controller puts on what it creates (a ReplicaSet's, a Pod's)."""
+    ref = {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": owner["metadata"]["name"],
+           "uid": owner["metadata"]["uid"], "controller": True}
+    if block_owner_deletion:
+        ref["blockOwnerDeletion"] = True
+    return ref
+
+
 def node(
     name: str,
     *,
@@ -185,16 +194,7 @@ def pod(
             "name": name,
             "namespace": namespace or owner["metadata"]["namespace"],
             "labels": dict(template["metadata"]["labels"]),
-            "ownerReferences": [
-                {
-                    "apiVersion": owner["apiVersion"],
-                    "kind": owner["kind"],
-                    "name": owner["metadata"]["name"],
-                    "uid": owner["metadata"]["uid"],
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
-            ],
+            "ownerReferences": [controller_ref(owner, block_owner_deletion=True)],
         },
         "spec": spec,
         "status": status,
@@ -275,15 +275,7 @@ def seed_workload(
                 "name": f"{name}-5d8f7",
                 "namespace": stored["metadata"]["namespace"],
                 "labels": dict(stored["spec"]["selector"]["matchLabels"]),
-                "ownerReferences": [
-                    {
-                        "apiVersion": "apps/v1",
-                        "kind": "Deployment",
-                        "name": name,
-                        "uid": stored["metadata"]["uid"],
-                        "controller": True,
-                    }
-                ],
+                "ownerReferences": [controller_ref(stored)],
             },
             "spec": {
                 "replicas": stored["spec"]["replicas"],
