@@ -167,33 +167,32 @@ def cmd_config_reference(args: argparse.Namespace) -> int:
     return 0
 
 
+TRAIN_FLAGS = {"timesteps": "--timesteps", "n_envs": "--envs", "budget": "--budget",
+               "warm_start_states": "--warm-start", "dagger_rounds": "--dagger-rounds",
+               "learning_rate": "--learning-rate", "ent_coef": "--ent-coef"}
+"""TrainingRun fields -> the train flags that set them, for error messages."""
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     try:
-        from policies.training import TrainingRun, train
+        from policies.training import TrainingRun, TrainingRunError, train
     except ImportError as e:
         raise ChaosAgentError(f"training needs torch and stable-baselines3 ({e.name} is missing): run "
                               "scripts/bootstrap dev, or pip install torch==2.13.0 -e '.[train]'") from e
-    for flag, value, least in (("--timesteps", args.timesteps, 0), ("--warm-start", args.warm_start, 0),
-                               ("--dagger-rounds", args.dagger_rounds, 0), ("--envs", args.envs, 0),
-                               ("--budget", args.budget, 1)):
-        if value < least:
-            raise ChaosAgentError(f"chaos-agent train: {flag} must be >= {least}, got {value}")
-    if not args.learning_rate > 0 or args.ent_coef < 0:
-        raise ChaosAgentError("chaos-agent train: --learning-rate must be > 0 and --ent-coef >= 0, got "
-                              f"{args.learning_rate} and {args.ent_coef}")
+    try:  # before any work: a bad number is refused with the flag that set it
+        run = TrainingRun(timesteps=args.timesteps, out_dir=Path(args.out), seed=args.seed, n_envs=args.envs,
+                          budget=args.budget, tensorboard=Path(args.tensorboard) if args.tensorboard else None,
+                          progress=not args.no_progress, warm_start_states=args.warm_start,
+                          dagger_rounds=args.dagger_rounds, learning_rate=args.learning_rate, ent_coef=args.ent_coef)
+    except TrainingRunError as e:
+        flag = TRAIN_FLAGS.get(e.field, e.field)
+        raise ChaosAgentError(f"chaos-agent train: {flag} must be {e.requirement}, got {e.value}") from e
     config = load_config(args.config)
     twin = None
     if config.cluster.simulated.manifests is not None:
         from agent.worlds import simulated_world
 
         twin = simulated_world(config).spec
-    try:
-        run = TrainingRun(timesteps=args.timesteps, out_dir=Path(args.out), seed=args.seed, n_envs=args.envs,
-                          budget=args.budget, tensorboard=Path(args.tensorboard) if args.tensorboard else None,
-                          progress=not args.no_progress, warm_start_states=args.warm_start,
-                          dagger_rounds=args.dagger_rounds, learning_rate=args.learning_rate, ent_coef=args.ent_coef)
-    except ValueError as e:
-        raise ChaosAgentError(f"chaos-agent train: {e}; see chaos-agent train --help") from e
     out = train(run, twin=twin, command=shlex.join(["chaos-agent", *sys.argv[1:]]))
     print(f"exported policy: {out}/policy.json and weights.npz")
     return 0

@@ -27,6 +27,14 @@ if TYPE_CHECKING:
     from policies.rl.teacher import Demonstrations
 
 
+class TrainingRunError(ValueError):
+    """A ``TrainingRun`` field out of its range; ``field`` names it, for callers that call it otherwise."""
+
+    def __init__(self, field: str, requirement: str, value: object) -> None:
+        super().__init__(f"{field} must be {requirement}, got {value}")
+        self.field, self.requirement, self.value = field, requirement, value
+
+
 @dataclass(frozen=True)
 class TrainingRun:
     timesteps: int
@@ -55,12 +63,14 @@ class TrainingRun:
     def __post_init__(self) -> None:
         for name in ("timesteps", "n_envs", "warm_start_states", "dagger_rounds"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+                raise TrainingRunError(name, ">= 0", getattr(self, name))
         for name in ("budget", "max_targets", "n_steps", "batch_size", "n_epochs", "warm_start_epochs"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not self.learning_rate > 0 or self.ent_coef < 0:
-            raise ValueError(f"learning_rate must be > 0 and ent_coef >= 0, got {self.learning_rate}, {self.ent_coef}")
+                raise TrainingRunError(name, ">= 1", getattr(self, name))
+        if not self.learning_rate > 0:
+            raise TrainingRunError("learning_rate", "> 0", self.learning_rate)
+        if self.ent_coef < 0:
+            raise TrainingRunError("ent_coef", ">= 0", self.ent_coef)
 
 
 def _world_factory(twin: ClusterSpec | None) -> WorldFactory:
