@@ -38,6 +38,7 @@ def test_the_large_held_out_set_has_the_same_weaknesses_in_bigger_clusters(tmp_p
     report = json.loads(out.read_text())
     assert report["clusters"] == "held-out-large"
     assert report["held_out_scenarios"][0]["k"] == len(large[0].weaknesses)
+    assert main(["benchmark", "--seeds", "1", "--json", str(out), "--clusters", "huge"]) == 2
 
 
 def test_episode_metrics_follow_the_definitions() -> None:
