@@ -285,6 +285,8 @@ class Service:
                 self.hands.forget_all()
                 if left:
                     log.info("reverted_on_stop", reverted=left)
+                if self._leading.is_set():
+                    self._sweep_orphans()  # a half-applied fault that could not be reverted at the time
                 return
             except ChaosAgentError as e:
                 delay = backoff.next_delay()
@@ -296,15 +298,17 @@ class Service:
                 time.sleep(delay)
 
     def _sweep_orphans(self) -> bool:
-        """Once leader: revert every fault of ours in the cluster that no open injection owns."""
-        if self._swept:
+        """Once leader, and again whenever the backend left a half-applied fault it could not revert:
+        revert every fault of ours in the cluster that no open injection owns."""
+        if self._swept and not (self.kubernetes is not None and self.kubernetes.orphans_left):
             return True
         if self.kubernetes is not None:
             owned = [i.injection_id for i in open_intents(self.journal.path)]
             reverted = self.kubernetes.revert_orphans(owned)
             if reverted:
                 log.warning("orphans_reverted", marks=reverted)
-                self.journal.record_note(f"start-up sweep reverted {len(reverted)} orphaned fault(s): "
+                when = "sweep" if self._swept else "start-up sweep"
+                self.journal.record_note(f"{when} reverted {len(reverted)} orphaned fault(s): "
                                          + ", ".join(reverted), status="reverted")
         self._swept = True
         return True

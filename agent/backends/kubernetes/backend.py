@@ -2,7 +2,8 @@
 
 Snapshots read the watch cache (listed once, then kept current by watches); faults go through the
 registry in ``faults``; time is the wall clock. A fault whose application fails half-way is reverted
-at once, and what cannot be reverted stays marked for the start-up sweep (``revert_orphans``).
+at once, and what cannot be reverted stays marked, and ``orphans_left`` says so: the daemon sweeps
+(``revert_orphans``) again before its next injection and when it stops, not only at start-up.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class KubernetesBackend:
         self._clock = clock
         self._stop = stop or threading.Event()
         self.ctx = ActionContext(api=api, pod_grace_period_s=settings.pod_grace_period_s, clock=clock)
+        self.orphans_left = False
+        """True once a half-applied fault could not be reverted, until a sweep succeeds."""
 
     @classmethod
     def connect(cls, settings: KubernetesCluster, **kw: object) -> KubernetesBackend:
@@ -105,8 +108,9 @@ class KubernetesBackend:
             try:
                 action.revert(injection_id, ctx=self.ctx)
             except KubernetesApiError as revert_error:
+                self.orphans_left = True
                 log.error(
-                    "partial fault could not be reverted; the start-up sweep will retry",
+                    "partial fault could not be reverted; the next sweep will retry",
                     injection_id=injection_id,
                     error=str(revert_error),
                 )
@@ -118,10 +122,13 @@ class KubernetesBackend:
         except KubernetesApiError as e:
             raise BackendError(f"could not revert {injection.id} ({injection.fault.describe()}): {e}") from e
 
-    # ---- start-up sweep ----------------------------------------------------------------------
+    # ---- the sweep ---------------------------------------------------------------------------
     def revert_orphans(self, open_injection_ids: Iterable[str]) -> list[str]:
-        """Revert every mark in the cluster that no open injection owns; returns the marks reverted."""
-        return revert_orphans(self.ctx, open_injection_ids)
+        """Revert every mark in the cluster that no open injection owns; returns the marks reverted.
+        ``orphans_left`` is cleared only when every one of them was reverted."""
+        reverted = revert_orphans(self.ctx, open_injection_ids)
+        self.orphans_left = False
+        return reverted
 
 
 def revert_orphans(ctx: ActionContext, open_injection_ids: Iterable[str]) -> list[str]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from agent.backends.kubernetes.backend import KubernetesBackend
 from agent.backends.kubernetes.marks import NODE_FAILURE_TAINT
+from agent.errors import BackendError
 from envs.faults import Fault, FaultKind
 from tests.agent.backends.kubernetes.conftest import Seeded, fast_api
 
@@ -54,3 +57,24 @@ def test_sweep_leaves_foreign_marks_alone(seeded: Seeded, backend: KubernetesBac
     node = em.get("Node", "node-a")
     assert node["spec"] == {"taints": foreign, "unschedulable": True}
     assert NODE_FAILURE_TAINT not in str(node)
+
+
+def test_a_half_applied_fault_that_cannot_be_reverted_is_flagged_until_a_sweep_reverts_it(
+        seeded: Seeded, backend: KubernetesBackend) -> None:
+    """The drain cordons node-b, then deleting its pods and the revert's node list both fail: the cordon
+    stays, and the backend says so, so the daemon sweeps before its next injection, not at its next start."""
+    em = seeded.emulator
+    deletes = em.fail(r"^DELETE /api/v1/namespaces/[^/]+/pods/", 500, times=100)
+    lists = em.fail(r"^GET /api/v1/nodes\?(?!.*watch)", 500, times=100)
+    injection = backend.inject(Fault(FaultKind.NODE_DRAIN, 2, "Node/node-b"), injection_id="half")
+    assert injection.outcome == "failed"
+    assert em.get("Node", "node-b")["spec"].get("unschedulable") is True
+    assert backend.orphans_left
+
+    with pytest.raises(BackendError):  # still failing: the flag stays for the next try
+        backend.revert_orphans(())
+    assert backend.orphans_left
+    deletes.times = lists.times = 0
+    assert backend.revert_orphans(()) == ["half"]
+    assert "unschedulable" not in em.get("Node", "node-b")["spec"]
+    assert not backend.orphans_left
