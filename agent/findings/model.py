@@ -14,20 +14,11 @@ from typing import Any
 
 from envs.cluster import Injection, SteadyStateSample, Violation
 from envs.experiment import ExperimentResult
-from envs.faults import INTENSITY_NAMES
+from envs.faults import INTENSITY_NAMES, Fault, FaultKind
 from envs.footprint import Touch
 from envs.symptoms import symptom_key, symptoms_of
 from envs.verdict import Breach, severity_label
-
-COMPARATORS: Mapping[Violation, str] = {
-    "availability": ">=",
-    "latency": "<=",
-    "training_progress": "<=",
-    "data_loss": "<=",
-    "undetected_drift": ">=",
-    "data_quality": "<=",
-}
-"""How each bound reads as a hypothesis: the signal must stay on this side of the threshold."""
+from envs.weaknesses import Case
 
 
 @dataclass(frozen=True)
@@ -122,6 +113,21 @@ class Finding:
     concurrent: tuple[FaultRef, ...] = field(default=())
     """Faults held active during the injection (two-fault findings)."""
     last_injection_index: int | None = None
+    lowest_intensity: int | None = None
+    """The mildest intensity that reproduced it (None: ``fault.intensity``, the only one seen). A finding
+    reproduced within the design basis stays within it however hard it was hit later."""
+
+    @property
+    def mildest(self) -> FaultRef:
+        """The injected fault at the lowest intensity that reproduced the finding."""
+        low = self.fault.intensity if self.lowest_intensity is None else self.lowest_intensity
+        return replace(self.fault, intensity=low)
+
+    def case(self) -> Case:
+        """The finding as the root-cause analysis reads it (``envs.weaknesses``), at its mildest fault."""
+        faults = tuple(Fault(FaultKind(r.kind), r.intensity, r.target) for r in (*self.concurrent, self.mildest))
+        return Case(id=self.id, violation=self.violation, faults=faults, affected=self.affected,
+                    worst=self.evidence.breach, footprint=self.evidence.footprint, severity=self.severity)
 
     @property
     def severity_label(self) -> str:
@@ -149,6 +155,7 @@ class Finding:
             "first_seen": self.first_seen.isoformat(),
             "last_seen": self.last_seen.isoformat(),
             "last_injection_index": self.last_injection_index,
+            "lowest_intensity": self.mildest.intensity,
         }
 
     @classmethod
@@ -173,16 +180,20 @@ class Finding:
                 for c in d.get("concurrent", ())
             ),
             last_injection_index=d.get("last_injection_index"),
+            lowest_intensity=d.get("lowest_intensity"),
         )
 
     def merged_with(self, repeat: Finding) -> Finding:
-        """This finding seen again: counts and times move on; the worse evidence and higher intensity stay."""
+        """This finding seen again: counts and times move on; the worse evidence and higher intensity stay,
+        and so do the mildest intensity and what that mildest fault reached (its footprint)."""
         worse = repeat if repeat.severity > self.severity else self
+        mild = repeat if repeat.mildest.intensity < self.mildest.intensity else self
         intensity = max(self.fault.intensity, repeat.fault.intensity)
         return replace(
             self,
             hypothesis=worse.hypothesis,
-            evidence=worse.evidence,
+            evidence=replace(worse.evidence, footprint=mild.evidence.footprint),
+            lowest_intensity=mild.mildest.intensity,
             severity=worse.severity,
             fault=replace(self.fault, intensity=intensity),
             reproductions=self.reproductions + repeat.reproductions,
@@ -211,10 +222,6 @@ def signature_of(
 
 def finding_id(signature: str) -> str:
     return f"F-{signature[:10]}"
-
-
-def hypothesis_of(b: Breach) -> str:
-    return f"{b.signal} {COMPARATORS.get(b.violation, '~')} {b.threshold:g}"
 
 
 def _signal_value(b: Breach, s: SteadyStateSample, before: SteadyStateSample) -> float | None:
@@ -257,7 +264,7 @@ def findings_from_result(
             Finding(
                 id=finding_id(sig),
                 signature=sig,
-                hypothesis="; ".join(sorted({hypothesis_of(b) for b in symptom.breaches})),
+                hypothesis="; ".join(sorted({b.hypothesis for b in symptom.breaches})),
                 fault=fault,
                 target=fault.target,
                 affected=symptom.affected,
@@ -270,6 +277,7 @@ def findings_from_result(
                 last_seen=when,
                 concurrent=concurrent,
                 last_injection_index=injection_index,
+                lowest_intensity=fault.intensity,
             )
         )
     return sorted(findings, key=lambda f: (-f.severity, f.id))
