@@ -8,10 +8,10 @@ cause, keeping beyond-design-basis breaches as ``Impact``. See docs/weaknesses.m
 
 from envs.weaknesses.assess import Assessment, assess
 from envs.weaknesses.explain import diagnose
-from envs.weaknesses.records import Case, Diagnosis, Impact, Weakness, weakness_id
+from envs.weaknesses.records import Aspect, Case, Diagnosis, Impact, Weakness, weakness_id
 from envs.weaknesses.taxonomy import KNOWN_CAUSES, LABELS, RootCause
 
 __all__ = [
-    "KNOWN_CAUSES", "LABELS", "Assessment", "Case", "Diagnosis", "Impact", "RootCause", "Weakness", "assess",
+    "KNOWN_CAUSES", "LABELS", "Aspect", "Assessment", "Case", "Diagnosis", "Impact", "RootCause", "Weakness", "assess",
     "diagnose", "weakness_id",
 ]

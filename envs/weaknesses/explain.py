@@ -268,7 +268,7 @@ def _degraded(spec: ClusterSpec, case: Case, svc: str, hit: _Hit, hop: Hop | Non
             return []
         callers_retry = hop is not None and hop.call.retries > 0
         if callers_retry and hop is not None:
-            return [_Cause(RootCause.RETRY_AMPLIFICATION, w.key, (w.key, hop.caller),
+            return [_Cause(RootCause.RETRY_AMPLIFICATION, w.key, (hop.caller, w.key),
                            f"{what} leaves {_name(w.key)} {capacity:.0f} rps for {load:.0f} rps of load, and "
                            f"{_name(hop.caller)} retries {hop.call.retries} time(s) into it", PARTIAL)]
         if hop is not None and not hop.call.fallback:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from envs.memo import per_spec
 from envs.profile import allowed_disruptions, backing_map, propagated_load
-from envs.spec import Call, ClusterSpec, NodeSpec, PdbSpec, Workload
+from envs.spec import HOSTNAME_LABEL, Call, ClusterSpec, NodeSpec, PdbSpec, Workload
 from envs.verdict import upstream_pipelines
 
 
@@ -127,18 +127,23 @@ def spare_gpus(spec: ClusterSpec, w: Workload, lost_node: str) -> int:
     The spec does not say where pods run, so the demand is assumed to fill the lost node first and the
     rest of the GPU nodes after it: an estimate, exact when the GPU nodes are one pool.
     """
-    others = [n for n in spec.nodes if n.key != lost_node and n.gpus > 0 and _fits(w, n)]
+    others = [n for n in spec.nodes if n.key != lost_node and n.gpus > 0 and fits(w, n)]
     demand = sum(o.replicas * o.template.gpus for o in spec.workloads)
     lost = next((n.gpus for n in spec.nodes if n.key == lost_node), 0)
     return max(0, sum(n.gpus for n in others) - max(0, demand - lost))
 
 
-def _fits(w: Workload, node: NodeSpec) -> bool:
+def fits(w: Workload, node: NodeSpec, *, ignore_host_pin: bool = False) -> bool:
+    """The workload's pods may run on ``node``: node selector, required node affinity, NoSchedule taints.
+
+    ``ignore_host_pin`` drops node-affinity requirements on ``kubernetes.io/hostname`` (a fix may lift them).
+    """
     t = w.template
     labels = node.label_map
     if any(labels.get(k) != v for k, v in t.node_selector):
         return False
-    if t.node_affinity and not any(all(r.matches(labels) for r in term) for term in t.node_affinity):
+    terms = [tuple(r for r in term if not (ignore_host_pin and r.key == HOSTNAME_LABEL)) for term in t.node_affinity]
+    if terms and not any(all(r.matches(labels) for r in term) for term in terms):
         return False
     return all(taint.effect == "PreferNoSchedule" or any(tol.tolerates(taint) for tol in t.tolerations)
                for taint in node.taints)

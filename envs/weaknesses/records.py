@@ -49,10 +49,51 @@ class Diagnosis:
     def is_weakness(self) -> bool:
         return self.cause is not None
 
+    @property
+    def component(self) -> str:
+        """What the weakness is of, the key findings are grouped by: one weakness per component.
 
-def weakness_id(cause: RootCause, locus: str) -> str:
-    """Stable across runs and game days: the cause and where it sits."""
-    return "W-" + hashlib.sha256(f"{cause.value}|{locus}".encode()).hexdigest()[:10]
+        On a request path the component is the workload whose loss or slowness reached users: its own
+        shortcomings (one replica, colocated replicas, a leader, no PDB, no spare GPUs) and those of the
+        calls into it (no fallback, a timeout below its tail, retries that multiply its load) are aspects
+        of one weakness, and one fix (spread replicas, a fallback on every critical call) covers them. The
+        edge in front of an entry point is its own component; every other cause is its own.
+        """
+        if self.cause is None:
+            return ""
+        if self.cause in PATH_CAUSES and not (self.cause is RootCause.NO_FALLBACK and self.variant != "call"):
+            return f"path|{self.targets[-1]}"
+        return f"{self.cause.value}|{self.locus}"
+
+
+PATH_CAUSES = frozenset({
+    RootCause.SINGLE_REPLICA_ON_PATH, RootCause.COLOCATED_REPLICAS, RootCause.NO_SPARE_GPU_CAPACITY,
+    RootCause.PDB_MISSING_OR_UNMEETABLE, RootCause.RETRY_AMPLIFICATION, RootCause.TIMEOUT_BELOW_DEPENDENCY_TAIL,
+    RootCause.NO_FALLBACK,
+})
+"""Causes that are aspects of one component on a request path (``Diagnosis.component``)."""
+PRIORITY: tuple[RootCause, ...] = (
+    RootCause.SINGLE_REPLICA_ON_PATH, RootCause.COLOCATED_REPLICAS, RootCause.NO_SPARE_GPU_CAPACITY,
+    RootCause.PDB_MISSING_OR_UNMEETABLE, RootCause.RETRY_AMPLIFICATION, RootCause.TIMEOUT_BELOW_DEPENDENCY_TAIL,
+    RootCause.NO_FALLBACK, RootCause.EPHEMERAL_STATE, RootCause.NO_USABLE_CHECKPOINT, RootCause.NO_DRIFT_MONITOR,
+    RootCause.NO_SCHEMA_CHECK, RootCause.UNEXPLAINED,
+)
+"""Which aspect names a weakness of several: the one that takes the most of the path down comes first."""
+
+
+def weakness_id(component: str) -> str:
+    """Stable across runs and game days: a hash of the component (``Diagnosis.component``)."""
+    return "W-" + hashlib.sha256(component.encode()).hexdigest()[:10]
+
+
+@dataclass(frozen=True)
+class Aspect:
+    """One cause of a weakness and where it sits (a weakness of a component may have several)."""
+
+    cause: RootCause
+    locus: str
+    variant: str
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -61,7 +102,9 @@ class Weakness:
 
     id: str
     cause: RootCause
+    """The leading aspect's cause (``PRIORITY``); ``aspects`` lists every cause seen."""
     locus: str
+    """The component: a workload key, an entry Service key, or the leading aspect's locus."""
     title: str
     explanation: str
     targets: tuple[str, ...]
@@ -70,14 +113,18 @@ class Weakness:
     severity: float
     """0..1: the worst SLO impact of its findings times the importance of the path it sits on."""
     importance: float
-    """0..1: the share of entry traffic on the path (0.5 for what serves no request), see docs/weaknesses.md."""
+    """0.5..1: how much of the entry traffic the path carries (0.5 for what serves no request)."""
     findings: tuple[str, ...]
     """Finding ids, the evidence: every experiment that reproduced it."""
-    variant: str = ""
+    aspects: tuple[Aspect, ...]
 
     @property
     def severity_label(self) -> str:
         return severity_label(self.severity)
+
+    @property
+    def variant(self) -> str:
+        return self.aspects[0].variant if self.aspects else ""
 
 
 @dataclass(frozen=True)
