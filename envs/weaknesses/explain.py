@@ -259,6 +259,11 @@ def _degraded(spec: ClusterSpec, case: Case, svc: str, hit: _Hit, hop: Hop | Non
                            f"{_name(hop.caller)} calls {_name(hop.call.service)} with a {hop.call.timeout_ms:g} ms "
                            f"timeout and no fallback; under {what} its answers take about {tail:.0f} ms, so every "
                            f"attempt times out ({hop.call.retries} retries do not help)", PARTIAL)]
+        if case.violation == "latency":
+            return [_Cause(RootCause.NO_FALLBACK, hop.locus, (hop.caller, w.key),
+                           f"under {what} {_name(w.key)} answers in about {tail:.0f} ms, within "
+                           f"{_name(hop.caller)}'s {hop.call.timeout_ms:g} ms timeout: without a fallback the caller "
+                           f"waits, and the slowness reaches {_name(svc)}'s p99", PARTIAL, "slow")]
         return []
     if fault.kind is F.CPU_STRESS:
         p = paths(spec)
@@ -293,6 +298,7 @@ def _edge(svc: str, detail: str) -> _Cause:
 
 def _call(hop: Hop, detail: str) -> _Cause:
     return _Cause(RootCause.NO_FALLBACK, hop.locus, (hop.caller, hop.callee), detail, PARTIAL, "call")
+
 
 
 def _unexplained(case: Case, checked: str) -> _Cause:

@@ -43,6 +43,8 @@ class Paths:
     """Workload key -> requests per second its Services carry."""
     service_of: dict[str, str]
     """Workload key -> the first Service selecting it."""
+    backing: dict[str, tuple[str, ...]]
+    """Service key -> the workloads it selects."""
 
 
 def _walk(spec: ClusterSpec, starts: tuple[str, ...], backing: dict[str, tuple[str, ...]],
@@ -76,7 +78,7 @@ def paths(spec: ClusterSpec) -> Paths:
         for w in wls:
             workload_load[w] = workload_load.get(w, 0.0) + load.get(svc, 0.0)
             service_of.setdefault(w, svc)
-    return Paths(entries, critical, reach, load, workload_load, service_of)
+    return Paths(entries, critical, reach, load, workload_load, service_of, backing)
 
 
 def pdb_of(spec: ClusterSpec, w: Workload) -> PdbSpec | None:

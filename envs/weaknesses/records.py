@@ -61,7 +61,8 @@ class Diagnosis:
         """
         if self.cause is None:
             return ""
-        if self.cause in PATH_CAUSES and not (self.cause is RootCause.NO_FALLBACK and self.variant != "call"):
+        own = self.cause is RootCause.NO_FALLBACK and self.variant in ("edge", "stale")
+        if self.cause in PATH_CAUSES and not own:
             return f"path|{self.targets[-1]}"
         return f"{self.cause.value}|{self.locus}"
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from envs.design_basis import DEFAULT_BOUNDS, DesignBasisBounds
@@ -57,11 +57,10 @@ def remediation_for(spec: ClusterSpec, weakness: Weakness,
     """
     if weakness.cause is RootCause.UNEXPLAINED:
         return None
-    calls: dict[str, dict[str, dict[str, Any]]] = {}
-    """Caller key -> its calls' settings after the fixes (one annotation per caller, however many fixes)."""
-    parts = [_aspect_fix(spec, weakness, a, bounds, calls) for a in weakness.aspects]
+    plan = _CallPlan(spec, bounds)
+    parts = [_aspect_fix(spec, weakness, a, bounds, plan) for a in weakness.aspects]
     patches = [p for part in parts for p in part.patches]
-    for caller_key, settings in calls.items():
+    for caller_key, settings in plan.settings().items():
         patches.append(_annotate(spec.workload(caller_key), {PREFIX + "calls": json.dumps(settings, sort_keys=True)},
                                  "The call settings after the fix (chaos-agent.io/calls lists every call)."))
     summary = " ".join(dict.fromkeys(part.summary for part in parts))
@@ -81,22 +80,64 @@ def _combine(patches: list[ManifestPatch]) -> tuple[ManifestPatch, ...]:
     return tuple(out.values())
 
 
-def _call_settings(spec: ClusterSpec, caller_key: str, calls: dict[str, dict[str, dict[str, Any]]]
-                   ) -> dict[str, dict[str, Any]]:
-    if caller_key not in calls:
-        caller = spec.workload(caller_key)
-        calls[caller_key] = {service_address(c.service): {"timeout_ms": c.timeout_ms, "retries": c.retries,
-                                                          "fallback": c.fallback} for c in caller.calls}
-    return calls[caller_key]
+@dataclass
+class _CallPlan:
+    """What the fixes do to the calls into a component, decided once all its aspects are known: a call that
+    gets a fallback needs no longer timeout, and a fallback for slowness needs a timeout that cuts it off."""
+
+    spec: ClusterSpec
+    bounds: DesignBasisBounds
+    fallback: dict[tuple[str, str], bool] = field(default_factory=dict)
+    """(caller, Service) -> the fallback is for slowness (its timeout must cut a degraded answer off)."""
+    raise_timeout: set[tuple[str, str]] = field(default_factory=set)
+
+    def critical_calls_into(self, workload: str) -> list[tuple[str, str]]:
+        """Every call without a fallback to a Service that selects ``workload``."""
+        services = {svc for svc, wls in paths(self.spec).backing.items() if workload in wls}
+        return [(w.key, c.service) for w in self.spec.workloads for c in w.calls
+                if c.service in services and not c.fallback]
+
+    def settings(self) -> dict[str, dict[str, dict[str, Any]]]:
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for caller_key in sorted({c for c, _ in self.fallback} | {c for c, _ in self.raise_timeout}):
+            caller = self.spec.workload(caller_key)
+            out[caller_key] = {service_address(c.service): {"timeout_ms": c.timeout_ms, "retries": c.retries,
+                                                            "fallback": c.fallback} for c in caller.calls}
+        for (caller_key, service), slow in self.fallback.items():
+            entry = out[caller_key][service_address(service)]
+            entry["fallback"] = True
+            if slow:
+                entry["timeout_ms"] = min(float(entry["timeout_ms"]), self.cut_off_ms(service))
+        for caller_key, service in self.raise_timeout - set(self.fallback):
+            entry = out[caller_key][service_address(service)]
+            entry["timeout_ms"] = max(float(entry["timeout_ms"]), self.above_tail_ms(service))
+        return out
+
+    def base_ms(self, service: str) -> float:
+        try:
+            return self.spec.service(service).base_latency_ms
+        except KeyError:
+            return 0.0
+
+    def tail_ms(self, service: str) -> float:
+        """The dependency's answer time under the worst design-basis slowdown."""
+        return self.base_ms(service) + max(self.bounds.max_added_latency_ms, 2.0 * self.bounds.max_jitter_ms)
+
+    def above_tail_ms(self, service: str) -> float:
+        return math.ceil(self.tail_ms(service) * TIMEOUT_MARGIN / 50.0) * 50.0
+
+    def cut_off_ms(self, service: str) -> float:
+        """Halfway into the design-basis slowdown: normal answers pass, a degraded dependency falls back."""
+        return math.ceil((self.base_ms(service) + self.bounds.max_added_latency_ms / 2) / 50.0) * 50.0
 
 
 def _aspect_fix(spec: ClusterSpec, weakness: Weakness, aspect: Aspect, bounds: DesignBasisBounds,
-                calls: dict[str, dict[str, dict[str, Any]]]) -> Remediation:
+                plan: _CallPlan) -> Remediation:
     cause, locus = aspect.cause, aspect.locus
     if cause is RootCause.NO_FALLBACK and aspect.variant == "edge":
         return _edge(spec, weakness, locus, bounds)
     if cause in (RootCause.TIMEOUT_BELOW_DEPENDENCY_TAIL, RootCause.NO_FALLBACK) and " -> " in locus:
-        return _call(spec, weakness, aspect, bounds, calls)
+        return _call(weakness, aspect, plan)
     w = spec.workload(locus)
     if cause is RootCause.SINGLE_REPLICA_ON_PATH and aspect.variant == "leader":
         return _fix(weakness, "Serve from every replica: keep leader election for the work only one replica may do "
@@ -249,24 +290,22 @@ def _volume(w: Workload, weakness: Weakness) -> Remediation:
                                                    "replica, make it a StatefulSet with volumeClaimTemplates."))
 
 
-def _call(spec: ClusterSpec, weakness: Weakness, aspect: Aspect, bounds: DesignBasisBounds,
-          calls: dict[str, dict[str, dict[str, Any]]]) -> Remediation:
-    caller_key, service = aspect.locus.split(" -> ")
-    entry = _call_settings(spec, caller_key, calls)[service_address(service)]
-    caller = caller_key.split("/")[-1]
+def _call(weakness: Weakness, aspect: Aspect, plan: _CallPlan) -> Remediation:
+    caller, service = aspect.locus.split(" -> ")
+    callee = paths(plan.spec).backing.get(service, ())
+    calls = [c for w in callee for c in plan.critical_calls_into(w)] or [(caller, service)]
+    name = service.split("/")[-1]
     if aspect.cause is RootCause.TIMEOUT_BELOW_DEPENDENCY_TAIL:
-        try:
-            base = spec.service(service).base_latency_ms
-        except KeyError:
-            base = 0.0
-        tail = base + max(bounds.max_added_latency_ms, 2.0 * bounds.max_jitter_ms)
-        timeout = math.ceil(tail * TIMEOUT_MARGIN / 50.0) * 50.0
-        entry["timeout_ms"] = max(float(entry["timeout_ms"]), timeout)
-        return Remediation(weakness.id, f"Raise {caller}'s timeout for {service.split('/')[-1]} to {timeout:g} ms, "
-                           f"above its tail ({tail:g} ms) under the worst design-basis slowdown.", ())
-    entry["fallback"] = True
-    return Remediation(weakness.id, f"Give {caller} a fallback for {service.split('/')[-1]} (a cached or default "
-                       "answer when the call fails: an application change the annotation tells the twin).", ())
+        plan.raise_timeout.update((c, s) for c, s in calls)
+        timeout = plan.above_tail_ms(service)
+        return Remediation(weakness.id, f"Raise the timeout of every critical call to {name} to {timeout:g} ms, above "
+                           f"its tail ({plan.tail_ms(service):g} ms) under the worst design-basis slowdown.", ())
+    slow = aspect.variant == "slow"
+    for c, s in calls:
+        plan.fallback[(c, s)] = plan.fallback.get((c, s), False) or slow
+    cut = f", with a {plan.cut_off_ms(service):g} ms timeout that cuts a slow answer off" if slow else ""
+    return Remediation(weakness.id, f"Give every critical call to {name} a fallback{cut} (a cached or default answer "
+                       "when the call fails: an application change the annotation tells the twin).", ())
 
 
 def _edge(spec: ClusterSpec, weakness: Weakness, locus: str, bounds: DesignBasisBounds) -> Remediation:
