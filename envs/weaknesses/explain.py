@@ -222,9 +222,10 @@ def _lost_pods(spec: ClusterSpec, case: Case, svc: str, hit: _Hit, hop: Hop | No
                           f"{_name(w.key)} has no PodDisruptionBudget that a drain must respect: draining a node "
                           f"evicted {hit.pods_hit} of its {hit.pods} pods at once", PARTIAL))
     elif nodes and hit.pods_hit >= 2:
+        domain = "zone" if len({f.target for f in nodes}) > 1 else "node"
         out.append(_Cause(RootCause.COLOCATED_REPLICAS, w.key, (w.key,),
-                          f"{hit.pods_hit} of the {hit.pods} replicas of {_name(w.key)} share a node: its failure "
-                          f"takes them together off {where}", PARTIAL, "node"))
+                          f"{hit.pods_hit} of the {hit.pods} replicas of {_name(w.key)} share a {domain}: its "
+                          f"failure takes them together off {where}", PARTIAL, domain))
     if hit.has(SILENT):
         share = f"{hit.pods_hit} of {hit.pods} pods"
         if hop is None:
