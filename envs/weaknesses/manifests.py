@@ -241,8 +241,15 @@ def objects_of(spec: ClusterSpec) -> list[Obj]:
             + [hpa_object(h) for h in spec.hpas])
 
 
+CLUSTER_SCOPED = frozenset({"Node", "Namespace", "PersistentVolume", "StorageClass", "ClusterRole",
+                            "ClusterRoleBinding", "PriorityClass", "CustomResourceDefinition", "IngressClass"})
+
+
 def object_key(obj: Obj) -> str:
-    """``ns/Kind/name`` (``Kind/name`` when cluster scoped), the key patches address objects by."""
-    meta = obj.get("metadata", {})
-    ns = meta.get("namespace")
-    return f"{ns}/{obj['kind']}/{meta['name']}" if ns else f"{obj['kind']}/{meta['name']}"
+    """``ns/Kind/name`` (``Kind/name`` when cluster scoped), the key patches address objects by; a namespaced
+    object without a namespace is in ``default``, as ``kubectl apply`` puts it."""
+    meta = obj.get("metadata") or {}
+    kind, name = obj.get("kind", ""), meta.get("name", "")
+    if kind in CLUSTER_SCOPED:
+        return f"{kind}/{name}"
+    return f"{meta.get('namespace') or 'default'}/{kind}/{name}"

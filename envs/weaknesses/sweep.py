@@ -28,8 +28,8 @@ class Sweep:
     assessment: Assessment
     experiments: int
     """Fault sets tried x seeds."""
-    faults: dict[str, tuple[Fault, ...]]
-    """Case id -> the faults of that case, to re-run (``verify.Reproduction``)."""
+    cases: dict[str, Case]
+    """Case id -> the case (its faults re-run as a ``verify.Reproduction``)."""
 
 
 def design_basis_faults(spec: ClusterSpec, bounds: DesignBasisBounds = DEFAULT_BOUNDS) -> Iterator[tuple[Fault, ...]]:
@@ -56,8 +56,7 @@ def design_basis_faults(spec: ClusterSpec, bounds: DesignBasisBounds = DEFAULT_B
 
 def design_basis_sweep(spec: ClusterSpec, *, bounds: DesignBasisBounds = DEFAULT_BOUNDS,
                        seeds: Sequence[int] = (1,), timing: Timing = Timing()) -> Sweep:
-    cases: list[Case] = []
-    faults: dict[str, tuple[Fault, ...]] = {}
+    cases: dict[str, Case] = {}
     experiments = 0
     for fault_set in design_basis_faults(spec, bounds):
         for seed in seeds:
@@ -67,7 +66,6 @@ def design_basis_sweep(spec: ClusterSpec, *, bounds: DesignBasisBounds = DEFAULT
                 continue
             for symptom in symptoms_of(result):
                 case_id = f"S-{len(cases) + 1}"
-                faults[case_id] = symptom.faults
-                cases.append(Case(case_id, symptom.violation, symptom.faults, symptom.affected, symptom.worst,
-                                  result.footprint, symptom.severity))
-    return Sweep(assess(spec, cases, bounds), experiments, faults)
+                cases[case_id] = Case(case_id, symptom.violation, symptom.faults, symptom.affected, symptom.worst,
+                                      result.footprint, symptom.severity)
+    return Sweep(assess(spec, cases.values(), bounds), experiments, cases)
