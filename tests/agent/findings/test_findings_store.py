@@ -93,7 +93,7 @@ def test_not_a_database_is_refused(tmp_path: Path) -> None:
 def test_findings_settings_resolve_paths_and_bounds(tmp_path: Path) -> None:
     s = parse_section(FindingsSettings, {"report_dir": "out"}, "findings", ParseContext(tmp_path))
     assert s.report_dir == tmp_path / "out" and s.path == tmp_path / "var/findings.sqlite"
-    with pytest.raises(ConfigError, match=r"findings\.drain_every_s must be >= 1"):
+    with pytest.raises(ConfigError, match=r"findings\.drain_every_s must be from 1 to 86400, got 0"):
         parse_section(FindingsSettings, {"drain_every_s": 0}, "findings", ParseContext(tmp_path))
 
 
