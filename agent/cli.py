@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import sys
 from collections.abc import Sequence
@@ -58,7 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     strategy = _load_strategy(config)
     guard = SafetyGuard(config.safety, agent_namespace=config.agent.namespace)
-    journal = AuditJournal.open(config.audit.path, config_hash=config.sha256, policy_hash=_policy_hash(strategy))
+    journal = AuditJournal.from_settings(config.audit, config_hash=config.sha256, policy_hash=_policy_hash(strategy))
     store = FindingStore(config.findings.path)
     try:
         left = recover(journal, world.backend)
@@ -96,9 +97,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from agent.audit import verify
+    from agent.audit import load_sealer, verify
 
-    report = verify(Path(args.path))
+    if args.expected_head is not None and not re.fullmatch(r"[0-9a-f]{64}", args.expected_head):
+        raise ChaosAgentError(f"--expected-head must be the 64 hex digits of a published head (an audit_head log "
+                              f"line or AuditHead Event), got {args.expected_head!r}")
+    key_file = Path(args.key_file) if args.key_file else (load_config(args.config).audit.key_file
+                                                           if args.config else None)
+    report = verify(Path(args.path), expected_head=args.expected_head,
+                    sealer=load_sealer(key_file) if key_file else None)
     print(report.describe())
     return 0 if report.ok else 1
 
@@ -296,6 +303,11 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     ver = audit_sub.add_parser("verify", help="check a journal: the first changed, removed or reordered record")
     ver.add_argument("path")
+    ver.add_argument("--expected-head", metavar="HASH",
+                     help="a head published earlier (the daemon's audit_head log line or AuditHead Event): the "
+                          "journal must still pass through it")
+    ver.add_argument("--key-file", help="the audit key the journal is sealed with ([audit] key_file)")
+    ver.add_argument("--config", help="take the key from this config's [audit] key_file")
     ver.set_defaults(func=cmd_audit_verify)
     halt = sub.add_parser("halt", help="kill switch: revert every active fault and stop injecting")
     halt.add_argument("--config", default="config.toml")
