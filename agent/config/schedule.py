@@ -114,8 +114,9 @@ def _host(value: str) -> str | None:
 class ServiceSettings:
     """[service]: the daemon's HTTP endpoints (/healthz, /readyz, /metrics) and its logs."""
 
-    listen_host: str = setting("0.0.0.0", check=_host, doc=(
-        "Address of the HTTP endpoints; all interfaces so the kubelet's probes and Prometheus reach the pod."))
+    listen_host: str = setting("127.0.0.1", check=_host, doc=(
+        "Address of the HTTP endpoints. Loopback, so `run --serve` on a laptop is not reachable from the "
+        "network; the cluster manifests set 0.0.0.0 so the kubelet's probes and Prometheus reach the pod."))
     listen_port: int = setting(8080, minimum=1, maximum=65535, doc="Port of the HTTP endpoints.")
     readiness_max_age_s: float = setting(60.0, minimum=1, maximum=3600, doc=(
         "/readyz fails when the cluster backend or Prometheus last answered longer ago than this: "

@@ -219,6 +219,6 @@ def test_planner_continuous_and_game_days() -> None:
 def test_service_settings() -> None:
     raw = tomllib.loads('[service]\nlisten_port = 9000\nlog_level = "debug"')["service"]
     settings = parse_section(ServiceSettings, raw, "service", ParseContext(Path(".")))
-    assert (settings.listen_host, settings.listen_port, settings.log_level) == ("0.0.0.0", 9000, "debug")
+    assert (settings.listen_host, settings.listen_port, settings.log_level) == ("127.0.0.1", 9000, "debug")
     with pytest.raises(ConfigError, match=r"service\.listen_port must be from 1 to 65535, got 70000"):
         parse_section(ServiceSettings, {"listen_port": 70000}, "service", ParseContext(Path(".")))
