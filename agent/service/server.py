@@ -73,7 +73,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def setup(self) -> None:
-        self.timeout = self.server.timeout_s  # StreamRequestHandler sets it on the socket
+        self.request.settimeout(self.server.timeout_s)  # the class's timeout (None) leaves it as set here
         super().setup()
 
     def do_GET(self) -> None:
