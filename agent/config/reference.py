@@ -83,7 +83,8 @@ def render_reference() -> str:
         "",
         "Generated from the settings classes in `agent/config/` by `chaos-agent config reference`; a test",
         "keeps this file current. Unknown keys and bad values are refused with a message naming the key,",
-        "the value and what is allowed. Relative paths are taken from the config file's folder.",
+        "the value and what is allowed. Every number must be finite (nan and inf are refused) and inside the",
+        "range shown. Relative paths are taken from the config file's folder.",
     ]
     for path, doc, rows in _rows(Settings, ""):
         out += ["", f"## [{path}]", ""]
