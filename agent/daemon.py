@@ -27,7 +27,7 @@ from typing import Any
 
 import structlog
 
-from agent.audit import AuditJournal, open_intents
+from agent.audit import AuditJournal, HeadAnchor, open_intents
 from agent.config import Config
 from agent.daemon_hands import Backoff, Interrupted, InterruptibleBackend, build_world
 from agent.daemon_slots import SlotTable
@@ -122,7 +122,7 @@ class Service:
 
     def _start(self) -> None:
         cfg = self.config
-        self.journal = AuditJournal.open(cfg.audit.path, config_hash=cfg.sha256, policy_hash=self._policy_hash())
+        self.journal = AuditJournal.from_settings(cfg.audit, config_hash=cfg.sha256, policy_hash=self._policy_hash())
         self.store = FindingStore(cfg.findings.path)
         self.exports = ExportQueue(self.store, build_exporters(cfg.exporters))
         self.watch = HaltWatch(switch=FileKillSwitch(cfg.safety.halt_file), journal=self.journal,
@@ -140,6 +140,12 @@ class Service:
             cache = self.kubernetes.cache
             self.watch.sources.append(ConfigMapHalt(lambda: cache.objects([CONFIGMAPS]), namespace=self._namespace()))
         self._recover_own()
+        self.anchor = HeadAnchor(self.journal, every_s=cfg.audit.anchor_every_s)
+        if self.kubernetes is not None:
+            from agent.backends.kubernetes.events import audit_head_event_sink
+
+            self.anchor.sinks.append(audit_head_event_sink(self.kubernetes.api, namespace=self._namespace(),
+                                     pod=self.environ.get("POD_NAME"), lease=cfg.cluster.kubernetes.lease_name))
         self.watch.start()
         self._start_leader_election()
         self.journal.record_note(f"service started: backend {cfg.cluster.backend}, schedule "
@@ -245,6 +251,8 @@ class Service:
         if getattr(self, "journal", None) is not None:
             left = len(open_intents(self.journal.path))
             self.journal.record_note(f"service stopped; {left} fault(s) left open", status="stopped")
+            if getattr(self, "anchor", None) is not None:
+                self.anchor.publish()
             self.journal.close()
         if getattr(self, "store", None) is not None:
             self.store.close()
@@ -317,6 +325,7 @@ class Service:
     def _tick(self) -> None:
         poll = self.config.agent.kill_switch_poll_s
         self._heartbeat()
+        self.anchor.tick()
         if self.watch.halted.is_set():
             self._block("halted", self.watch.reason or "kill switch")
             self.stopping.wait(poll)

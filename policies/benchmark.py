@@ -1,4 +1,4 @@
-"""The learning benchmark of ../shared/BENCHMARK.md: every strategy on the same held-out clusters.
+"""The learning benchmark of docs/benchmark-protocol.md: every strategy on the same held-out clusters.
 
 For each held-out seed, every strategy plays one game day of ``budget`` injections on the same
 scenario with the same simulation seed; each finding is scored against the scenario's hidden weakness
@@ -168,7 +168,7 @@ def run_benchmark(*, seeds: int, budget: int, strategies: Sequence[str], policy_
         if progress:
             progress(f"seed {i + 1}/{len(scenarios)} done")
     report: dict[str, Any] = {
-        "protocol": "../shared/BENCHMARK.md", "seeds": seeds, "budget": budget, "first_seed": first_seed,
+        "protocol": "docs/benchmark-protocol.md", "seeds": seeds, "budget": budget, "first_seed": first_seed,
         "clusters": clusters,
         "held_out_scenarios": [{"seed": s.seed, "k": len(s.weaknesses), "control": s.control} for s in scenarios],
         "strategies": {name: summarise(tr, budget) for name, tr in traces.items()},

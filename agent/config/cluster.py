@@ -24,7 +24,7 @@ class SimulatedCluster:
     manifests: Path | None = setting(None, doc=(
         "A YAML file or folder of Kubernetes manifests to build the digital twin from; "
         "relative paths are taken from the config file's folder."))
-    seed: int = setting(0, minimum=0, doc="Seed of the simulation and of the agent's draws.")
+    seed: int = setting(0, minimum=0, maximum=10**9, doc="Seed of the simulation and of the agent's draws.")
 
 
 @dataclass(frozen=True)

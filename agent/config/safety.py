@@ -67,7 +67,7 @@ class SafetySettings:
         "forced drain, GPU faults) when they would break a PodDisruptionBudget. Evictions are never masked "
         "for PDBs: the API refuses them, which is a safe result. Off on the simulator (a PDB does not "
         "protect against node failures, and finding that is the point); on for production clusters."))
-    error_budget: float = setting(50.0, minimum=0, doc=(
+    error_budget: float = setting(50.0, minimum=0, maximum=1_000_000, doc=(
         "SLO error budget a game day may burn (in violation-minutes, summed over breached bounds) "
         "before the agent stops injecting. 0: stop after the first breach."))
     halt_file: Path = setting(Path("var/chaos-agent.halt"), doc=(

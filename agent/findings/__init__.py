@@ -1,5 +1,6 @@
 """Findings: the weaknesses an experiment surfaced, deduplicated, stored, and rendered for people."""
 
+from agent.findings.experiments import ExperimentRecord
 from agent.findings.model import Evidence, FaultRef, Finding, findings_from_result, signature_of
 from agent.findings.render import (
     UnknownFindingError,
@@ -12,6 +13,7 @@ from agent.findings.store import ExportRef, FindingStore, FindingStoreError, Que
 
 __all__ = [
     "Evidence",
+    "ExperimentRecord",
     "ExportRef",
     "FaultRef",
     "Finding",

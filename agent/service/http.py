@@ -3,6 +3,8 @@
 /readyz answers 200 only when the cluster backend and Prometheus both answered within ``max_age_s``
 and the agent is not halted; otherwise 503 with the reasons, one per line, so a rollout or an
 operator sees why. The agent's own metrics live in a private registry (no process-global state).
+The server binds loopback unless ``[service] listen_host`` says otherwise (the cluster manifests set
+0.0.0.0), times silent connections out and serves a bounded number at once (agent/service/server.py).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from agent.service.server import BackgroundHTTPServer, Reply
+from agent.service.server import MAX_CONNECTIONS, TIMEOUT_S, BackgroundHTTPServer, Reply
 
 LastOk = Callable[[], float | None]
 """``time.monotonic()`` of the last good answer of a dependency, None before the first."""
@@ -88,10 +90,11 @@ class ServiceEndpoints(BackgroundHTTPServer):
     """/healthz, /readyz and /metrics on ``host:port``."""
 
     def __init__(self, *, metrics: AgentMetrics, readiness: Readiness, host: str = "127.0.0.1",
-                 port: int = 8080) -> None:
+                 port: int = 8080, max_connections: int = MAX_CONNECTIONS, timeout_s: float = TIMEOUT_S) -> None:
         self.metrics = metrics
         self.readiness = readiness
-        super().__init__(host=host, port=port, name="agent-http", routes={
+        super().__init__(host=host, port=port, name="agent-http", max_connections=max_connections,
+                         timeout_s=timeout_s, routes={
             "/healthz": lambda: Reply(200, b"ok\n"),
             "/readyz": self._readyz,
             "/metrics": lambda: Reply(200, metrics.exposition(), CONTENT_TYPE_LATEST),

@@ -1,8 +1,8 @@
 """Generator parameters and the two presets: training topologies and held-out topologies.
 
-BENCHMARK.md asks that held-out topologies differ from training ones in the generator's
-parameters, not only in seeds: ``HELD_OUT`` is bigger, carries more load, mixes the weakness kinds
-differently and draws every name from a pool that ``TRAINING`` never uses.
+The benchmark protocol (docs/benchmark-protocol.md) asks that held-out topologies differ from training
+ones in the generator's parameters, not only in seeds: ``HELD_OUT`` is bigger, carries more load, mixes
+the weakness kinds differently and draws every name from a pool that ``TRAINING`` never uses.
 """
 
 from __future__ import annotations

@@ -55,6 +55,7 @@ def test_config_is_valid_and_leashed_as_the_overlay_says(
     assert config.cluster.backend == "kubernetes"
     assert config.cluster.kubernetes.kubeconfig is None, "in a pod the agent uses its ServiceAccount"
     assert config.agent.namespace == "chaos-agent"
+    assert config.service.listen_host == "0.0.0.0", "the kubelet's probes and Prometheus reach the pod IP"
     for written in (config.audit.path, config.findings.path):
         assert written.is_relative_to(STATE_DIR), f"{written} is outside the writable volume {STATE_DIR}"
 

@@ -1,5 +1,5 @@
 """Every strategy behind the one interface: masks are law (a protected target is never chosen, across
-many seeds), and each baseline does what BENCHMARK.md says it does."""
+many seeds), and each baseline does what docs/benchmark-protocol.md says it does."""
 
 from __future__ import annotations
 

@@ -43,6 +43,7 @@ JOBS = Resource("batch", "v1", "jobs", "Job", namespaced=True)
 PDBS = Resource("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", namespaced=True)
 HPAS = Resource("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", namespaced=True)
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease", namespaced=True)
+EVENTS = Resource("", "v1", "events", "Event", namespaced=True)
 
 CHAOS_MESH_GROUP_VERSION = "chaos-mesh.org/v1alpha1"
 NETWORK_CHAOS = Resource("chaos-mesh.org", "v1alpha1", "networkchaos", "NetworkChaos", namespaced=True)

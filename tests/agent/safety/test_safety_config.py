@@ -53,11 +53,11 @@ path = "journal/audit.jsonl"
 @pytest.mark.parametrize(("line", "message"), [
     ('dry_run = "maybe"', "safety.dry_run must be one of 'off', 'plan'"),
     ("dry_run = true", "safety.dry_run must be one of"),
-    ("max_concurrent_faults = 0", "safety.max_concurrent_faults must be >= 1"),
-    ("max_unavailable_share = 1.5", "safety.max_unavailable_share must be <= 1"),
+    ("max_concurrent_faults = 0", "safety.max_concurrent_faults must be from 1 to 10, got 0"),
+    ("max_unavailable_share = 1.5", "safety.max_unavailable_share must be from 0 to 1, got 1.5"),
     ("respect_pdb_for_kills = 1", "safety.respect_pdb_for_kills must be true or false"),
     ('exclude_namespaces = [""]', "safety.exclude_namespaces must not contain empty names"),
-    ("error_budget = -1", "safety.error_budget must be >= 0"),
+    ("error_budget = -1", "safety.error_budget must be from 0 to 1000000, got -1"),
     ("kill_switch = true", "safety.kill_switch is not a known key"),
 ])
 def test_bad_values_name_the_key(tmp_path: Path, line: str, message: str) -> None:

@@ -184,7 +184,7 @@ def test_game_day_budget_moves_injections_to_the_next_session() -> None:
     ('[[schedule.business_hours]]\nstart = "17:00"\nend = "09:00"', "end must be after start"),
     ('[[schedule.business_hours]]\ndays = ["monday"]', r"days\[0\] must be one of"),
     ('[[schedule.game_days]]\nname = "x"\ncron = "61 * * * *"', "5-field crontab"),
-    ('[[schedule.game_days]]\nname = "x"\ncron = "0 10 * * tue"\nbudget = 0', "budget must be >= 1"),
+    ('[[schedule.game_days]]\nname = "x"\ncron = "0 10 * * tue"\nbudget = 0', "budget must be from 1 to 1000, got 0"),
     ('mode = "sometimes"', "schedule.mode must be one of"),
 ])
 def test_bad_schedule_settings(body: str, message: str) -> None:
@@ -219,6 +219,6 @@ def test_planner_continuous_and_game_days() -> None:
 def test_service_settings() -> None:
     raw = tomllib.loads('[service]\nlisten_port = 9000\nlog_level = "debug"')["service"]
     settings = parse_section(ServiceSettings, raw, "service", ParseContext(Path(".")))
-    assert (settings.listen_host, settings.listen_port, settings.log_level) == ("0.0.0.0", 9000, "debug")
-    with pytest.raises(ConfigError, match=r"service\.listen_port must be <= 65535"):
+    assert (settings.listen_host, settings.listen_port, settings.log_level) == ("127.0.0.1", 9000, "debug")
+    with pytest.raises(ConfigError, match=r"service\.listen_port must be from 1 to 65535, got 70000"):
         parse_section(ServiceSettings, {"listen_port": 70000}, "service", ParseContext(Path(".")))

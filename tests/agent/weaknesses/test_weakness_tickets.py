@@ -24,7 +24,8 @@ def test_github_one_issue_per_weakness_closed_and_reopened(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GH_TOKEN", GH_TOKEN)
     fake = FakeGitHub(httpserver, repository="acme/shop", token=GH_TOKEN)
-    toml = f'[exporters.github]\nrepository = "acme/shop"\ntoken_env = "GH_TOKEN"\napi_url = "{fake.url}"\n'
+    toml = (f'[exporters.github]\nrepository = "acme/shop"\ntoken_env = "GH_TOKEN"\napi_url = "{fake.url}"\n'
+            "allow_insecure_http = true\n")
 
     def issue(wid: str) -> int:
         [(number, body)] = list(fake.issues.items())
@@ -50,7 +51,7 @@ def test_jira_one_issue_per_weakness_moved_to_done_and_back(
     monkeypatch.setenv("JIRA_TOKEN", JIRA_TOKEN)
     fake = FakeJira(httpserver, email="sre@example.com", token=JIRA_TOKEN)
     toml = (f'[exporters.jira]\nurl = "{fake.url}"\nproject_key = "OPS"\nemail = "sre@example.com"\n'
-            'token_env = "JIRA_TOKEN"\n')
+            'token_env = "JIRA_TOKEN"\nallow_insecure_http = true\n')
 
     def key(wid: str) -> str:
         [(k, body)] = list(fake.issues.items())

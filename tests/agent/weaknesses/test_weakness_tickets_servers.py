@@ -29,7 +29,7 @@ def test_redmine_one_issue_per_weakness_across_two_game_days_resolved_by_a_retes
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REDMINE_API_KEY", redmine_server.api_key)
     toml = (f'[exporters.redmine]\nurl = "{redmine_server.url}"\nproject = "{redmine_server.project}"\n'
-            'api_key_env = "REDMINE_API_KEY"\n')
+            'api_key_env = "REDMINE_API_KEY"\nallow_insecure_http = true\n')
 
     def issue(wid: str) -> dict[str, Any]:
         issues = _get(redmine_server, f"/projects/{redmine_server.project}/issues.json?status_id=*&limit=100")
