@@ -218,7 +218,8 @@ def cmd_weaknesses(args: argparse.Namespace) -> int:
     if not config.findings.path.exists():
         print(f"no weaknesses yet ({config.findings.path} does not exist: run the agent first)")
         return 0
-    with FindingStore(config.findings.path) as findings, WeaknessStore(config.findings.path) as store:
+    with (FindingStore(config.findings.path, on_unreadable=_warn) as findings,
+          WeaknessStore(config.findings.path, on_unreadable=_warn) as store):
         if args.weaknesses_command == "list":
             text = render_weakness_list(store.all(args.status))
         else:
@@ -286,16 +287,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     from agent.findings import FindingStore
     from agent.report import write_report
     from agent.report.runs import select_run
+    from agent.weaknesses.store import WeaknessStore
 
     config = load_config(args.config)
     if not config.findings.path.exists():
         raise ChaosAgentError(f"no findings store at {config.findings.path}: run the agent first")
     with FindingStore(config.findings.path, on_unreadable=_warn) as store:
         chosen = select_run(store, args.run)
+    shown = {f.id for f in chosen.findings}
+    with WeaknessStore(config.findings.path) as weaknesses:  # those the chosen run's findings show lead the report
+        leading = [r for r in weaknesses.all() if set(r.weakness.findings) & shown]
     for note in chosen.notes:
         _warn(note)
     out = Path(args.out) if args.out else config.findings.report_dir
-    paths = write_report(chosen.findings, chosen.experiments, out)
+    paths = write_report(chosen.findings, chosen.experiments, out, weaknesses=leading)
     print(f"report: {paths.markdown} and {paths.html} ({chosen.describe()})")
     if paths.charts_note:
         print(f"chaos-agent: note: {paths.charts_note}", file=sys.stderr)

@@ -80,3 +80,20 @@ def test_a_game_day_on_a_robust_cluster_reports_no_weakness(shape: str, tmp_path
     assert data["weaknesses"] == [], [w["title"] for w in data["weaknesses"]]
     beyond = [f for f in data["findings"] if f["id"] not in {i["finding"] for i in data["impact"]}]
     assert beyond == [], "every finding on a robust cluster comes from a fault beyond the design basis"
+
+
+def test_the_game_day_report_leads_with_weaknesses_then_the_impact_then_the_findings(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = config(tmp_path, weak_shop(tmp_path / "manifests"))
+    data = _run(cfg, tmp_path / "r.json", "--max-injections", "20")
+    [w] = data["weaknesses"]
+    assert main(["report", "--config", str(cfg), "--out", str(tmp_path / "report")]) == 0
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert md.index("## Weaknesses") < md.index("## Beyond the design basis") < md.index("## Findings")
+    assert w["id"] in md and "```yaml" in md and "verified in the twin" in md
+    for impact in data["impact"]:
+        assert impact["finding"] in md.split("## Beyond the design basis")[1].split("## Findings")[0]
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "<h2>Weaknesses</h2>" in page and w["id"] in page
+    saved = json.loads((tmp_path / "report" / "findings.json").read_text())
+    assert [x["id"] for x in saved["weaknesses"]] == [w["id"]]
