@@ -239,8 +239,6 @@ def cmd_weaknesses(args: argparse.Namespace) -> int:
 
 
 def cmd_retest(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
     from agent.audit import AuditJournal
     from agent.exporters import build_exporters
     from agent.findings import FindingStore
@@ -270,7 +268,7 @@ def cmd_retest(args: argparse.Namespace) -> int:
             report = retest(world=world, config=config, findings=findings, weaknesses=store,
                             supervision=Supervision(guard=guard, journal=journal, store=findings),
                             exporters=exporters, max_injections=args.max_injections or None)
-            tickets = send_tickets(store, findings, exporters, datetime.now(UTC)) if exporters else None
+            tickets = send_tickets(store, findings, exporters, datetime.now(UTC), config) if exporters else None
     finally:
         journal.close()
     for o in report.outcomes:

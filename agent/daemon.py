@@ -493,7 +493,7 @@ class Service:
                             exporters=exporters, max_injections=budget, should_stop=should_stop)
             for _ in range(min(report.injections, budget)):
                 self.table.spend(slot)
-            sent = send_tickets(store, self.store, exporters, self.clock()) if exporters else None
+            sent = send_tickets(store, self.store, exporters, self.clock(), config) if exporters else None
         self._backoff().reset()
         log.info("retest_finished", injections=report.injections, stopped=report.stopped or None,
                  resolved=[o.weakness for o in report.outcomes if o.status == "resolved"],

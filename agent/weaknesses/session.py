@@ -53,12 +53,13 @@ def after_game_day(*, spec: ClusterSpec, config: Config, findings: FindingStore,
         update = record_weaknesses(spec=spec, findings=findings, weaknesses=store, config=config, seen=run_ids,
                                    exporters=senders, now=now)
         shown = tuple(r for r in update.records if set(r.weakness.findings) & run_ids)
-        tickets = send_tickets(store, findings, senders, now) if senders else None
+        tickets = send_tickets(store, findings, senders, now, config) if senders else None
     impacts = tuple(i for i in update.assessment.impacts if i.finding in run_ids)
     return RunWeaknesses(update, shown, impacts, tickets)
 
 
 def send_tickets(store: WeaknessStore, findings: FindingStore, exporters: Mapping[str, Any], now: datetime,
-                 *, backoff_s: float = 60.0, max_attempts: int = 20) -> DrainReport:
-    return TicketQueue(store, findings, ticket_exporters(exporters), max_attempts=max_attempts,
-                       backoff_s=backoff_s).drain(now)
+                 config: Config) -> DrainReport:
+    """Send the due ticket events, with the back-off and parking of ``[exporters]``'s queue settings."""
+    return TicketQueue(store, findings, ticket_exporters(exporters), max_attempts=config.exporters.queue_max_attempts,
+                       backoff_s=config.exporters.queue_backoff_s).drain(now)

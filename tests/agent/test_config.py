@@ -100,6 +100,9 @@ def test_design_basis_bounds_come_from_the_config_as_the_envs_dataclass(tmp_path
     ("[design_basis]\nmax_packet_loss = 1.5\n", "design_basis.max_packet_loss"),
     ("[design_basis]\npods_per_workload = -1\n", "design_basis.pods_per_workload"),
     ("[design_basis]\nzones = 2\n", "design_basis.zones"),
+    ('[weaknesses]\ntickets = "issue"\n', "weaknesses.tickets"),
+    ("[weaknesses]\nverify_seeds = 0\n", "weaknesses.verify_seeds"),
+    ('[[schedule.game_days]]\nname = "r"\ncron = "0 9 * * mon"\nkind = "audit"\n', "schedule.game_days"),
 ])
 def test_design_basis_refuses_bad_bounds_with_the_key(tmp_path: Path, text: str, key: str) -> None:
     (tmp_path / "c.toml").write_text(text)
