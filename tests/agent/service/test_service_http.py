@@ -12,7 +12,8 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from agent.service.http import AgentMetrics, Readiness, ServiceEndpoints
+from agent.daemon.readiness import Readiness
+from agent.service.http import AgentMetrics, ServiceEndpoints
 from agent.service.server import BackgroundHTTPServer, Reply
 
 
@@ -42,7 +43,7 @@ def endpoints(state: dict[str, object]) -> tuple[ServiceEndpoints, Clock]:
     clock = Clock()
     readiness = Readiness(backend_ok_at=lambda: state["backend"],  # type: ignore[arg-type,return-value]
                           prometheus_ok_at=lambda: state["prometheus"],  # type: ignore[arg-type,return-value]
-                          halted=lambda: bool(state["halted"]), max_age_s=30, clock=clock)
+                          halt_reason=lambda: "test" if state["halted"] else None, max_age_s=30, clock=clock)
     server = ServiceEndpoints(metrics=AgentMetrics(), readiness=readiness, host="127.0.0.1", port=0)
     server.start()
     yield server, clock  # type: ignore[misc]
@@ -74,7 +75,7 @@ def test_readyz_follows_dependencies_and_halt(endpoints: tuple[ServiceEndpoints,
 
 
 def test_readiness_without_prometheus() -> None:
-    readiness = Readiness(backend_ok_at=lambda: 10.0, prometheus_ok_at=None, halted=lambda: False,
+    readiness = Readiness(backend_ok_at=lambda: 10.0, prometheus_ok_at=None, halt_reason=lambda: None,
                           clock=lambda: 20.0)
     assert readiness.problems() == ()
 

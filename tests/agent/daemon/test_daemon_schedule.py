@@ -13,8 +13,7 @@ import pytest
 
 from agent.config.parse import ParseContext, parse_section
 from agent.config.schedule import GameDaySettings, ScheduleSettings, ServiceSettings
-from agent.errors import ConfigError
-from agent.service.schedule import (
+from agent.daemon.schedule import (
     GameDayBudget,
     InjectionPlanner,
     ScheduleError,
@@ -26,6 +25,7 @@ from agent.service.schedule import (
     next_game_day_injection,
     next_injection_time,
 )
+from agent.errors import ConfigError
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
