@@ -124,12 +124,9 @@ class SlotLoop:
     def tick(self) -> None:
         poll = self.config.agent.kill_switch_poll_s
         self._heartbeat()
-        watch = self.res.watch
-        if watch.halted.is_set():
-            self.blockers.block("halted", watch.reason or "kill switch")
+        if self.res.watch.halted.is_set():  # /readyz reads the reason from the watch itself
             self.stopping.wait(poll)
             return
-        self.blockers.unblock("halted")
         if not self.res.leadership.is_leading():
             self.stopping.wait(poll)  # standby: ready, waiting for the lease
             return
