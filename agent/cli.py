@@ -39,11 +39,11 @@ def _policy_hash(strategy: object) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from agent.audit import AuditJournal
+    from agent.embedded_cluster import simulated_world
     from agent.findings import FindingStore, render_list
     from agent.loop import InjectionEvent, Supervision, run_game_day
     from agent.safety import SafetyGuard
     from agent.supervision import recover
-    from agent.worlds import simulated_world
 
     config = load_config(args.config)
     if config.cluster.backend == "kubernetes" or args.serve:
@@ -190,7 +190,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     twin = None
     if config.cluster.simulated.manifests is not None:
-        from agent.worlds import simulated_world
+        from agent.embedded_cluster import simulated_world
 
         twin = simulated_world(config).spec
     out = train(run, twin=twin, command=shlex.join(["chaos-agent", *sys.argv[1:]]))

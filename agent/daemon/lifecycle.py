@@ -191,7 +191,7 @@ class Service:
         """The cluster backend, retried with back-off until it answers or the service is stopped."""
         cfg = self.config
         if cfg.cluster.backend == "simulated":
-            from agent.worlds import simulated_world
+            from agent.embedded_cluster import simulated_world
 
             world = simulated_world(cfg)
             return Cluster(world.backend, kubernetes=None, simulated_steady=world.steady)

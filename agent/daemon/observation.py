@@ -14,8 +14,8 @@ from agent.prometheus.targets import TargetIndex
 from agent.service.http import AgentMetrics
 from envs.anomaly import SnapshotAnomaly
 from envs.cluster import AnomalySource, ClusterBackend, SteadyStateSample, SteadyStateSource
+from envs.cluster_under_test import World
 from envs.spec import ClusterSpec, workload_key
-from envs.world import World
 
 if TYPE_CHECKING:  # the client module loads prometheus_api_client: only when Prometheus is enabled
     from agent.prometheus.client import PrometheusClient

@@ -38,7 +38,7 @@ from agent.loop import InjectionEvent, Supervision, run_game_day
 from agent.prometheus.errors import PrometheusUnavailable
 from agent.safety import ErrorBudget, SafetyGuard
 from agent.service.http import AgentMetrics
-from envs.world import World
+from envs.cluster_under_test import World
 
 log = structlog.get_logger(__name__)
 HEARTBEAT_S = 5.0

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from envs.anomaly import SnapshotAnomaly
+from envs.cluster_under_test import World, WorldFactory
 from envs.sim import SimulatedCluster
 from envs.spec import ClusterSpec
-from envs.world import World, WorldFactory
 
 if TYPE_CHECKING:
     from envs.scenarios import GeneratorParams, Scenario

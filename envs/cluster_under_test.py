@@ -1,4 +1,5 @@
-"""A world: one cluster the env plays a game day on, with its steady-state and anomaly sources.
+"""The cluster under test: one cluster the env plays a game day on (a ``World``), with its steady-state
+and anomaly sources.
 
 The env is given a ``WorldFactory`` and asks it for a fresh world on every reset, so the same env
 trains on generated simulated clusters, runs on the Kubernetes emulator in tests, and on a real
