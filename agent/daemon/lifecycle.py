@@ -37,7 +37,7 @@ from agent.daemon.resources import PrometheusLink, Resources
 from agent.daemon.schedule import Slot
 from agent.daemon.slots import SlotLoop, SlotTable
 from agent.errors import ChaosAgentError, PolicyError
-from agent.exporters import ExportQueue, build_exporters
+from agent.exporters import ExportQueue
 from agent.findings import FindingStore
 from agent.safety import FileKillSwitch
 from agent.service.http import AgentMetrics, ServiceEndpoints
@@ -120,7 +120,8 @@ class Service:
         journal = AuditJournal.open(cfg.audit.path, config_hash=cfg.sha256, policy_hash=_policy_hash(strategy))
         stack.callback(self._close_journal, journal)
         store = stack.enter_context(FindingStore(cfg.findings.path))
-        exports = ExportDrain(ExportQueue(store, build_exporters(cfg.exporters)), clock=self.clock)
+        exports = ExportDrain(ExportQueue.from_settings(store, cfg.exporters, environ=self.environ),
+                              every_s=cfg.findings.drain_every_s, clock=self.clock)
         prometheus = self._prometheus(stack)
         watch = HaltWatch(switch=FileKillSwitch(cfg.safety.halt_file), journal=journal, interrupt=self.interrupt,
                           poll_s=cfg.agent.kill_switch_poll_s, stop_check_every_s=cfg.experiment.sample_every_s,
@@ -156,6 +157,8 @@ class Service:
         watch.start()
         stack.callback(watch.stop)
         self._campaign(leadership, kubernetes)
+        exports.start()
+        stack.callback(exports.stop)
         journal.record_note(f"service started: backend {cfg.cluster.backend}, schedule "
                             f"{cfg.schedule.mode}, dry run {cfg.safety.dry_run}")
         log.info("service_started", backend=cfg.cluster.backend, mode=cfg.schedule.mode, dry_run=cfg.safety.dry_run)

@@ -34,6 +34,7 @@ from agent.daemon.readiness import Blockers
 from agent.daemon.resources import Resources
 from agent.daemon.schedule import InjectionPlanner, Slot, active_game_day
 from agent.errors import ChaosAgentError
+from agent.findings import Finding
 from agent.loop import InjectionEvent, Supervision, run_game_day
 from agent.prometheus.errors import PrometheusUnavailable
 from agent.safety import ErrorBudget, SafetyGuard
@@ -236,7 +237,10 @@ class SlotLoop:
         guard = SafetyGuard(cfg.safety, agent_namespace=cfg.agent.namespace, budget=self.table.error_budget(slot),
                             kill_switch=self.kill_switch)
 
+        found: list[Finding] = []
+
         def on_event(event: InjectionEvent) -> None:
+            found.extend(event.new_findings)
             if event.result is not None:
                 self.table.spend(slot)
             self.metrics.decision_seconds.observe(event.decision_ms / 1000)
@@ -257,23 +261,25 @@ class SlotLoop:
                                   supervision=Supervision(guard=guard, journal=self.res.journal, store=self.res.store))
         except Interrupted as e:
             log.info("slot_interrupted", reason=str(e))
-            self._after_failed_slot()
+            self._after_failed_slot(found)
             return
         except PrometheusUnavailable as e:
             self.blockers.block("prometheus", f"unavailable, not injecting: {e}")
-            self._after_failed_slot()
+            self._after_failed_slot(found)
             self.pause(e, "prometheus")
             return
         except ChaosAgentError as e:
-            self._after_failed_slot()
+            self._after_failed_slot(found)
             self.pause(e, "slot")
             return
         self.backoff.reset()
         log.info("slot_finished", injections=result.injections, findings=len(result.findings),
                  stopped=result.stopped or None)
-        self.res.exports.after_slot(result.findings.values())
+        self.res.exports.queue_findings(result.findings.values())
 
-    def _after_failed_slot(self) -> None:
-        """run_game_day reverts on the way out; what a failed revert left open is retried from the journal."""
+    def _after_failed_slot(self, found: list[Finding]) -> None:
+        """run_game_day reverts on the way out; what a failed revert left open is retried from the journal.
+        The findings made before the slot failed are stored already: they are exported too."""
         if open_intents(self.res.journal.path):
             self.res.recovery.revert_open(time.monotonic() + self.config.agent.revert_timeout_s)
+        self.res.exports.queue_findings(found)

@@ -15,8 +15,10 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from agent.config.exporters import ExportersSettings
 from agent.errors import ExportError
 from agent.exporters.base import Exporter
+from agent.exporters.build import build_exporters
 from agent.exporters.http import TransientExportError
 from agent.findings.model import Finding
 from agent.findings.store import FindingStore
@@ -41,6 +43,13 @@ class ExportQueue:
     max_attempts: int = 20
     backoff_s: float = 60.0
     rng: random.Random = field(default_factory=random.Random)
+
+    @classmethod
+    def from_settings(cls, store: FindingStore, settings: ExportersSettings, *,
+                      environ: Mapping[str, str] | None = None) -> ExportQueue:
+        """The configured exporters behind a queue with ``queue_max_attempts`` and ``queue_backoff_s``."""
+        return cls(store, build_exporters(settings, environ=environ), max_attempts=settings.queue_max_attempts,
+                   backoff_s=settings.queue_backoff_s)
 
     def record(self, findings: Iterable[Finding], now: datetime) -> list[tuple[Finding, bool]]:
         """Store each finding (merging repeats) and queue its export to every configured exporter."""
