@@ -28,6 +28,7 @@ from agent.audit import AuditJournal, open_intents
 from agent.backoff import Backoff
 from agent.config import Config
 from agent.daemon.exports import ExportDrain
+from agent.daemon.failures import FailureLog
 from agent.daemon.halt import ConfigMapHalt, HaltWatch
 from agent.daemon.hands import Interrupted, InterruptibleBackend
 from agent.daemon.leadership import Leadership
@@ -36,7 +37,7 @@ from agent.daemon.recovery import Recovery
 from agent.daemon.resources import PrometheusLink, Resources
 from agent.daemon.schedule import Slot
 from agent.daemon.slots import SlotLoop, SlotTable
-from agent.errors import ChaosAgentError, PolicyError
+from agent.errors import AuditError, ChaosAgentError, PolicyError
 from agent.exporters import ExportQueue
 from agent.findings import FindingStore
 from agent.safety import FileKillSwitch
@@ -73,6 +74,7 @@ class Service:
         """Set by a halt, a lost lease or a stop: the running experiment's next wait raises ``Interrupted``."""
         self.metrics = AgentMetrics()
         self.blockers = Blockers()
+        self.failures = FailureLog()
         self.table = SlotTable(config.schedule, seed=config.cluster.simulated.seed, clock=clock,
                                error_budget_minutes=config.safety.error_budget)
         self._stop_requested_at: float | None = None
@@ -118,7 +120,7 @@ class Service:
         cfg = self.config
         strategy = self._strategy()
         journal = AuditJournal.open(cfg.audit.path, config_hash=cfg.sha256, policy_hash=_policy_hash(strategy))
-        stack.callback(self._close_journal, journal)
+        stack.callback(self._close_journal, journal, self.failures)
         store = stack.enter_context(FindingStore(cfg.findings.path))
         exports = ExportDrain(ExportQueue.from_settings(store, cfg.exporters, environ=self.environ),
                               every_s=cfg.findings.drain_every_s, clock=self.clock)
@@ -144,7 +146,8 @@ class Service:
         hands = InterruptibleBackend(cluster.backend, self.interrupt, metrics=self.metrics,
                                      on_answer=backend_answered.seen)
         recovery = Recovery(journal=journal, hands=hands, sweeper=kubernetes, blockers=self.blockers,
-                            stopping=self.stopping, leading=leadership.is_leading, retry_max_s=cfg.agent.retry_max_s)
+                            stopping=self.stopping, leading=leadership.is_leading, retry_max_s=cfg.agent.retry_max_s,
+                            failures=self.failures)
         leadership.on_elected = recovery.sweep_again
         stack.callback(self._revert_on_stop, recovery)
         if kubernetes is not None:
@@ -235,10 +238,14 @@ class Service:
         recovery.revert_open(started + self.config.agent.revert_timeout_s)
 
     @staticmethod
-    def _close_journal(journal: AuditJournal) -> None:
+    def _close_journal(journal: AuditJournal, failures: FailureLog) -> None:
         left = len(open_intents(journal.path))
-        journal.record_note(f"service stopped; {left} fault(s) left open", status="stopped")
-        journal.close()
+        try:
+            journal.record_note(f"service stopped; {left} fault(s) left open", status="stopped")
+        except AuditError as e:
+            failures.once("journal_write_failed", e)
+        finally:
+            journal.close()
 
     def _namespace(self) -> str:
         """Where the Lease and the halt ConfigMap live: the pod's namespace, else [agent] namespace."""

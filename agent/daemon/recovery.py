@@ -18,10 +18,10 @@ import structlog
 
 from agent.audit import AuditJournal, open_intents
 from agent.backoff import Backoff
+from agent.daemon.failures import FailureLog
 from agent.daemon.hands import InterruptibleBackend
 from agent.daemon.readiness import Blockers
-from agent.errors import ChaosAgentError
-from agent.supervision import recover
+from agent.errors import AuditError, ChaosAgentError
 
 log = structlog.get_logger(__name__)
 
@@ -41,7 +41,7 @@ class OrphanSweeper(Protocol):
 class Recovery:
     def __init__(self, *, journal: AuditJournal, hands: InterruptibleBackend, sweeper: OrphanSweeper | None,
                  blockers: Blockers, stopping: threading.Event, leading: Callable[[], bool],
-                 retry_max_s: float) -> None:
+                 retry_max_s: float, failures: FailureLog) -> None:
         self.journal = journal
         self.hands = hands
         self.sweeper = sweeper
@@ -51,32 +51,38 @@ class Recovery:
         self.retry_max_s = retry_max_s
         self.swept = False
         """The start-up sweep (of this term as leader) is done."""
+        self.unrecorded: set[str] = set()
+        """Injections reverted in the cluster whose revert the journal could not record: not reverted
+        again by this process (the journal still holds them open, so the next start does, harmlessly)."""
+        self.failures = failures
 
     def recover_own(self) -> None:
         """Revert the faults this agent's journal still holds open; retried until done or stopped."""
         backoff = Backoff(self.retry_max_s)
         while True:
             try:
-                left = recover(self.journal, self.hands.inner)
+                left = self._revert_intents()
             except ChaosAgentError as e:
                 delay = backoff.next_delay()
                 self.blockers.block("recovery", f"cannot revert faults a previous run left open: {e}")
-                log.error("recovery_failed", error=str(e), retry_in_s=round(delay, 1))
+                self.failures.once("recovery_failed", e, level="error", retry_in_s=round(delay, 1))
                 if self.stopping.wait(delay):
                     return
                 continue
             self.blockers.unblock("recovery")
+            self.failures.cleared()
             if left:
                 log.warning("recovered", reverted=left)
             self.hands.forget_all()
             return
 
     def revert_open(self, deadline: float) -> None:
-        """Revert every open intent, retrying until ``deadline`` (``time.monotonic()``)."""
+        """Revert every open intent, retrying what the cluster refused until ``deadline`` (monotonic)."""
         backoff = Backoff(min(5.0, self.retry_max_s), base_s=0.2)
         while True:
             try:
-                left = recover(self.journal, self.hands.inner)
+                left = self._revert_intents()
+                self.failures.cleared()
                 self.hands.forget_all()
                 if left:
                     log.info("reverted_on_stop", reverted=left)
@@ -86,11 +92,35 @@ class Recovery:
             except ChaosAgentError as e:
                 delay = backoff.next_delay()
                 if time.monotonic() + delay > deadline:
-                    log.error("revert_timeout", error=str(e), open=[i.injection_id for i in
-                                                                    open_intents(self.journal.path)])
+                    still = [i.injection_id for i in open_intents(self.journal.path)]
+                    log.error("revert_timeout", error=str(e), open=[i for i in still if i not in self.unrecorded])
                     return
-                log.warning("revert_failed", error=str(e), retry_in_s=round(delay, 1))
+                self.failures.once("revert_failed", e, level="warning", retry_in_s=round(delay, 1))
                 time.sleep(delay)
+
+    def _revert_intents(self) -> list[str]:
+        """Revert every open intent in the cluster, then journal it; returns the ids reverted.
+
+        Raises when the cluster (or the sweep) fails: that is retried. A journal that cannot record a
+        revert that succeeded is not a reason to revert again: it is logged once per cause, and the
+        injection is remembered as reverted."""
+        reverted = []
+        for intent in open_intents(self.journal.path):
+            injection = intent.as_injection()
+            if injection.id in self.unrecorded:
+                continue
+            self.hands.inner.revert(injection)
+            try:
+                self.journal.record_revert(injection.id, injection.fault)
+            except AuditError as e:
+                self.unrecorded.add(injection.id)
+                self.failures.once("journal_write_failed", e, note=(
+                    "faults are still reverted; the journal keeps them open, so the next start reverts them "
+                    "again (a no-op)"))
+                log.info("reverted_not_journalled", injection_id=injection.id)
+                continue
+            reverted.append(injection.id)
+        return reverted
 
     def sweep_again(self) -> None:
         """A new term as leader: sweep before the first injection (the last leader may have died)."""
@@ -107,6 +137,9 @@ class Recovery:
             if reverted:
                 log.warning("orphans_reverted", marks=reverted)
                 when = "sweep" if self.swept else "start-up sweep"
-                self.journal.record_note(f"{when} reverted {len(reverted)} orphaned fault(s): "
-                                         + ", ".join(reverted), status="reverted")
+                try:
+                    self.journal.record_note(f"{when} reverted {len(reverted)} orphaned fault(s): "
+                                             + ", ".join(reverted), status="reverted")
+                except AuditError as e:  # the sweep itself succeeded: nothing to retry
+                    self.failures.once("journal_write_failed", e)
         self.swept = True

@@ -33,7 +33,7 @@ from agent.daemon.observation import build_world
 from agent.daemon.readiness import Blockers
 from agent.daemon.resources import Resources
 from agent.daemon.schedule import InjectionPlanner, Slot, active_game_day
-from agent.errors import ChaosAgentError
+from agent.errors import AuditError, ChaosAgentError
 from agent.findings import Finding
 from agent.loop import InjectionEvent, Supervision, run_game_day
 from agent.prometheus.errors import PrometheusUnavailable
@@ -268,11 +268,17 @@ class SlotLoop:
             self._after_failed_slot(found)
             self.pause(e, "prometheus")
             return
+        except AuditError as e:  # no intent, no injection: fail closed until the journal can be written
+            self.blockers.block("journal", f"cannot write the audit journal, not injecting: {e}")
+            self._after_failed_slot(found)
+            self.stopping.wait(self.backoff.next_delay())
+            return
         except ChaosAgentError as e:
             self._after_failed_slot(found)
             self.pause(e, "slot")
             return
         self.backoff.reset()
+        self.blockers.unblock("journal")
         log.info("slot_finished", injections=result.injections, findings=len(result.findings),
                  stopped=result.stopped or None)
         self.res.exports.queue_findings(result.findings.values())
