@@ -23,6 +23,8 @@ from agent.errors import ChaosAgentError
 from agent.findings.model import Finding
 
 SCHEMA_VERSION = 1
+SHOWN_MATCHES = 5
+"""How many of the findings an ambiguous id prefix matches the error names."""
 QueueStatus = Literal["pending", "sent", "failed"]
 
 _SCHEMA = """
@@ -63,6 +65,10 @@ CREATE INDEX export_queue_due ON export_queue(status, next_attempt_at);
 
 class FindingStoreError(ChaosAgentError):
     """The findings store cannot be opened or is from a newer version of the agent."""
+
+
+class AmbiguousFindingKey(ChaosAgentError):
+    """An id prefix that matches more than one finding: it names none of them."""
 
 
 @dataclass(frozen=True)
@@ -186,13 +192,23 @@ class FindingStore:
         return stored, row is None
 
     def get(self, key: str) -> Finding | None:
-        """A finding by id (``F-...``, a unique prefix is enough) or by signature."""
+        """A finding by id (``F-...``, a unique prefix is enough) or by signature; None when nothing
+        matches. A prefix that matches several findings raises ``AmbiguousFindingKey``."""
+        escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         with self._lock:
             rows = self._db.execute(
-                "SELECT body FROM findings WHERE signature = ? OR id = ? OR id LIKE ? LIMIT 2",
-                (key, key, f"{key}%" if key.startswith("F-") else key),
+                "SELECT id, signature, body FROM findings WHERE signature = ? OR id = ? OR id LIKE ? ESCAPE '\\' "
+                "ORDER BY id LIMIT ?",
+                (key, key, escaped + "%" if key.startswith("F-") else escaped, SHOWN_MATCHES + 1),
             ).fetchall()
-        return Finding.from_report_dict(json.loads(rows[0]["body"])) if len(rows) == 1 else None
+        exact = [r for r in rows if key in (r["id"], r["signature"])]
+        if exact or len(rows) == 1:
+            return Finding.from_report_dict(json.loads((exact or rows)[0]["body"]))
+        if rows:
+            ids = ", ".join(r["id"] for r in rows[:SHOWN_MATCHES]) + (", ..." if len(rows) > SHOWN_MATCHES else "")
+            raise AmbiguousFindingKey(f"{key!r} matches more than one finding ({ids}); give more characters of "
+                                      "the id (`chaos-agent findings list` shows them)")
+        return None
 
     def all(self) -> list[Finding]:
         """Every finding, worst first."""
