@@ -18,13 +18,6 @@ from envs.cluster import ClusterBackend, ClusterState, SteadyStateSource
 from envs.spec import ClusterSpec
 
 
-class StaticAnomaly:
-    """No anomaly signal: every target scores 0 (used when nothing better is wired)."""
-
-    def scores(self) -> Mapping[str, float]:
-        return {}
-
-
 @dataclass
 class World:
     spec: ClusterSpec

@@ -41,12 +41,6 @@ def training_worlds() -> WorldFactory:
     return generated_worlds(TRAINING)
 
 
-def held_out_worlds() -> WorldFactory:
-    from envs.scenarios import HELD_OUT
-
-    return generated_worlds(HELD_OUT)
-
-
 def fixed_world(spec: ClusterSpec) -> WorldFactory:
     """The same topology every episode (the twin of the user's manifests), a new simulation each time."""
     return lambda rng: simulated_world(spec, seed=int(rng.integers(2**31 - 1)))
