@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from agent.audit import AuditJournal, open_intents
-from agent.backoff import Backoff
+from agent.backoff import Backoff, Retries
 from agent.config import Config
 from agent.daemon.exports import ExportDrain
 from agent.daemon.failures import FailureLog
@@ -203,7 +203,7 @@ class Service:
             return Cluster(world.backend, kubernetes=None, simulated_steady=world.steady)
         from agent.backends.kubernetes.backend import KubernetesBackend
 
-        backoff = Backoff(cfg.agent.retry_max_s)
+        backoff = Retries(Backoff(1.0, cfg.agent.retry_max_s, jitter="equal"))
         while True:
             try:
                 backend = KubernetesBackend.connect(cfg.cluster.kubernetes, stop=self.interrupt)

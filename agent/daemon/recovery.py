@@ -17,7 +17,7 @@ from typing import Protocol
 import structlog
 
 from agent.audit import AuditJournal, open_intents
-from agent.backoff import Backoff
+from agent.backoff import Backoff, Retries
 from agent.daemon.failures import FailureLog
 from agent.daemon.hands import InterruptibleBackend
 from agent.daemon.readiness import Blockers
@@ -58,7 +58,7 @@ class Recovery:
 
     def recover_own(self) -> None:
         """Revert the faults this agent's journal still holds open; retried until done or stopped."""
-        backoff = Backoff(self.retry_max_s)
+        backoff = Retries(Backoff(1.0, self.retry_max_s, jitter="equal"))
         while True:
             try:
                 left = self._revert_intents()
@@ -78,7 +78,7 @@ class Recovery:
 
     def revert_open(self, deadline: float) -> None:
         """Revert every open intent, retrying what the cluster refused until ``deadline`` (monotonic)."""
-        backoff = Backoff(min(5.0, self.retry_max_s), base_s=0.2)
+        backoff = Retries(Backoff(0.2, min(5.0, self.retry_max_s), jitter="equal"))
         while True:
             try:
                 left = self._revert_intents()

@@ -24,7 +24,7 @@ from datetime import date, datetime
 import structlog
 
 from agent.audit import open_intents
-from agent.backoff import Backoff
+from agent.backoff import Backoff, Retries
 from agent.config import Config
 from agent.config.schedule import ScheduleSettings
 from agent.daemon.halt import CombinedKillSwitch
@@ -118,7 +118,7 @@ class SlotLoop:
         self.started = started
         """Every slot started, in order."""
         self.kill_switch = CombinedKillSwitch(resources.watch)
-        self.backoff = Backoff(config.agent.retry_max_s)
+        self.backoff = Retries(Backoff(1.0, config.agent.retry_max_s, jitter="equal"))
         self._slots_run = 0
         self._last_ping = 0.0
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from agent.backoff import Backoff
 from agent.config.exporters import ExportersSettings
 from agent.errors import ExportError
 from agent.exporters.base import Exporter
@@ -85,10 +86,9 @@ class ExportQueue:
                         error=str(e),
                     )
                     continue
-                delay = min(MAX_QUEUE_BACKOFF_S, self.backoff_s * 2 ** (attempts - 1))
-                delay = self.rng.uniform(delay / 2, delay)
-                if isinstance(e, TransientExportError) and e.retry_after_s is not None:
-                    delay = max(delay, e.retry_after_s)
+                retry_after = e.retry_after_s if isinstance(e, TransientExportError) else None
+                delay = Backoff(self.backoff_s, MAX_QUEUE_BACKOFF_S, jitter="equal").delay(
+                    attempts - 1, self.rng, at_least=retry_after)
                 self.store.mark_failed(entry, str(e), now + timedelta(seconds=delay))
                 failed += 1
                 log.warning(
