@@ -31,7 +31,7 @@ class FailureLog:
             if (event, cause) in self._said:
                 return False
             self._said.add((event, cause))
-        getattr(log, level)(event, error=str(error), **fields)
+        (log.warning if level == "warning" else log.error)(event, error=str(error), **fields)
         return True
 
     def cleared(self) -> None:

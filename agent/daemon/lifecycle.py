@@ -253,7 +253,8 @@ class Service:
 
 
 def _policy_hash(strategy: Strategy) -> str:
-    return str(getattr(strategy, "sha256", "") or f"strategy:{getattr(strategy, 'name', '?')}")
+    """The exported policy's weights hash, else the strategy's name (a baseline has no file to hash)."""
+    return str(getattr(strategy, "sha256", "") or f"strategy:{strategy.name}")
 
 
 def serve(config: Config) -> int:
