@@ -103,7 +103,6 @@ class SlotTable:
         return self._budgets[key]
 
 
-
 class SlotLoop:
     def __init__(self, config: Config, resources: Resources, *, table: SlotTable, metrics: AgentMetrics,
                  blockers: Blockers, stopping: threading.Event, interrupt: threading.Event,
