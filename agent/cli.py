@@ -254,7 +254,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     twin = None
     if config.cluster.simulated.manifests is not None:
-        from agent.worlds import simulated_world
+        from agent.embedded_cluster import simulated_world
 
         twin = simulated_world(config).spec
     out = train(run, twin=twin, command=shlex.join(["chaos-agent", *sys.argv[1:]]))

@@ -1,0 +1,80 @@
+"""The daemon's side of the export queue: findings are queued for every exporter, and the queue is sent
+on its own thread every ``[findings] drain_every_s`` and at once after each slot.
+
+Draining on a timer of its own means a finding leaves within about ``drain_every_s`` of its tracker
+coming back (plus the queue's own back-off for that export), whatever the slots do: a halt, a quiet
+schedule or a long game day no longer hold exports back until the next slot ends.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+import structlog
+
+from agent.errors import ChaosAgentError
+from agent.exporters import ExportQueue
+from agent.findings import Finding
+
+log = structlog.get_logger(__name__)
+STOP_WAIT_S = 5.0
+"""How long a stop waits for a drain in progress (an export's own retries can take longer)."""
+
+
+class ExportDrain:
+    def __init__(self, queue: ExportQueue, *, every_s: float, clock: Callable[[], datetime]) -> None:
+        self.queue = queue
+        self.every_s = every_s
+        self.clock = clock
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="export-drain", daemon=True)
+
+    def start(self) -> None:
+        """Drain every ``every_s`` from now on (nothing to do without exporters)."""
+        if self.queue.exporters:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(STOP_WAIT_S)
+            if self._thread.is_alive():
+                log.warning("export_drain_still_running", waited_s=STOP_WAIT_S)
+
+    def queue_findings(self, findings: Iterable[Finding]) -> None:
+        """Queue ``findings`` for every exporter, and drain now rather than at the next tick."""
+        if not self.queue.exporters:
+            return
+        now = self.clock()
+        try:
+            for finding in findings:
+                for name in self.queue.exporters:
+                    self.queue.store.enqueue(finding.signature, name, now)
+        except ChaosAgentError as e:
+            log.warning("export_enqueue_failed", error=str(e))
+        self._wake.set()
+
+    def drain(self) -> None:
+        """Send what is due now; a failure stays queued with its back-off."""
+        try:
+            report = self.queue.drain_queue(self.clock())
+        except ChaosAgentError as e:
+            log.warning("export_drain_failed", error=str(e))
+            return
+        if report.sent or report.failed or report.parked:
+            log.info("exports_drained", sent=report.sent, failed=report.failed, parked=report.parked)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.every_s)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.drain()
+            except Exception as e:  # noqa: BLE001 - the thread's last resort: say so, keep draining
+                log.error("export_drain_crashed", error=f"{type(e).__name__}: {e}"[:300])
