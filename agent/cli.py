@@ -240,6 +240,7 @@ def cmd_weaknesses(args: argparse.Namespace) -> int:
 
 def cmd_retest(args: argparse.Namespace) -> int:
     from agent.audit import AuditJournal
+    from agent.embedded_cluster import simulated_world
     from agent.exporters import build_exporters
     from agent.findings import FindingStore
     from agent.loop import Supervision
@@ -249,7 +250,6 @@ def cmd_retest(args: argparse.Namespace) -> int:
     from agent.weaknesses.session import send_tickets
     from agent.weaknesses.store import WeaknessStore
     from agent.weaknesses.tickets import ticket_exporters
-    from agent.worlds import simulated_world
 
     config = load_config(args.config)
     if config.cluster.backend == "kubernetes":
@@ -361,7 +361,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     twin = None
     if config.cluster.simulated.manifests is not None:
-        from agent.worlds import simulated_world
+        from agent.embedded_cluster import simulated_world
 
         twin = simulated_world(config).spec
     out = train(run, twin=twin, command=shlex.join(["chaos-agent", *sys.argv[1:]]))

@@ -24,9 +24,9 @@ from agent.safety import SafetyGuard
 from agent.supervision import SupervisedBackend
 from envs.actions import decode
 from envs.chaos_env import ChaosClusterEnv
+from envs.cluster_under_test import World
 from envs.experiment import ExperimentResult, Timing
 from envs.faults import INTENSITY_NAMES
-from envs.world import World
 from policies.base import Decision, Strategy, outcome_of
 from policies.combine import choice_distribution, sample
 

@@ -19,7 +19,7 @@ from agent.exporters import ExportQueue, build_exporters
 from agent.exporters.base import Exporter
 from agent.exporters.queue import DrainReport
 from agent.findings import Finding, FindingStore
-from envs.world import World
+from envs.cluster_under_test import World
 from policies.base import Strategy
 
 
@@ -53,7 +53,7 @@ def load_strategy(config: Config, name: str | None = None) -> Strategy:
 
 def prepare(config: Config, *, environ: Mapping[str, str] | None = None) -> Prepared:
     """Everything ``run`` builds before its first injection; raises the ``ChaosAgentError`` it would."""
-    from agent.worlds import simulated_world
+    from agent.embedded_cluster import simulated_world
 
     sealer = load_sealer(config.audit.key_file)
     exporters = build_exporters(config.exporters, environ=environ)

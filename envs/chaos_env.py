@@ -47,8 +47,9 @@ from numpy.typing import NDArray
 
 from envs.actions import PER_TARGET, Action, decode, full_mask
 from envs.cluster import ActionGuard, Injection
+from envs.cluster_under_test import World, WorldFactory
 from envs.experiment import ExperimentResult, Timing, run_experiment, wait_for_steady_state
-from envs.faults import Fault, FaultKind
+from envs.faults import Fault
 from envs.observation import (
     N_GLOBAL_FEATURES,
     N_TARGET_FEATURES,
@@ -60,7 +61,6 @@ from envs.observation import (
 from envs.profile import TopologyProfile, profile
 from envs.reward import RewardWeights, reward
 from envs.symptoms import Symptom, symptoms_of
-from envs.world import World, WorldFactory
 
 
 class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
@@ -75,7 +75,7 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
         if max_targets < 1:
             raise ValueError(f"max_targets must be >= 1, got {max_targets}")
         if world_factory is None:
-            from envs.worlds import training_worlds
+            from envs.simulated_clusters import training_worlds
 
             world_factory = training_worlds()
         self.world_factory = world_factory
@@ -138,12 +138,6 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
         obs = self._observe()
         info["action_mask"] = self._mask.astype(np.int8)
         return obs, terms.total, terminated, False, info
-
-    def remember(self, target: str, kind: FaultKind, *, found: bool) -> NDArray[np.float32]:
-        """Record in the episode's history that ``kind`` was tried on ``target`` (and whether it found a
-        weakness), as if an experiment had; returns the new observation. For warm starts of training."""
-        self._history.record(self._profile_index(target), kind, found)
-        return self._observe()
 
     @property
     def anything_allowed(self) -> bool:

@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 
 from envs.chaos_env import ChaosClusterEnv
+from envs.cluster_under_test import World, WorldFactory
 from envs.scenarios import HELD_OUT_SETS, Scenario, held_out_scenarios, score_finding
+from envs.simulated_clusters import scenario_world, training_worlds
 from envs.symptoms import Symptom
-from envs.world import World, WorldFactory
-from envs.worlds import scenario_world, training_worlds
 from policies.base import Decision, Strategy, outcome_of
 from policies.combine import combine, sample
 from policies.registry import make_strategy

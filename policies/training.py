@@ -19,8 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from envs.chaos_env import ChaosClusterEnv
+from envs.cluster_under_test import WorldFactory
 from envs.spec import ClusterSpec
-from envs.world import WorldFactory
 from policies.runtime import export_arrays
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class TrainingRun:
 
 
 def _world_factory(twin: ClusterSpec | None) -> WorldFactory:
-    from envs.worlds import fixed_world, mixed, training_worlds
+    from envs.simulated_clusters import fixed_world, mixed, training_worlds
 
     if twin is None:
         return training_worlds()

@@ -2,7 +2,7 @@
 
 Continuous mode injects at random (exponential) intervals counted only inside business-hours windows;
 game days fire on cron expressions with a budget of injections each. Blackout dates stop both. All
-times are wall-clock times of ``timezone``; agent/service/schedule.py computes the fire times.
+times are wall-clock times of ``timezone``; agent/daemon/schedule.py computes the fire times.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from typing import Any
 
 import structlog
 
+from agent.backoff import Backoff
 from agent.errors import ExportError
 from agent.exporters.secrets import Secret
 
@@ -123,8 +124,8 @@ class JsonHttp:
     def _wait(self, attempt: int, retry_after_s: float | None) -> float:
         if retry_after_s is not None:
             return retry_after_s
-        cap = min(self.policy.max_backoff_s, self.policy.backoff_s * 2**attempt)
-        return self.rng.uniform(0, cap)  # full jitter: spreads retries of many agents apart
+        # full jitter: spreads retries of many agents apart
+        return Backoff(self.policy.backoff_s, self.policy.max_backoff_s).delay(attempt, self.rng)
 
     def _once(
         self,

@@ -9,9 +9,10 @@ from agent.findings.render import (
     render_list,
     render_show,
 )
-from agent.findings.store import ExportRef, FindingStore, FindingStoreError, QueueEntry
+from agent.findings.store import AmbiguousFindingKey, ExportRef, FindingStore, FindingStoreError, QueueEntry
 
 __all__ = [
+    "AmbiguousFindingKey",
     "Evidence",
     "ExperimentRecord",
     "ExportRef",

@@ -31,7 +31,9 @@ from agent.findings.model import Finding
 
 log = structlog.get_logger(__name__)
 SCHEMA_VERSION = 2
-FINDING_COLUMNS = "rowid, signature, body"
+FINDING_COLUMNS = "rowid, id, signature, body"
+SHOWN_MATCHES = 5
+"""How many of the findings an ambiguous id prefix matches the error names."""
 QueueStatus = Literal["pending", "sent", "failed"]
 
 _SCHEMA = """
@@ -84,6 +86,10 @@ MIGRATIONS = {0: _SCHEMA + _EXPERIMENTS, 1: _EXPERIMENTS}
 
 class FindingStoreError(ChaosAgentError):
     """The findings store cannot be opened or is from a newer version of the agent."""
+
+
+class AmbiguousFindingKey(ChaosAgentError):
+    """An id prefix that matches more than one finding: it names none of them."""
 
 
 @dataclass(frozen=True)
@@ -265,10 +271,19 @@ class FindingStore:
         return stored, row is None
 
     def get(self, key: str) -> Finding | None:
-        """A finding by id (``F-...``, a unique prefix is enough) or by signature."""
-        rows = self._rows("findings", FINDING_COLUMNS, "signature = ? OR id = ? OR id LIKE ?",
-                          (key, key, f"{key}%" if key.startswith("F-") else key))
-        return self._finding(rows[0]) if len(rows) == 1 else None
+        """A finding by id (``F-...``, a unique prefix is enough) or by signature; None when nothing
+        matches. A prefix that matches several findings raises ``AmbiguousFindingKey``."""
+        escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._rows("findings", FINDING_COLUMNS, "signature = ? OR id = ? OR id LIKE ? ESCAPE '\\'",
+                          (key, key, escaped + "%" if key.startswith("F-") else escaped), order="id")
+        exact = [r for r in rows if key in (r["id"], r["signature"])]
+        if exact or len(rows) == 1:
+            return self._finding((exact or rows)[0])
+        if rows:
+            ids = ", ".join(r["id"] for r in rows[:SHOWN_MATCHES]) + (", ..." if len(rows) > SHOWN_MATCHES else "")
+            raise AmbiguousFindingKey(f"{key!r} matches more than one finding ({ids}); give more characters of "
+                                      "the id (`chaos-agent findings list` shows them)")
+        return None
 
     def all(self) -> list[Finding]:
         """Every finding that can be read, worst first."""

@@ -26,13 +26,13 @@ from agent.weaknesses.flow import WeaknessUpdate, record_weaknesses, reproductio
 from agent.weaknesses.model import WeaknessRecord
 from agent.weaknesses.store import WeaknessStore
 from envs.cluster import ClusterBackend, Injection
+from envs.cluster_under_test import World
 from envs.experiment import ExperimentResult, Timing, run_experiment, wait_for_steady_state
 from envs.faults import Fault
 from envs.sim import SimulatedCluster
 from envs.symptoms import symptoms_of
 from envs.weaknesses import Case, diagnose, weakness_id
 from envs.weaknesses.verify import run
-from envs.world import World
 
 HOLD_S = 3600.0
 

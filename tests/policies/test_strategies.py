@@ -10,7 +10,7 @@ from envs.actions import KIND_INDEX, N_HOLD, N_INTENSITIES, N_KINDS, decode
 from envs.chaos_env import ChaosClusterEnv
 from envs.faults import FaultKind
 from envs.scenarios import TRAINING, generate
-from envs.worlds import scenario_world
+from envs.simulated_clusters import scenario_world
 from policies.base import Decision, Outcome, outcome_of
 from policies.combine import choice_distribution, combine, sample
 from policies.genetic import POPULATION, GeneticSearch

@@ -13,7 +13,7 @@ from envs.chaos_env import ChaosClusterEnv
 from envs.cluster import ClusterState, WorkloadStatus
 from envs.faults import Fault
 from envs.scenarios import TRAINING, PlantedWeakness, Scenario, generate
-from envs.worlds import scenario_world
+from envs.simulated_clusters import scenario_world
 from policies.rl.teacher import collect, imitation_target, in_season, routes
 
 PAIR_PLAN = dataclasses.replace(TRAINING, shallow=0, intensity=0, two_fault=2, state_dependent=1, flaky=0, ml=0)

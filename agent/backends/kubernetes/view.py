@@ -82,7 +82,6 @@ class ClusterView:
         self.nodes: dict[str, Obj] = {}
         self.pods: list[Obj] = []
         self.workloads: dict[str, Obj] = {}
-        self.pdbs: list[Obj] = []
         self.services: list[Obj] = []
         for obj in objects:
             kind = obj.get("kind")
@@ -92,8 +91,6 @@ class ClusterView:
                 self.pods.append(obj)
             elif kind in ("Deployment", "StatefulSet", "Job"):
                 self.workloads[workload_key(meta(obj).get("namespace", ""), kind, meta(obj)["name"])] = obj
-            elif kind == "PodDisruptionBudget":
-                self.pdbs.append(obj)
             elif kind == "Service":
                 self.services.append(obj)
         # Indexes for pods_of: a scan of every pod per workload is W x P (2e9 checks at 150,000 pods).
@@ -136,12 +133,3 @@ class ClusterView:
             (p for p in self.pods if (p.get("spec") or {}).get("nodeName") == node_name and not is_terminating(p)),
             key=lambda p: (meta(p).get("namespace", ""), meta(p)["name"]),
         )
-
-    def pdb_for(self, pod: Obj) -> Obj | None:
-        namespace = meta(pod).get("namespace")
-        for pdb in self.pdbs:
-            if meta(pdb).get("namespace") == namespace and selector_matches(
-                (pdb.get("spec") or {}).get("selector"), labels_of(pod)
-            ):
-                return pdb
-        return None

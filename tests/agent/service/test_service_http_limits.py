@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import pytest
 
 from agent.config.schedule import ServiceSettings
-from agent.service.http import AgentMetrics, Readiness, ServiceEndpoints
+from agent.daemon.readiness import Readiness
+from agent.service.http import AgentMetrics, ServiceEndpoints
 from agent.service.server import MAX_CONNECTIONS
 
 IDLE_CONNECTIONS = 800
@@ -24,7 +25,7 @@ THREAD_BUDGET = 64
 @pytest.fixture
 def endpoints(request: pytest.FixtureRequest) -> Iterator[ServiceEndpoints]:
     """The endpoints, with the read timeout given by indirect parametrisation (default 1 s)."""
-    server = ServiceEndpoints(metrics=AgentMetrics(), readiness=Readiness(lambda: 0.0, None, lambda: False,
+    server = ServiceEndpoints(metrics=AgentMetrics(), readiness=Readiness(lambda: 0.0, None, lambda: None,
                                                                            clock=lambda: 0.0),
                               host="127.0.0.1", port=0, timeout_s=getattr(request, "param", 1.0))
     server.start()

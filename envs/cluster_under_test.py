@@ -1,4 +1,5 @@
-"""A world: one cluster the env plays a game day on, with its steady-state and anomaly sources.
+"""The cluster under test: one cluster the env plays a game day on (a ``World``), with its steady-state
+and anomaly sources.
 
 The env is given a ``WorldFactory`` and asks it for a fresh world on every reset, so the same env
 trains on generated simulated clusters, runs on the Kubernetes emulator in tests, and on a real
@@ -15,13 +16,6 @@ import numpy as np
 
 from envs.cluster import ClusterBackend, ClusterState, SteadyStateSource
 from envs.spec import ClusterSpec
-
-
-class StaticAnomaly:
-    """No anomaly signal: every target scores 0 (used when nothing better is wired)."""
-
-    def scores(self) -> Mapping[str, float]:
-        return {}
 
 
 @dataclass

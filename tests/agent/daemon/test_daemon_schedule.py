@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import statistics
 import tomllib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,8 +13,7 @@ import pytest
 
 from agent.config.parse import ParseContext, parse_section
 from agent.config.schedule import GameDaySettings, ScheduleSettings, ServiceSettings
-from agent.errors import ConfigError
-from agent.service.schedule import (
+from agent.daemon.schedule import (
     GameDayBudget,
     InjectionPlanner,
     ScheduleError,
@@ -26,6 +25,7 @@ from agent.service.schedule import (
     next_game_day_injection,
     next_injection_time,
 )
+from agent.errors import ConfigError
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -214,6 +214,25 @@ def test_planner_continuous_and_game_days() -> None:
     assert not planner.allowed_now(first.at)  # budget spent
     second = planner.next_slot(first.at)
     assert second is not None and second.at.date() == datetime(2026, 12, 1).date()
+
+
+@pytest.mark.parametrize(("clock", "allowed"), [
+    (time(9, 0), True),  # a window is [start, end): its first moment is in it
+    (time(16, 59, 59, 999999), True),
+    (time(17, 0), False),  # ... and its last is not
+    (time(8, 59, 59, 999999), False),
+])
+def test_allowed_now_at_the_edges_of_a_window(clock: time, allowed: bool) -> None:
+    planner = InjectionPlanner(ScheduleSettings(timezone="Europe/Berlin"), seed=1)
+    assert planner.allowed_now(datetime.combine(date(2026, 11, 24), clock, tzinfo=BERLIN)) is allowed
+
+
+@pytest.mark.parametrize(("clock", "allowed"), [(time(10, 0), True), (time(10, 59, 59), True), (time(11, 0), False)])
+def test_allowed_now_at_the_edges_of_a_game_day(clock: time, allowed: bool) -> None:
+    game = ScheduleSettings(mode="game_days", timezone="Europe/Berlin", game_days=(
+        GameDaySettings(name="gd", cron="0 10 * * tue", budget=5, duration_s=3600),))
+    planner = InjectionPlanner(game, seed=1)
+    assert planner.allowed_now(datetime.combine(date(2026, 11, 24), clock, tzinfo=BERLIN)) is allowed
 
 
 def test_service_settings() -> None:

@@ -21,7 +21,7 @@ import structlog
 from agent.audit import AuditJournal
 from agent.errors import ChaosAgentError
 from agent.prometheus.checks import SteadyStateChecks
-from agent.safety import FileKillSwitch, KillSwitch
+from agent.safety import FileKillSwitch
 
 log = structlog.get_logger(__name__)
 
@@ -78,6 +78,7 @@ class HaltWatch:
         self.sources: list[HaltSource] = [FileHalt(switch)]
         self.halted = threading.Event()
         self.reason = ""
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="halt-watch", daemon=True)
         self._since_stop_check = 0.0
@@ -90,6 +91,11 @@ class HaltWatch:
         self._stop.set()
         self._thread.join(5)
 
+    def halt_reason(self) -> str | None:
+        """Why the agent is halted (the switches' reasons), None while it is not."""
+        with self._lock:
+            return self.reason if self.halted.is_set() else None
+
     def _run(self) -> None:
         while not self._stop.wait(self.poll_s):
             try:
@@ -101,16 +107,19 @@ class HaltWatch:
         reasons = [r for r in (source.halt_reason() for source in self.sources) if r is not None]
         halted = bool(reasons)
         if halted and not self.halted.is_set():
-            self.reason = "; ".join(reasons)
-            self.halted.set()
+            with self._lock:
+                self.reason = "; ".join(reasons)
+                self.halted.set()
             self.interrupt.set()
             log.warning("halted", reason=self.reason)
             self.journal.record_halt(self.reason)
         elif not halted and self.halted.is_set():
-            self.halted.clear()
-            log.info("resumed", after=self.reason)
-            self.journal.record_resume(f"kill switch lifted (was: {self.reason})")
-            self.reason = ""
+            with self._lock:
+                was = self.reason
+                self.halted.clear()
+                self.reason = ""
+            log.info("resumed", after=was)
+            self.journal.record_resume(f"kill switch lifted (was: {was})")
         if halted or self.stop_conditions is None or not self.faults_active():
             self._since_stop_check = 0.0
             return
@@ -149,7 +158,3 @@ class CombinedKillSwitch:
 
     def resume(self) -> None:
         self.watch.switch.resume()
-
-
-def _is_a_kill_switch(switch: CombinedKillSwitch) -> KillSwitch:
-    return switch

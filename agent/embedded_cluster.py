@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from agent.config import Config
 from agent.errors import ConfigError, ManifestError
-from envs.world import World
+from envs.cluster_under_test import World
 
 
 def simulated_world(config: Config) -> World:
+    from envs.simulated_clusters import scenario_world
+    from envs.simulated_clusters import simulated_world as simulated
     from envs.twin import ManifestError as TwinManifestError
     from envs.twin import load_manifests
-    from envs.worlds import scenario_world
-    from envs.worlds import simulated_world as simulated
 
     sim = config.cluster.simulated
     if sim.manifests is not None:

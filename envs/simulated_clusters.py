@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from envs.anomaly import SnapshotAnomaly
+from envs.cluster_under_test import World, WorldFactory
 from envs.sim import SimulatedCluster
 from envs.spec import ClusterSpec
-from envs.world import World, WorldFactory
 
 if TYPE_CHECKING:
     from envs.scenarios import GeneratorParams, Scenario
@@ -39,12 +39,6 @@ def training_worlds() -> WorldFactory:
     from envs.scenarios import TRAINING
 
     return generated_worlds(TRAINING)
-
-
-def held_out_worlds() -> WorldFactory:
-    from envs.scenarios import HELD_OUT
-
-    return generated_worlds(HELD_OUT)
 
 
 def fixed_world(spec: ClusterSpec) -> WorldFactory:

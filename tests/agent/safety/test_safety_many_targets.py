@@ -1,28 +1,36 @@
-"""The mask must keep up with a policy deciding over thousands of targets."""
+"""The mask over a thousand targets: right, and computed as the design says (per-target facts once per
+topology and once per state, then broadcasting), which is what keeps it fast. How fast it is, is measured
+by ``benchmarks/safety_mask.py`` (docs/benchmarks.md), not asserted here."""
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
+import pytest
 from safety_clusters import AGENT_NS, W, cluster, targets_of
 
 from agent.config.safety import SafetySettings
 from agent.safety import MemoryKillSwitch, SafetyGuard
+from agent.safety import guard as guard_module
 from envs.cluster import ClusterState, Injection
 from envs.faults import Fault, FaultKind
 
 
-def best_of(runs: int, fn: object) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()  # type: ignore[operator]
-        times.append(time.perf_counter() - start)
-    return min(times)
+def _counted(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
+    calls = [0]
+    real: Callable[..., Any] = getattr(guard_module, name)
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(guard_module, name, counting)
+    return calls
 
 
-def test_a_thousand_targets() -> None:
+def test_a_thousand_targets(monkeypatch: pytest.MonkeyPatch) -> None:
     nodes = [(f"n{i}", 2 if i % 10 == 0 else 0) for i in range(200)]
     namespaces = ["shop", "ml", "data", "kube-system"]
     workloads = [W(namespaces[i % 4], f"w{i}", 3, on=((f"n{i % 200}", 2), (f"n{(i + 7) % 200}", 1)),
@@ -34,16 +42,14 @@ def test_a_thousand_targets() -> None:
     guard = SafetyGuard(SafetySettings(max_unavailable_share=0.5, protect_last_replica=True,
                                        respect_pdb_for_kills=True), agent_namespace=AGENT_NS,
                         kill_switch=MemoryKillSwitch())
+    topologies, states = _counted(monkeypatch, "identities"), _counted(monkeypatch, "gather")
     active = [Injection("a", Fault(FaultKind.POD_KILL, 0, targets[1]), "applied")]
-    first = best_of(1, lambda: guard.mask(state, targets, active))  # a new topology
+    first = guard.mask(state, targets, active)
     later = ClusterState(state.spec, {k: replace(w, ready=w.ready - 1) for k, w in state.workloads.items()},
                          state.nodes, 15.0)
-    next_state = best_of(1, lambda: guard.mask(later, targets, active))
-    again = best_of(20, lambda: guard.mask(later, targets, active))
     mask = guard.mask(later, targets, active)
+    again = guard.mask(later, targets, active)
     assert mask.shape == (1000, 15, 3) and mask.any() and not mask[1].any()
-    # Per-target facts once per state (generous for a loaded 2-core machine), then pure broadcasting.
-    print(f"topology {first * 1000:.2f} ms, state {next_state * 1000:.2f} ms, again {again * 1000:.3f} ms")
-    assert first < 1.0, f"first mask of a new topology took {first * 1000:.1f} ms"
-    assert next_state < 0.25, f"first mask of a new state took {next_state * 1000:.1f} ms"
-    assert again < 0.001, f"mask on a known state took {again * 1000:.3f} ms"
+    assert (again == mask).all() and (first != mask).any()  # a pod less ready everywhere changes the mask
+    assert topologies == [1], "the topology's facts were gathered more than once"
+    assert states == [2], "a state's facts were gathered more than once"
