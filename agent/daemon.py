@@ -214,7 +214,9 @@ class Service:
         namespace = self._namespace()
         k8s = self.config.cluster.kubernetes
         self.elector = LeaderElector(self.kubernetes.api, namespace=namespace, name=k8s.lease_name,
-                                     identity=identity, lease_duration_s=k8s.lease_duration_s)
+                                     identity=identity, lease_duration_s=k8s.lease_duration_s,
+                                     renew_deadline_s=k8s.lease_renew_deadline_s,
+                                     retry_period_s=k8s.lease_retry_period_s)
 
         def on_change(leading: bool) -> None:
             if leading:

@@ -2,7 +2,8 @@
 
 Retried: 429 (except a PodDisruptionBudget refusing an eviction), 5xx and no answer at all. The
 n-th delay is drawn uniformly below ``base_s * 2**(n-1)``, capped at ``max_s``; a Retry-After from
-the server wins when longer.
+the server wins when longer. A policy with a ``deadline`` never sleeps past it: the error is raised
+instead (leader election's renew deadline depends on it).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class RetryPolicy:
     """A server asking for a longer pause than this gets this (the request then counts as failed sooner)."""
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
+    deadline: float | None = None
+    """``time.monotonic()`` by which the call must have ended: no retry is started that would end later."""
 
     def delay(self, attempt: int, error: KubernetesApiError) -> float:
         """Seconds to wait before try ``attempt + 1`` (``attempt`` counts from 1)."""
@@ -56,5 +59,8 @@ class RetryPolicy:
             except KubernetesApiError as e:
                 if attempt >= self.attempts or not is_transient(e):
                     raise
-                self.sleep(self.delay(attempt, e))
+                pause = self.delay(attempt, e)
+                if self.deadline is not None and time.monotonic() + pause >= self.deadline:
+                    raise
+                self.sleep(pause)
                 attempt += 1
