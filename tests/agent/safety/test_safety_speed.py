@@ -31,8 +31,7 @@ def test_a_thousand_targets() -> None:
     state = cluster(workloads, nodes)
     targets = targets_of(state)
     assert len(targets) == 1000
-    guard = SafetyGuard(SafetySettings(max_unavailable_share=0.5, protect_last_replica=True,
-                                       respect_pdb_for_kills=True), agent_namespace=AGENT_NS,
+    guard = SafetyGuard(SafetySettings(max_concurrent_faults=2), agent_namespace=AGENT_NS,
                         kill_switch=MemoryKillSwitch())
     active = [Injection("a", Fault(FaultKind.POD_KILL, 0, targets[1]), "applied")]
     first = best_of(1, lambda: guard.mask(state, targets, active))  # a new topology
