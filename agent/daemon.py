@@ -173,7 +173,8 @@ class Service:
         backoff = Backoff(cfg.agent.retry_max_s)
         while True:
             try:
-                backend = KubernetesBackend.connect(cfg.cluster.kubernetes, stop=self.interrupt)
+                backend = KubernetesBackend.connect(cfg.cluster.kubernetes, stop=self.interrupt,
+                                                    own_namespace=self._namespace())
                 backend.start(timeout_s=60.0)
             except ChaosAgentError as e:
                 self._block("cluster", f"cannot connect: {e}")

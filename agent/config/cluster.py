@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -10,6 +11,14 @@ from agent.config.parse import setting
 from agent.errors import ConfigError
 
 BUILTIN_SCENARIOS = ("ml-platform", "storefront", "generated")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def _namespace_names(values: tuple[str, ...]) -> str | None:
+    bad = [v for v in values if not _DNS_LABEL.match(v)]
+    if bad:
+        return f"has {bad[0]!r}, which is not a namespace name (lowercase letters, digits and '-', at most 63)"
+    return "names a namespace twice" if len(set(values)) != len(values) else None
 
 
 def _scenario_name(value: str) -> str | None:
@@ -34,6 +43,12 @@ class KubernetesCluster:
 
     kubeconfig: Path | None = setting(None, doc="kubeconfig path; in-cluster configuration when absent.")
     context: str | None = setting(None, doc="kubeconfig context; the current context when absent.")
+    namespaces: tuple[str, ...] = setting((), check=_namespace_names, doc=(
+        "Namespaces the agent reads and acts in (empty: the whole cluster). Set it with namespaced RBAC "
+        "(RoleBindings in these namespaces only: deploy/examples/namespaced, or the Helm chart's "
+        "rbac.namespaces): namespaced resources are then listed and watched per namespace, never "
+        "cluster-wide; nodes stay cluster-wide. The agent's own namespace is watched for the halt "
+        "ConfigMap either way."))
     pod_grace_period_s: int = setting(0, minimum=0, maximum=3600, doc=(
         "Seconds of graceful termination given to a pod the agent kills. 0 is a hard kill, as Chaos "
         "Mesh's pod-kill does and as the simulator models it; 30 (Kubernetes' default) makes a kill look "

@@ -17,10 +17,12 @@ from collections.abc import Callable, Iterable
 import structlog
 
 from agent.backends.kubernetes.api import KubeApi
-from agent.backends.kubernetes.cache import WatchCache
+from agent.backends.kubernetes.cache import WatchCache, watched
 from agent.backends.kubernetes.errors import KubernetesApiError, StillTerminating
+from agent.backends.kubernetes.events import EventRecorder
 from agent.backends.kubernetes.faults import FAULT_ACTIONS, ActionContext, distinct_actions
 from agent.backends.kubernetes.marks import label_value
+from agent.backends.kubernetes.resources import CONFIGMAPS, SNAPSHOT_RESOURCES
 from agent.backends.kubernetes.state import SpecBuilder, cluster_state, twin_spec_builder
 from agent.backends.kubernetes.view import ClusterView
 from agent.config.cluster import KubernetesCluster
@@ -41,11 +43,15 @@ class KubernetesBackend:
         spec_builder: SpecBuilder = twin_spec_builder,
         clock: Callable[[], float] = time.time,
         stop: threading.Event | None = None,
+        own_namespace: str | None = None,
     ) -> None:
+        """``own_namespace``: the agent's namespace, whose ConfigMaps (the halt ConfigMap) are watched
+        even when [cluster.kubernetes] namespaces confines the agent to others."""
         settings = settings or KubernetesCluster()
         self.api = api
         self.name = name
-        self.cache = WatchCache(api)
+        extra = [(CONFIGMAPS, own_namespace)] if own_namespace and settings.namespaces else []
+        self.cache = WatchCache(api, scopes=watched(SNAPSHOT_RESOURCES, settings.namespaces, extra))
         self._spec_builder = spec_builder
         self._clock = clock
         self._stop = stop or threading.Event()
@@ -56,12 +62,15 @@ class KubernetesBackend:
             chaos_mesh_inject_timeout_s=settings.chaos_mesh_inject_timeout_s,
             chaos_mesh_revert_timeout_s=settings.chaos_mesh_revert_timeout_s,
             stop=self._stop,
+            namespaces=settings.namespaces,
         )
+        self.events = EventRecorder(api, clock=clock)
         self.orphans_left = False
         """True once a half-applied fault could not be reverted, until a sweep succeeds."""
 
     @classmethod
     def connect(cls, settings: KubernetesCluster, **kw: object) -> KubernetesBackend:
+        """A backend on the cluster ``settings`` name; ``kw`` as the constructor's (``stop``, ``own_namespace``)."""
         return cls(KubeApi.connect(settings), settings=settings, **kw)  # type: ignore[arg-type]
 
     def start(self, *, timeout_s: float = 60.0) -> None:
@@ -118,6 +127,8 @@ class KubernetesBackend:
             injection = action.apply(plan, ctx=self.ctx)
             if self.ctx.left_behind:
                 self.orphans_left = True
+            if injection.outcome == "applied":
+                self.events.injected(view, injection)
             return injection
         except KubernetesApiError as e:
             log.warning("fault failed to apply, reverting what was done", injection_id=injection_id, error=str(e))
@@ -137,6 +148,8 @@ class KubernetesBackend:
             FAULT_ACTIONS[injection.fault.kind].revert(injection.id, ctx=self.ctx)
         except (KubernetesApiError, StillTerminating) as e:
             raise BackendError(f"could not revert {injection.id} ({injection.fault.describe()}): {e}") from e
+        if injection.outcome == "applied" and self.cache.synced:
+            self.events.reverted(ClusterView(self.cache.objects()), injection)
 
     # ---- the sweep ---------------------------------------------------------------------------
     def revert_orphans(self, open_injection_ids: Iterable[str]) -> list[str]:

@@ -46,6 +46,16 @@ class ActionContext:
     """Set when the agent stops (a halt, a lost lease, a signal): waits for an injection end early."""
     left_behind: set[str] = field(default_factory=set)
     """Marks whose revert could not finish (an object still terminating): the backend's sweep is due."""
+    namespaces: tuple[str, ...] = ()
+    """Where namespaced objects are listed ([cluster.kubernetes] namespaces); empty: cluster-wide."""
+
+    def list_everywhere(self, res: Resource, *, label_selector: str) -> list[Obj]:
+        """The objects of ``res`` matching ``label_selector`` wherever the agent may look: one
+        cluster-wide list, or one per namespace when the agent is confined to some."""
+        if not res.namespaced or not self.namespaces:
+            return self.api.list(res, label_selector=label_selector).items
+        return [o for ns in self.namespaces
+                for o in self.api.list(res, namespace=ns, label_selector=label_selector).items]
 
 
 @dataclass(frozen=True)

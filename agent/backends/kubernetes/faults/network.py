@@ -147,7 +147,7 @@ class ChaosMeshFault:
         waiting: list[tuple[Resource, str, str]] = []
         for res in CHAOS_RESOURCES:
             try:
-                items = ctx.api.list(res, label_selector=managed_selector(injection_id)).items
+                items = ctx.list_everywhere(res, label_selector=managed_selector(injection_id))
             except NotFound:
                 continue  # Chaos Mesh is not (or no longer) installed: nothing of ours can exist
             for obj in items:
@@ -192,7 +192,7 @@ class ChaosMeshFault:
         marks: set[str] = set()
         for res in CHAOS_RESOURCES:
             try:
-                items = ctx.api.list(res, label_selector=managed_selector()).items
+                items = ctx.list_everywhere(res, label_selector=managed_selector())
             except NotFound:
                 continue
             marks.update((meta(o).get("labels") or {}).get(INJECTION_LABEL, "") for o in items)
