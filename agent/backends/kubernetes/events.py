@@ -18,7 +18,7 @@ import structlog
 
 from agent.backends.kubernetes.api import KubeApi, Obj
 from agent.backends.kubernetes.errors import KubernetesApiError, cut
-from agent.backends.kubernetes.marks import INJECTION_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL
+from agent.backends.kubernetes.marks import INJECTION_ANNOTATION
 from agent.backends.kubernetes.resources import EVENTS
 from agent.backends.kubernetes.view import ClusterView, meta
 from envs.cluster import Injection
@@ -57,10 +57,9 @@ class EventRecorder:
         return {
             "apiVersion": "v1",
             "kind": "Event",
-            "metadata": {
+            "metadata": {  # not the managed-by label of the agent's marks: an Event is no fault to revert
                 "name": f"{ref['name']}.{secrets.token_hex(8)}",
                 "namespace": namespace,
-                "labels": {MANAGED_BY_LABEL: MANAGED_BY},
                 "annotations": {INJECTION_ANNOTATION: injection_id},
             },
             "involvedObject": ref,
