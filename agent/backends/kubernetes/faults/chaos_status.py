@@ -5,8 +5,10 @@ StressChaos), then applies the fault to each, keeping ``status.experiment.contai
 (``Not Injected`` -> ``Injected``) and, per record, events of type ``Succeeded`` or ``Failed`` with the
 operation (``Apply``, ``Recover``) and the error (such as "It's dangerous to inject network chaos on a
 pod(ns/name) with `hostNetwork`"). Its condition controller derives ``status.conditions``: ``Selected``
-(records exist) and ``AllInjected`` (every record ``Injected``). Chaos Mesh retries a failed record on
-its own; a record whose latest event is a failed ``Apply`` is failing now. A deleted object keeps the
+(records exist) and ``AllInjected`` (every record ``Injected``), which lags the records by a reconcile,
+so the records are read: each must be ``Injected``, or show an ``injectedCount`` (injected, and already
+recovered when ``spec.duration`` was shorter than a poll). Chaos Mesh retries a failed record on its
+own; a record whose latest event is a failed ``Apply`` is failing now. A deleted object keeps the
 ``chaos-mesh/records`` finalizer until every record is recovered: only then is the fault undone.
 """
 
@@ -51,12 +53,21 @@ def _failure(record: Obj) -> str | None:
     return None
 
 
+def _was_injected(record: Obj) -> bool:
+    """Injected now, or injected and already recovered (a fault shorter than a poll: ``duration`` over)."""
+    try:
+        count = int(record.get("injectedCount") or 0)
+    except (TypeError, ValueError):
+        count = 0
+    return record.get("phase") == INJECTED or count > 0
+
+
 def progress(obj: Obj) -> ChaosProgress:
     """Where the injection of ``obj`` stands, from its status alone."""
     records = _records(obj)
     conditions = _conditions(obj)
-    injected = [r for r in records if r.get("phase") == INJECTED]
-    if records and len(injected) == len(records) and conditions.get("AllInjected") == "True":
+    injected = [r for r in records if _was_injected(r)]
+    if records and len(injected) == len(records):
         return ChaosProgress("injected", f"Chaos Mesh injected it into {len(records)} target(s)")
     failures = sorted({f"{r.get('id', '?')}: {why}" for r in records if (why := _failure(r)) is not None})
     if failures:
