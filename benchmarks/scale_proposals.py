@@ -44,7 +44,8 @@ from agent.backends.kubernetes.view import (
 def objects_shared(self: WatchCache, resources: Iterable[Resource] | None = None) -> list[Obj]:
     """The cached objects themselves (read-only by contract), in the same order as before."""
     with self._lock:
-        return [o for r in (resources or self._resources) for _k, o in sorted(self._shelves[r].objects.items())]
+        return [o for r in (resources or self._resources) for (res, _ns), shelf in self._shelves.items()
+                if res == r for _k, o in sorted(shelf.objects.items())]
 
 
 class IndexedClusterView(ClusterView):
@@ -75,7 +76,7 @@ class IndexedClusterView(ClusterView):
         return sorted(pods, key=lambda p: meta(p)["name"])
 
 
-def list_slim(api: KubeApi, res: Resource) -> ListResult:
+def list_slim(api: KubeApi, res: Resource, namespace: str | None = None) -> ListResult:
     """``KubeApi.list`` with ``slim`` applied page by page, so at most one full page is alive at a time
     (``list`` holds every full page until the last one is read: the peak is the whole list, unslimmed)."""
     for _restart in range(3):
@@ -83,7 +84,7 @@ def list_slim(api: KubeApi, res: Resource) -> ListResult:
         token: str | None = None
         try:
             while True:
-                page = api.list_page(res, limit=api.page_size, continue_token=token)
+                page = api.list_page(res, namespace=namespace, limit=api.page_size, continue_token=token)
                 for item in page.get("items") or []:
                     item.setdefault("kind", res.kind)
                     item.setdefault("apiVersion", res.api_version)
@@ -98,8 +99,9 @@ def list_slim(api: KubeApi, res: Resource) -> ListResult:
     raise Gone(f"list of {res.plural} kept expiring between pages", status=410, path=res.path())
 
 
-def _slim_relist(self: WatchCache, res: Resource, shelf: Any) -> None:
-    result = list_slim(self._api, res)
+def _slim_relist(self: WatchCache, scope: tuple[Resource, str | None], shelf: Any) -> None:
+    res, namespace = scope
+    result = list_slim(self._api, res, namespace)
     with self._changed:
         shelf.objects = {_key(o): o for o in result.items}
         shelf.resource_version = result.resource_version
