@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from agent.audit import HeadMark
 from agent.backends.kubernetes.backend import KubernetesBackend
+from agent.backends.kubernetes.events import audit_head_event_sink
 from agent.backends.kubernetes.leader import LeaderElector
 from agent.config.cluster import KubernetesCluster
 from envs.faults import FAULT_KINDS, Fault, FaultKind
@@ -137,6 +139,9 @@ def record_calls(em: KubernetesEmulator, *, namespaces: tuple[str, ...] = ()) ->
                                 lease_duration_s=2)
         assert elector.try_acquire_or_renew() and elector.try_acquire_or_renew()
         elector.release()
+        publish_head = audit_head_event_sink(backend.api, namespace=AGENT_NAMESPACE, pod="chaos-agent-0",
+                                             lease="chaos-agent-leader")
+        publish_head(HeadMark(journal="/var/lib/chaos-agent/audit.jsonl", seq=1, head="0" * 64, key_id=None))
     finally:
         backend.close()
     assert seeded.web
