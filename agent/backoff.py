@@ -67,12 +67,14 @@ class Retries:
 
 def call_with_retry(fn: Callable[[], T], *, attempts: int, backoff: Backoff,
                     wait_after: Callable[[Exception], float | None], rng: random.Random | None = None,
-                    sleep: Callable[[float], None] = time.sleep) -> T:
+                    sleep: Callable[[float], None] = time.sleep, deadline: float | None = None,
+                    clock: Callable[[], float] = time.monotonic) -> T:
     """``fn()``, up to ``attempts`` calls in all.
 
     ``wait_after(error)`` decides about each failure: None propagates it at once (a permanent error, a
     bug), a number retries after the back-off's delay but not sooner than that number (0.0, or a
-    server's Retry-After). The last error propagates unchanged.
+    server's Retry-After). With a ``deadline`` (on ``clock``), no pause is taken that would end at or
+    after it: the error propagates instead. The last error propagates unchanged.
     """
     if attempts < 1:
         raise ValueError(f"attempts must be >= 1, got {attempts}")
@@ -84,5 +86,8 @@ def call_with_retry(fn: Callable[[], T], *, attempts: int, backoff: Backoff,
             least = wait_after(e)
             if least is None or attempt + 1 >= attempts:
                 raise
-            sleep(backoff.delay(attempt, draw, at_least=least or None))
+            pause = backoff.delay(attempt, draw, at_least=least or None)
+            if deadline is not None and clock() + pause >= deadline:
+                raise
+            sleep(pause)
     raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover

@@ -26,9 +26,11 @@ Check = Callable[[Any], str | None]
 
 def setting(default: Any = dataclasses.MISSING, *, doc: str, minimum: float | None = None,
             maximum: float | None = None, check: Check | None = None,
-            factory: Callable[[], Any] | None = None) -> Any:
-    """A settings field. ``doc`` gives the unit and why the default is what it is."""
-    meta = {"doc": doc, "min": minimum, "max": maximum, "check": check}
+            factory: Callable[[], Any] | None = None, simulated: Any = dataclasses.MISSING) -> Any:
+    """A settings field. ``doc`` gives the unit and why the default is what it is; ``simulated`` is a
+    looser default the simulated backend takes where the file does not set the key (see
+    ``for_simulator``): the default itself is what a real cluster needs."""
+    meta = {"doc": doc, "min": minimum, "max": maximum, "check": check, "simulated": simulated}
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -178,3 +180,15 @@ def _check_bounds(f: dataclasses.Field[Any], value: Any, key: str) -> None:
         problem = check(value)
         if problem:
             raise ConfigError(f"{key} {problem}, got {value!r}")
+
+
+def simulated_defaults(cls: type) -> dict[str, Any]:
+    """Field name -> the simulated backend's default, for the fields of ``cls`` that have one."""
+    return {f.name: f.metadata["simulated"] for f in dataclasses.fields(cls)
+            if f.metadata.get("simulated", dataclasses.MISSING) is not dataclasses.MISSING}
+
+
+def for_simulator(settings: T, given: Mapping[str, Any]) -> T:
+    """``settings`` with the simulated backend's looser defaults for every key the file did not give."""
+    loosened = {k: v for k, v in simulated_defaults(type(settings)).items() if k not in given}
+    return dataclasses.replace(settings, **loosened) if loosened else settings  # type: ignore[type-var]

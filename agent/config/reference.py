@@ -11,11 +11,13 @@ from agent.config.parse import _describe, _settings_class, number_text
 
 def _default(f: dataclasses.Field[Any]) -> str:
     if f.default is not dataclasses.MISSING:
-        value = f.default
-    elif f.default_factory is not dataclasses.MISSING:
-        value = f.default_factory()
-    else:
-        return "(required)"
+        return _text(f.default)
+    if f.default_factory is not dataclasses.MISSING:
+        return _text(f.default_factory())
+    return "(required)"
+
+
+def _text(value: Any) -> str:
     if isinstance(value, Path):
         return f'"{value}"'
     if isinstance(value, str):
@@ -53,7 +55,10 @@ def _rows(cls: type, path: str) -> list[tuple[str, str, list[str]]]:
         bounds = [f"min {number_text(f.metadata['min'])}" if f.metadata.get("min") is not None else "",
                   f"max {number_text(f.metadata['max'])}" if f.metadata.get("max") is not None else ""]
         allowed = _describe(hints[f.name]) + "".join(f"; {b}" for b in bounds if b)
-        rows.append(f"| `{f.name}` | {allowed} | `{_default(f)}` | {doc} |")
+        default = f"`{_default(f)}`"
+        if f.metadata.get("simulated", dataclasses.MISSING) is not dataclasses.MISSING:
+            default += f" (simulated: `{_text(f.metadata['simulated'])}`)"
+        rows.append(f"| `{f.name}` | {allowed} | {default} | {doc} |")
     doc = (cls.__doc__ or "").strip().split("\n")[0]
     if doc.startswith(cls.__name__ + "("):  # the signature dataclass puts where a class has no docstring
         doc = ""

@@ -36,11 +36,15 @@ class Leadership:
         """No lease to campaign for: this replica is the only one."""
         self._leading.set()
 
-    def campaign(self, api: KubeApi, *, namespace: str, name: str, identity: str, lease_duration_s: float) -> None:
+    def campaign(self, api: KubeApi, *, namespace: str, name: str, identity: str, lease_duration_s: float,
+                 renew_deadline_s: float | None = None, retry_period_s: float | None = None) -> None:
+        """Campaign on a thread with client-go's timings: a leader that cannot renew within
+        ``renew_deadline_s`` steps down (and the interrupt reverts its fault) before the lease can pass."""
         from agent.backends.kubernetes.leader import LeaderElector
 
         elector = LeaderElector(api, namespace=namespace, name=name, identity=identity,
-                                lease_duration_s=lease_duration_s)
+                                lease_duration_s=lease_duration_s, renew_deadline_s=renew_deadline_s,
+                                retry_period_s=retry_period_s)
 
         def on_change(leading: bool) -> None:
             if leading:

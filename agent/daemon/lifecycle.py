@@ -213,7 +213,8 @@ class Service:
         backoff = Retries(Backoff(1.0, cfg.agent.retry_max_s, jitter="equal"))
         while True:
             try:
-                backend = KubernetesBackend.connect(cfg.cluster.kubernetes, stop=self.interrupt)
+                backend = KubernetesBackend.connect(cfg.cluster.kubernetes, stop=self.interrupt,
+                                                    own_namespace=self._namespace())
                 try:
                     backend.start(timeout_s=60.0)
                 except BaseException:
@@ -237,7 +238,8 @@ class Service:
         k8s = self.config.cluster.kubernetes
         identity = self.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
         leadership.campaign(kubernetes.api, namespace=self._namespace(), name=k8s.lease_name, identity=identity,
-                            lease_duration_s=k8s.lease_duration_s)
+                            lease_duration_s=k8s.lease_duration_s, renew_deadline_s=k8s.lease_renew_deadline_s,
+                            retry_period_s=k8s.lease_retry_period_s)
 
     # ---- stopping ----------------------------------------------------------------------------
     def _revert_on_stop(self, recovery: Recovery) -> None:

@@ -2,7 +2,8 @@
 
 Retried: 429 (except a PodDisruptionBudget refusing an eviction), 5xx and no answer at all. The
 n-th delay is drawn uniformly below ``base_s * 2**(n-1)``, capped at ``max_s`` (``agent.backoff``); a
-Retry-After from the server wins when longer.
+Retry-After from the server wins when longer. A policy with a ``deadline`` never sleeps past it: the
+error is raised instead (leader election's renew deadline depends on it).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class RetryPolicy:
     """A server asking for a longer pause than this gets this (the request then counts as failed sooner)."""
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
+    deadline: float | None = None
+    """``time.monotonic()`` by which the call must have ended: no retry is started that would end later."""
 
     def delay(self, attempt: int, error: KubernetesApiError) -> float:
         """Seconds to wait before try ``attempt + 1`` (``attempt`` counts from 1)."""
@@ -53,7 +56,7 @@ class RetryPolicy:
             return self._retry_after(error) or 0.0
 
         return call_with_retry(fn, attempts=self.attempts, backoff=Backoff(self.base_s, self.max_s),
-                               wait_after=wait_after, rng=self.rng, sleep=self.sleep)
+                               wait_after=wait_after, rng=self.rng, sleep=self.sleep, deadline=self.deadline)
 
     def _retry_after(self, error: KubernetesApiError) -> float | None:
         retry_after = error.retry_after if isinstance(error, TooManyRequests) else None

@@ -62,13 +62,6 @@ def is_ready(obj: Obj) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
-def is_daemon_or_mirror(pod: Obj) -> bool:
-    """Pods ``kubectl drain`` leaves alone: DaemonSet pods and static (mirror) pods."""
-    if "kubernetes.io/config.mirror" in (meta(pod).get("annotations") or {}):
-        return True
-    return any(ref.get("kind") == "DaemonSet" for ref in meta(pod).get("ownerReferences") or [])
-
-
 def parse_quantity_int(value: Any) -> int:
     """An integer resource quantity such as ``nvidia.com/gpu: "4"`` (extended resources are integers)."""
     try:
@@ -127,6 +120,10 @@ class ClusterView:
         else:
             candidates = self._by_namespace.get(namespace, [])
         return [p for p in candidates if selector_matches(selector, labels_of(p))]
+
+    def pods_in(self, namespace: str) -> list[Obj]:
+        """The live pods of ``namespace``."""
+        return [p for p in self._by_namespace.get(namespace, []) if not is_terminating(p)]
 
     def pods_on(self, node_name: str) -> list[Obj]:
         return sorted(

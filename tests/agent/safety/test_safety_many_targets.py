@@ -39,8 +39,7 @@ def test_a_thousand_targets(monkeypatch: pytest.MonkeyPatch) -> None:
     state = cluster(workloads, nodes)
     targets = targets_of(state)
     assert len(targets) == 1000
-    guard = SafetyGuard(SafetySettings(max_unavailable_share=0.5, protect_last_replica=True,
-                                       respect_pdb_for_kills=True), agent_namespace=AGENT_NS,
+    guard = SafetyGuard(SafetySettings(max_concurrent_faults=2), agent_namespace=AGENT_NS,
                         kill_switch=MemoryKillSwitch())
     topologies, states = _counted(monkeypatch, "identities"), _counted(monkeypatch, "gather")
     active = [Injection("a", Fault(FaultKind.POD_KILL, 0, targets[1]), "applied")]
