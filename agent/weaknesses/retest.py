@@ -105,7 +105,7 @@ def retest(*, world: World, config: Config, findings: FindingStore, weaknesses: 
         hands.revert_all()
     now = datetime.now(UTC)
     update = record_weaknesses(spec=world.spec, findings=findings, weaknesses=weaknesses, config=config, seen=seen,
-                               exporters=names, now=now, shown=shown)
+                               exporters=names, now=now, shown=shown, should_stop=should_stop)
     outcomes = []
     for record in records:
         if not tried.get(record.id) and record.id not in shown:  # nothing re-ran for it: no evidence either way
