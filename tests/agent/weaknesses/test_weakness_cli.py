@@ -97,3 +97,31 @@ def test_the_game_day_report_leads_with_weaknesses_then_the_impact_then_the_find
     assert "<h2>Weaknesses</h2>" in page and w["id"] in page
     saved = json.loads((tmp_path / "report" / "findings.json").read_text())
     assert [x["id"] for x in saved["weaknesses"]] == [w["id"]]
+
+
+def test_a_fix_whose_verification_was_cut_short_is_verified_at_the_next_update(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from agent.config import load_config
+    from agent.findings import FindingStore
+    from agent.weaknesses.session import after_game_day
+    from agent.weaknesses.store import WeaknessStore
+    from envs.twin import load_manifests
+    from envs.weaknesses.verify import INTERRUPTED
+
+    manifests = weak_shop(tmp_path / "manifests")
+    cfg = config(tmp_path, manifests)
+    _run(cfg, tmp_path / "r.json")
+    config_ = load_config(cfg)
+    with WeaknessStore(config_.findings.path) as store:  # forget what the run recorded
+        store._db.executescript("DELETE FROM weakness_events; DELETE FROM weaknesses;")
+    spec = load_manifests(manifests)
+    with FindingStore(config_.findings.path) as findings:
+        cut = after_game_day(spec=spec, config=config_, findings=findings, run_findings=findings.all(), exporters={},
+                             now=datetime.now(UTC), should_stop=lambda: True)
+        [first] = cut.shown
+        assert first.remedy is not None and not first.remedy.verified and first.remedy.detail == INTERRUPTED
+        again = after_game_day(spec=spec, config=config_, findings=findings, run_findings=[], exporters={},
+                               now=datetime.now(UTC))
+    [record] = again.update.records
+    assert record.remedy is not None and record.remedy.verified
