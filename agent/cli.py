@@ -20,8 +20,9 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
-from agent.config import load_config
+from agent.config import Config, load_config
 from agent.config.run import AgentSettings
 from agent.errors import ChaosAgentError
 
@@ -63,7 +64,7 @@ def _stop_on_signals() -> Iterator[list[int]]:
 def cmd_run(args: argparse.Namespace) -> int:
     from agent.audit import AuditJournal
     from agent.console import print_progress
-    from agent.findings import FindingStore, render_list
+    from agent.findings import FindingStore
     from agent.loop import InjectionEvent, Supervision, run_game_day
     from agent.safety import SafetyGuard
     from agent.session import export_findings, prepare
@@ -86,7 +87,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     journal = AuditJournal.open(config.audit.path, config_hash=config.sha256, policy_hash=_policy_hash(ready.strategy),
                                 sealer=ready.sealer)
     store = FindingStore(config.findings.path, on_unreadable=_warn)
-    exports = f"; findings exported to {', '.join(ready.exporters)} at the end" if ready.exporters else ""
+    what = "one ticket per weakness" if config.weaknesses.tickets == "weakness" else "findings exported"
+    exports = f"; {what} to {', '.join(ready.exporters)} at the end" if ready.exporters else ""
     found = 0
 
     def on_event(event: InjectionEvent) -> None:
@@ -109,9 +111,15 @@ def cmd_run(args: argparse.Namespace) -> int:
                                   on_event=on_event, should_stop=lambda: bool(signals), supervision=supervision)
             if signals:
                 result.stopped = f"{signal.Signals(signals[0]).name} received"
-            if ready.exporters and supervision.store is not None:
+            if ready.exporters and config.weaknesses.tickets == "finding":
                 sent = export_findings(store, ready.exporters, result.findings.values(), config, datetime.now(UTC))
                 print(f"chaos-agent: exports: {sent.sent} sent, {sent.failed + sent.parked} failed (kept in "
+                      f"{config.findings.path}; the next run tries them again)", file=sys.stderr)
+            weak = _after_run(config, world.spec, store, list(result.findings.values()),
+                              ready.exporters if config.weaknesses.tickets == "weakness" else {})
+            if weak.tickets is not None:
+                t = weak.tickets
+                print(f"chaos-agent: tickets: {t.sent} sent, {t.failed + t.parked} failed (kept in "
                       f"{config.findings.path}; the next run tries them again)", file=sys.stderr)
             _seq, head = journal.position()
         finally:
@@ -120,15 +128,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     for warning in result.warnings:
         _warn(warning)
     if args.report:
-        _write_json(Path(args.report), result.report())
-    stopped = f" Stopped early: {result.stopped}." if result.stopped else ""
-    print(f"\n{result.injections} injections, {len(result.findings)} findings, every fault reverted.{stopped}\n")
-    print(render_list(sorted(result.findings.values(), key=lambda f: f.injection_index)), end="")
+        _write_json(Path(args.report), {**result.report(), **weak.report()})
+    _print_run_summary(result, weak)
     if args.report:
         print(f"\nreport: {args.report}")
     print(f"audit trail: {config.audit.path}  (verify: chaos-agent audit verify {config.audit.path} "
           f"--expected-head {head})")
     return 128 + signals[0] if signals else 0
+
+
+def _after_run(config: Config, spec: Any, store: Any, findings: list[Any], exporters: Any) -> Any:
+    """Weaknesses behind the stored findings, with one ticket per weakness in every exporter given."""
+    from agent.weaknesses.session import after_game_day
+
+    return after_game_day(spec=spec, config=config, findings=store, run_findings=findings, exporters=exporters,
+                          now=datetime.now(UTC))
+
+
+def _print_run_summary(result: Any, weak: Any) -> None:
+    """Weaknesses first (the root causes to fix), the blast radius of extreme faults, then the findings."""
+    from agent.findings import render_list
+    from agent.weaknesses.render import render_impacts, render_weakness_list
+
+    stopped = f" Stopped early: {result.stopped}." if result.stopped else ""
+    print(f"\n{result.injections} injections, {len(weak.shown)} weaknesses, {len(result.findings)} findings, "
+          f"every fault reverted.{stopped}\n")
+    print("Weaknesses (root causes under design-basis faults; `chaos-agent weaknesses show ID` for the fix):")
+    print(render_weakness_list(weak.shown), end="")
+    impacts = render_impacts(weak.impacts)
+    if impacts:
+        print("\n" + impacts, end="")
+    print("\nFindings (the evidence):")
+    print(render_list(sorted(result.findings.values(), key=lambda f: f.injection_index)), end="")
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
@@ -178,20 +209,96 @@ def cmd_findings(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_weaknesses(args: argparse.Namespace) -> int:
+    from agent.findings import FindingStore
+    from agent.weaknesses.render import render_weakness, render_weakness_list, unknown
+    from agent.weaknesses.store import WeaknessStore
+
+    config = load_config(args.config)
+    if not config.findings.path.exists():
+        print(f"no weaknesses yet ({config.findings.path} does not exist: run the agent first)")
+        return 0
+    with (FindingStore(config.findings.path, on_unreadable=_warn) as findings,
+          WeaknessStore(config.findings.path, on_unreadable=_warn) as store):
+        if args.weaknesses_command == "list":
+            text = render_weakness_list(store.all(args.status))
+        else:
+            record = store.get(args.id)
+            if record is None:
+                raise unknown(args.id, str(config.findings.path))
+            if args.patch:
+                text = record.remedy.patch if record.remedy is not None and record.remedy.patch else ""
+                if not text:
+                    raise ChaosAgentError(f"{record.id} has no manifest patch: "
+                                          f"{record.remedy.summary if record.remedy else 'no known fix'}")
+            else:
+                evidence = [f for f in (findings.get(i) for i in record.weakness.findings) if f is not None]
+                text = render_weakness(record, evidence, store.tickets(record.id), store.events(record.id))
+    print(text, end="" if text.endswith("\n") else "\n")
+    return 0
+
+
+def cmd_retest(args: argparse.Namespace) -> int:
+    from agent.audit import AuditJournal
+    from agent.embedded_cluster import simulated_world
+    from agent.exporters import build_exporters
+    from agent.findings import FindingStore
+    from agent.loop import Supervision
+    from agent.safety import SafetyGuard
+    from agent.supervision import recover
+    from agent.weaknesses.retest import retest
+    from agent.weaknesses.session import send_tickets
+    from agent.weaknesses.store import WeaknessStore
+    from agent.weaknesses.tickets import ticket_exporters
+
+    config = load_config(args.config)
+    if config.cluster.backend == "kubernetes":
+        raise ChaosAgentError("chaos-agent retest runs on the simulated cluster; on a real cluster schedule it in the "
+                              'service: [[schedule.game_days]] with kind = "retest" (docs/weaknesses.md)')
+    world = simulated_world(config)
+    exporters = ticket_exporters(build_exporters(config.exporters))
+    guard = SafetyGuard(config.safety, agent_namespace=config.agent.namespace)
+    journal = AuditJournal.open(config.audit.path, config_hash=config.sha256, policy_hash="retest")
+    try:
+        recover(journal, world.backend)
+        with FindingStore(config.findings.path) as findings, WeaknessStore(config.findings.path) as store:
+            if not store.all():
+                print("no weaknesses to retest: run a game day first")
+                return 0
+            report = retest(world=world, config=config, findings=findings, weaknesses=store,
+                            supervision=Supervision(guard=guard, journal=journal, store=findings),
+                            exporters=exporters, max_injections=args.max_injections or None)
+            tickets = send_tickets(store, findings, exporters, datetime.now(UTC), config) if exporters else None
+    finally:
+        journal.close()
+    for o in report.outcomes:
+        verdict = "reproduces" if o.reproduced else "no longer reproduces"
+        print(f"{o.weakness}  {o.status:<8}  {verdict} ({o.experiments} experiment(s))  {o.title}")
+    stopped = f"; stopped early: {report.stopped}" if report.stopped else ""
+    print(f"\nretest: {report.injections} injections, {len(report.outcomes)} weaknesses retested{stopped}")
+    if tickets is not None:
+        print(f"tickets: {tickets.sent} sent, {tickets.failed} failed (retried later), {tickets.parked} parked")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from agent.findings import FindingStore
     from agent.report import write_report
     from agent.report.runs import select_run
+    from agent.weaknesses.store import WeaknessStore
 
     config = load_config(args.config)
     if not config.findings.path.exists():
         raise ChaosAgentError(f"no findings store at {config.findings.path}: run the agent first")
     with FindingStore(config.findings.path, on_unreadable=_warn) as store:
         chosen = select_run(store, args.run)
+    shown = {f.id for f in chosen.findings}
+    with WeaknessStore(config.findings.path) as weaknesses:  # those the chosen run's findings show lead the report
+        leading = [r for r in weaknesses.all() if set(r.weakness.findings) & shown]
     for note in chosen.notes:
         _warn(note)
     out = Path(args.out) if args.out else config.findings.report_dir
-    paths = write_report(chosen.findings, chosen.experiments, out)
+    paths = write_report(chosen.findings, chosen.experiments, out, weaknesses=leading)
     print(f"report: {paths.markdown} and {paths.html} ({chosen.describe()})")
     if paths.charts_note:
         print(f"chaos-agent: note: {paths.charts_note}", file=sys.stderr)
@@ -387,6 +494,21 @@ def build_parser() -> argparse.ArgumentParser:
     show = fnd_sub.add_parser("show", help="one finding with its evidence and exports", parents=[after])
     show.add_argument("id", help="finding id (F-..., a unique prefix) or signature")
     show.set_defaults(func=cmd_findings)
+    wk = sub.add_parser("weaknesses", help="list or show weaknesses: root causes with their fix and evidence")
+    wk.add_argument("--config", default="config.toml")
+    wk_sub = wk.add_subparsers(dest="weaknesses_command", required=True)
+    wk_list = wk_sub.add_parser("list", help="every weakness, open first, worst first", parents=[after])
+    wk_list.add_argument("--status", choices=("open", "resolved"), help="only weaknesses in this status")
+    wk_list.set_defaults(func=cmd_weaknesses)
+    wk_show = wk_sub.add_parser("show", help="one weakness: why, what it breaks, the fix, the evidence, tickets",
+                                parents=[after])
+    wk_show.add_argument("id", help="weakness id (W-..., a unique prefix)")
+    wk_show.add_argument("--patch", action="store_true", help="print only the fix as YAML, to apply")
+    wk_show.set_defaults(func=cmd_weaknesses)
+    rt = sub.add_parser("retest", help="re-run what reproduced each weakness; resolve or reopen its tickets")
+    rt.add_argument("--config", default="config.toml")
+    rt.add_argument("--max-injections", type=int, default=0, help="stop after N injections")
+    rt.set_defaults(func=cmd_retest)
     rep = sub.add_parser("report", help="write the game-day report (Markdown and HTML; charts with matplotlib)")
     rep.add_argument("--config", default="config.toml")
     rep.add_argument("--out", help="output folder (default: [findings] report_dir)")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.config.cluster import ClusterSettings
+from agent.config.design_basis import DesignBasisSettings
 from agent.config.exporters import ExportersSettings
 from agent.config.parse import ParseContext, for_simulator, parse_section, setting
 from agent.config.prometheus import PrometheusSettings
@@ -19,6 +20,7 @@ from agent.config.records import AuditSettings, FindingsSettings
 from agent.config.run import AgentSettings, ExperimentSettings, PolicySettings
 from agent.config.safety import SafetySettings
 from agent.config.schedule import ScheduleSettings, ServiceSettings
+from agent.config.weaknesses import WeaknessSettings
 from agent.errors import ConfigError
 
 
@@ -29,6 +31,8 @@ class Settings:
     experiment: ExperimentSettings = setting(factory=ExperimentSettings, doc="[experiment]")
     policy: PolicySettings = setting(factory=PolicySettings, doc="[policy]")
     safety: SafetySettings = setting(factory=SafetySettings, doc="[safety]")
+    design_basis: DesignBasisSettings = setting(factory=DesignBasisSettings, doc="[design_basis]")
+    weaknesses: WeaknessSettings = setting(factory=WeaknessSettings, doc="[weaknesses]")
     audit: AuditSettings = setting(factory=AuditSettings, doc="[audit]")
     findings: FindingsSettings = setting(factory=FindingsSettings, doc="[findings]")
     exporters: ExportersSettings = setting(factory=ExportersSettings, doc="[exporters]")

@@ -124,7 +124,7 @@ class Service:
         stack.callback(self._close_journal, journal, anchor, self.failures)
         store = stack.enter_context(FindingStore(cfg.findings.path))
         exports = ExportDrain(ExportQueue.from_settings(store, cfg.exporters, environ=self.environ),
-                              every_s=cfg.findings.drain_every_s, clock=self.clock)
+                              every_s=cfg.findings.drain_every_s, clock=self.clock, config=cfg)
         prometheus = self._prometheus(stack)
         watch = HaltWatch(switch=FileKillSwitch(cfg.safety.halt_file), journal=journal, interrupt=self.interrupt,
                           poll_s=cfg.agent.kill_switch_poll_s, stop_check_every_s=cfg.experiment.sample_every_s,

@@ -254,8 +254,12 @@ class SlotLoop:
                     or self.table.ended(slot))
 
         log.info("slot_started", budget=budget, game_day=session.name if session else None)
+        kind = next((g.kind for g in cfg.schedule.game_days if session and g.name == session.name), "game_day")
         try:
             world = self._world()
+            if kind == "retest":
+                self._retest(world, slot, slot_config, guard, budget, should_stop)
+                return
             result = run_game_day(world=world, strategy=self.res.strategy, config=slot_config,
                                   max_injections=budget, on_event=on_event, should_stop=should_stop,
                                   supervision=Supervision(guard=guard, journal=self.res.journal, store=self.res.store))
@@ -282,6 +286,27 @@ class SlotLoop:
         log.info("slot_finished", injections=result.injections, findings=len(result.findings),
                  stopped=result.stopped or None)
         self.res.exports.queue_findings(result.findings.values())
+        self.res.exports.record_weaknesses(world.spec, result.findings.values())
+
+    def _retest(self, world: World, slot: Slot, config: Config, guard: SafetyGuard, budget: int,
+                should_stop: Callable[[], bool]) -> None:
+        """A retest session: re-run what reproduced each weakness; tickets are resolved, reopened or commented."""
+        from agent.weaknesses.retest import retest
+        from agent.weaknesses.store import WeaknessStore
+        from agent.weaknesses.tickets import ticket_exporters
+
+        exporters = ticket_exporters(self.res.exports.queue.exporters) if self.res.exports.per_weakness else {}
+        with WeaknessStore(config.findings.path) as store:
+            report = retest(world=world, config=config, findings=self.res.store, weaknesses=store,
+                            supervision=Supervision(guard=guard, journal=self.res.journal, store=self.res.store),
+                            exporters=exporters, max_injections=budget, should_stop=should_stop)
+        for _ in range(min(report.injections, budget)):
+            self.table.spend(slot)
+        self.res.exports.drain()
+        self.backoff.reset()
+        log.info("retest_finished", injections=report.injections, stopped=report.stopped or None,
+                 resolved=[o.weakness for o in report.outcomes if o.status == "resolved"],
+                 reproduced=[o.weakness for o in report.outcomes if o.reproduced])
 
     def _after_failed_slot(self, found: list[Finding]) -> None:
         """run_game_day reverts on the way out; what a failed revert left open is retried from the journal.

@@ -20,6 +20,9 @@ from pathlib import Path
 from agent.findings.experiments import ExperimentRecord
 from agent.findings.model import Finding
 from agent.report.series import discovery_series
+from agent.report.weaknesses import html_section
+from agent.report.weaknesses import markdown as weakness_markdown
+from agent.weaknesses.model import WeaknessRecord
 
 LABELS = ("critical", "high", "medium", "low")
 NO_CHARTS = ("the charts are not drawn: matplotlib is not installed. Install it (pip install 'matplotlib>=3.8', "
@@ -73,10 +76,11 @@ def summarise(findings: Sequence[Finding], experiments: Sequence[ExperimentRecor
 
 
 def _recover(f: Finding) -> str:
-    return "not recovered" if f.evidence.recover_s is None else f"{f.evidence.recover_s:g} s"
+    return "not recovered" if f.evidence.breach.recover_s is None else f"{f.evidence.breach.recover_s:g} s"
 
 
-def _markdown(s: Summary, findings: list[Finding], firsts: dict[str, int], when: str, charts_note: str) -> str:
+def _markdown(s: Summary, findings: list[Finding], firsts: dict[str, int], when: str, charts_note: str,
+              weaknesses: Sequence[WeaknessRecord] = ()) -> str:
     first = "none" if s.first_finding_at is None else f"injection {s.first_finding_at}"
     pictures = [f"_{charts_note[0].upper()}{charts_note[1:]}._"] if charts_note else [
         "![Discovery curve](discovery.png)", "", "![Faults against the SLO signals](timeline.png)"]
@@ -92,7 +96,9 @@ def _markdown(s: Summary, findings: list[Finding], firsts: dict[str, int], when:
         "- By severity: " + ", ".join(f"{k} {v}" for k, v in s.by_severity.items()),
         f"- SLO budget burned: {s.budget_burned_min:g} violation-minutes",
         f"- First finding: {first}",
+        f"- Weaknesses: {len(weaknesses)} (root causes; the findings are their evidence)",
         "",
+        *weakness_markdown(weaknesses, findings),
         *pictures,
         "",
         "## Findings",
@@ -106,7 +112,7 @@ def _markdown(s: Summary, findings: list[Finding], firsts: dict[str, int], when:
         for f in findings
     ]
     for f in findings:
-        e = f.evidence
+        e = f.evidence.breach
         lines += [
             "",
             f"### {f.id}: {f.hypothesis}",
@@ -121,16 +127,18 @@ def _markdown(s: Summary, findings: list[Finding], firsts: dict[str, int], when:
     return "\n".join(lines) + "\n"
 
 
-def _html(s: Summary, findings: list[Finding], firsts: dict[str, int], when: str, charts_note: str) -> str:
+def _html(s: Summary, findings: list[Finding], firsts: dict[str, int], when: str, charts_note: str,
+          weaknesses: Sequence[WeaknessRecord] = ()) -> str:
     esc = html.escape
     rows = "\n".join(
         f"<tr class='{esc(f.severity_label)}'><td>{esc(f.id)}</td>"
         f"<td>{f.severity:.2f} {esc(f.severity_label)}</td>"
         f"<td>{esc(f.violation)}</td><td>{esc(f.faults_text())}</td><td>{esc(f.target)}</td>"
         f"<td>{esc(', '.join(f.affected))}</td><td>{f.reproductions}</td><td>{firsts[f.signature]}</td>"
-        f"<td>{esc(f.hypothesis)}</td><td>{f.evidence.before:g} → {f.evidence.worst:g} → {f.evidence.after:g}"
+        f"<td>{esc(f.hypothesis)}</td><td>{b.before:g} → {b.worst:g} → {b.after:g}"
         f"</td><td>{esc(_recover(f))}</td></tr>"
         for f in findings
+        for b in (f.evidence.breach,)
     )
     sev = ", ".join(f"{esc(k)} <b>{v}</b>" for k, v in s.by_severity.items())
     first = "none" if s.first_finding_at is None else f"injection {s.first_finding_at}"
@@ -148,8 +156,9 @@ tr.high td:nth-child(2){{color:#d60}}img{{max-width:100%}}</style></head><body>
 <li>Distinct findings: <b id="distinct-findings">{s.distinct_findings}</b></li>
 <li>By severity: {sev}</li>
 <li>SLO budget burned: {s.budget_burned_min:g} violation-minutes</li>
-<li>First finding: {first}</li></ul>
-{pictures}
+<li>First finding: {first}</li>
+<li>Weaknesses: <b id="weaknesses">{len(weaknesses)}</b> (root causes; the findings are their evidence)</li></ul>
+{html_section(weaknesses, findings)}{pictures}
 <h2>Findings</h2><table id="findings"><tr><th>ID</th><th>Severity</th><th>Violation</th><th>Fault</th>
 <th>Target</th><th>Affected</th><th>Seen</th><th>Injection</th><th>Hypothesis</th>
 <th>Before → worst → after</th><th>Recovery</th></tr>
@@ -164,7 +173,9 @@ def write_report(
     out_dir: str | Path,
     *,
     generated_at: datetime | None = None,
+    weaknesses: Sequence[WeaknessRecord] = (),
 ) -> ReportPaths:
+    """``weaknesses`` (those the findings show) lead the report; the findings follow as their evidence."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     firsts = first_injections(findings, experiments)
@@ -175,12 +186,13 @@ def write_report(
     discovery, timeline, note = _draw(ordered, experiments, [firsts[f.signature] for f in ordered], injections, out)
     paths = ReportPaths(markdown=out / "report.md", html=out / "report.html", findings_json=out / "findings.json",
                         discovery_png=discovery, timeline_png=timeline, charts_note=note)
-    paths.markdown.write_text(_markdown(summary, ordered, firsts, when, note), encoding="utf-8")
-    paths.html.write_text(_html(summary, ordered, firsts, when, note), encoding="utf-8")
+    paths.markdown.write_text(_markdown(summary, ordered, firsts, when, note, weaknesses), encoding="utf-8")
+    paths.html.write_text(_html(summary, ordered, firsts, when, note, weaknesses), encoding="utf-8")
     paths.findings_json.write_text(
         json.dumps(
             {
                 "summary": summary.__dict__,
+                "weaknesses": [r.to_report_dict() for r in weaknesses],
                 "discovery": discovery_series([firsts[f.signature] for f in ordered], injections),
                 "findings": [{**f.to_report_dict(), "injection": firsts[f.signature]} for f in ordered],
             },

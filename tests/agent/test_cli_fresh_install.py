@@ -108,10 +108,25 @@ def test_commands_without_their_extras_say_what_to_install(argv: list[str], miss
     assert not out.exists(), "nothing is done before the check"
 
 
-def test_plain_run_exports_at_the_end_and_says_so_at_the_start(tmp_path: Path, httpserver: HTTPServer,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_plain_run_sends_one_ticket_per_weakness_at_the_end_and_says_so_at_the_start(
+        tmp_path: Path, httpserver: HTTPServer, capsys: pytest.CaptureFixture[str]) -> None:
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     config = write_config(tmp_path, f'[exporters.webhook]\nurl = "{httpserver.url_for("/hook")}"\n')
+    run_json = tmp_path / "run.json"
+    assert main(["run", "--config", str(config), "--max-injections", "15", "--quiet", "--report", str(run_json)]) == 0
+    err = capsys.readouterr().err
+    assert "one ticket per weakness to webhook at the end" in err
+    found = {w["id"] for w in json.loads(run_json.read_text())["weaknesses"]}
+    posted = {json.loads(r.data)["weakness"]["id"] for r, _ in httpserver.log}
+    assert found and posted == found
+    assert f"tickets: {len(found)} sent, 0 failed" in err
+
+
+def test_plain_run_exports_findings_when_tickets_are_per_finding(tmp_path: Path, httpserver: HTTPServer,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    config = write_config(tmp_path, f'[exporters.webhook]\nurl = "{httpserver.url_for("/hook")}"\n'
+                                    '[weaknesses]\ntickets = "finding"\n')
     run_json = tmp_path / "run.json"
     assert main(["run", "--config", str(config), "--max-injections", "15", "--quiet", "--report", str(run_json)]) == 0
     err = capsys.readouterr().err

@@ -1,6 +1,7 @@
-"""The export queue drains on its own timer: findings that could not be sent leave within about
-``[findings] drain_every_s`` (plus their own queue back-off, ``[exporters] queue_backoff_s``) once the
-tracker is back, even while no slot runs (here: the agent is halted)."""
+"""The export queue drains on its own timer: findings (tickets per finding) or weakness ticket events (tickets
+per weakness) that could not be sent leave within about ``[findings] drain_every_s`` (plus their own queue
+back-off, ``[exporters] queue_backoff_s``) once the tracker is back, even while no slot runs (here: the agent
+is halted)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -18,6 +20,7 @@ from agent.config import load_config
 from agent.daemon import Service
 from agent.findings import FindingStore
 from agent.safety import FileKillSwitch
+from agent.weaknesses.store import WeaknessStore
 from tests.agent.daemon.harness import agent_config, free_port, intents, wait_for
 
 DRAIN_EVERY_S = 1.0
@@ -41,9 +44,10 @@ spec: {selector: {app: web}, ports: [{port: 80}]}
 
 
 class Tracker:
-    """A webhook receiver that answers 503 while it is down, and keeps the findings it accepted."""
+    """A webhook receiver that answers 503 while it is down, and keeps the findings or weaknesses it accepted."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
         self.up = False
         self.attempts = 0
         self.accepted: set[str] = set()
@@ -52,17 +56,29 @@ class Tracker:
         self.attempts += 1
         if not self.up:
             return Response("down for maintenance", 503)
-        self.accepted.add(json.loads(request.data)["finding"]["id"])
+        self.accepted.add(json.loads(request.data)[self.kind]["id"])
         return Response("{}", 200, content_type="application/json")
 
 
-def test_findings_leave_within_drain_every_s_once_the_tracker_is_back(
-        tmp_path: Path, httpserver: HTTPServer) -> None:
-    tracker = Tracker()
+def _waiting(tmp_path: Path, tickets: str) -> tuple[set[str], list[datetime | None]]:
+    """What the tracker must get, and when each waiting export is next tried."""
+    if tickets == "finding":
+        with FindingStore(tmp_path / "findings.sqlite") as store:
+            return {f.id for f in store.all()}, [e.next_attempt_at for e in store.queue() if e.status != "sent"]
+    with WeaknessStore(tmp_path / "findings.sqlite") as weaknesses:
+        return ({w.id for w in weaknesses.all()},
+                [e.next_attempt_at for e in weaknesses.events() if e.status != "sent"])
+
+
+@pytest.mark.parametrize("tickets", ["weakness", "finding"])
+def test_exports_leave_within_drain_every_s_once_the_tracker_is_back(
+        tickets: str, tmp_path: Path, httpserver: HTTPServer) -> None:
+    tracker = Tracker(tickets)
     httpserver.expect_request("/hook", method="POST").respond_with_handler(tracker)
     (tmp_path / "app.yaml").write_text(SINGLE_REPLICA)
     path = agent_config(tmp_path, kubeconfig=None, port=free_port(), budget=8,
                         extra='[cluster.simulated]\nmanifests = "app.yaml"\nseed = 5\n'
+                              f'[weaknesses]\ntickets = "{tickets}"\n'
                               "[exporters]\nretries = 0\nqueue_backoff_s = 1\n"
                               f'[exporters.webhook]\nurl = "{httpserver.url_for("/hook")}"\n')
     text = path.read_text().replace("fault_duration_s = 0.3", "fault_duration_s = 60").replace(
@@ -77,14 +93,12 @@ def test_findings_leave_within_drain_every_s_once_the_tracker_is_back(
         wait_for(lambda: len(intents(journal)) >= 8 and not open_intents(journal), 90, "the game day's injections")
         wait_for(lambda: tracker.attempts > 0, 30, "a first export attempt, refused by the tracker")
         FileKillSwitch(tmp_path / "halt").halt("test: no more slots")  # exports must not wait for a slot
-        with FindingStore(tmp_path / "findings.sqlite") as store:
-            stored = {f.id for f in store.all()}
-            tracker.up = True
-            back_at, back_wall = time.monotonic(), datetime.now(UTC)
-            waiting = [e.next_attempt_at for e in store.queue() if e.status != "sent"]
+        stored, waiting = _waiting(tmp_path, tickets)
+        tracker.up = True
+        back_at, back_wall = time.monotonic(), datetime.now(UTC)
         assert stored and all(at is not None for at in waiting), waiting
         backoff_left = max(0.0, *((at - back_wall).total_seconds() for at in waiting if at is not None))
-        wait_for(lambda: stored <= tracker.accepted, 30, "the queued findings to reach the tracker")
+        wait_for(lambda: stored <= tracker.accepted, 30, f"the queued {tickets} exports to reach the tracker")
         took = time.monotonic() - back_at
         # the export's own back-off, then the next tick of the drain (generous for a loaded machine)
         assert took <= backoff_left + DRAIN_EVERY_S + 2.0, (took, backoff_left)
