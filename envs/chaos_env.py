@@ -20,21 +20,25 @@ padded past the cluster's targets (``present`` = 0), then global features (budge
 held fault). Nothing of the scenario's hidden weakness ids.
 
 ## Rewards
-``envs.reward.reward``: severity + novelty bonus per new weakness, minus blast cost (minutes of SLO
-breach), minus a penalty per weakness found again, minus a small penalty for an action that injected
-nothing. ``info["reward_terms"]`` carries every term.
+``envs.reward.reward``: severity + novelty bonus per new finding, minus blast cost (minutes of SLO
+breach), minus a penalty per finding seen again, minus a small penalty for an action that injected
+nothing. ``info["reward_terms"]`` carries every term. A finding is an ``envs.symptoms.Symptom``; it is
+new when its ``key`` (violation, kind and target of each active fault, affected workloads) was not
+seen this episode: the same identity the agent's findings store uses. ``info["findings"]`` holds the
+new symptoms, ``info["all_findings"]`` every symptom of the step.
 
 ## Episode End
 Terminated when the injection budget of the game day is spent. Truncation comes from
 ``max_episode_steps`` at registration.
 
 ## Version History
-* v0: initial version.
+* v0: initial version. A finding seen again is now recognised by ``Symptom.key``, which includes the
+  fault kinds (before: violation, fault targets and affected workloads only).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import gymnasium as gym
@@ -42,7 +46,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from envs.actions import PER_TARGET, Action, decode, full_mask
-from envs.cluster import ActionGuard, Injection, Violation
+from envs.cluster import ActionGuard, Injection
 from envs.experiment import ExperimentResult, Timing, run_experiment, wait_for_steady_state
 from envs.faults import Fault, FaultKind
 from envs.observation import (
@@ -55,41 +59,8 @@ from envs.observation import (
 )
 from envs.profile import TopologyProfile, profile
 from envs.reward import RewardWeights, reward
-from envs.verdict import Breach
+from envs.symptoms import Symptom, symptoms_of
 from envs.world import World, WorldFactory
-
-
-@dataclass(frozen=True)
-class StepFinding:
-    """A weakness as the env saw it: the faults active together, and what broke."""
-
-    faults: tuple[Fault, ...]
-    violation: Violation
-    target: str
-    affected: tuple[str, ...]
-    severity: float
-    signature: tuple[str, ...]
-
-
-def finding_signature(violation: str, faults: tuple[Fault, ...], affected: tuple[str, ...]) -> tuple[str, ...]:
-    """Identity of a weakness for 'found again': what broke, and where the faults were."""
-    return (violation, *sorted({f.target for f in faults}), "->", *sorted(affected))
-
-
-def findings_of(result: ExperimentResult) -> list[StepFinding]:
-    faults = (*(i.fault for i in result.concurrent), result.injection.fault)
-    by_violation: dict[Violation, list[Breach]] = {}
-    for b in result.breaches:
-        by_violation.setdefault(b.violation, []).append(b)
-    out = []
-    for violation, breaches in by_violation.items():
-        affected = tuple(sorted({b.subject for b in breaches}))
-        out.append(StepFinding(
-            faults=faults, violation=violation, target=result.injection.fault.target, affected=affected,
-            severity=max(b.severity for b in breaches),
-            signature=finding_signature(violation, faults, affected),
-        ))
-    return out
 
 
 class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
@@ -118,7 +89,7 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
         self._profile: TopologyProfile | None = None
         self._history = History(0)
         self._held: Injection | None = None
-        self._known: set[tuple[str, ...]] = set()
+        self._known: set[str] = set()
         self._used = 0
         self._mask = np.zeros(self.action_space.n, dtype=bool)
         self._noop_only = False
@@ -230,12 +201,12 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
             self._held = result.injection
         return result
 
-    def _score(self, result: ExperimentResult | None, info: dict[str, Any]) -> tuple[list[StepFinding], int]:
+    def _score(self, result: ExperimentResult | None, info: dict[str, Any]) -> tuple[list[Symptom], int]:
         if result is None:
             return [], 0
-        found = findings_of(result)
-        new = [f for f in found if f.signature not in self._known]
-        self._known.update(f.signature for f in found)
+        found = symptoms_of(result)
+        new = [f for f in found if f.key not in self._known]
+        self._known.update(f.key for f in found)
         fault = result.injection.fault
         self._history.record(self._profile_index(fault.target), fault.kind, bool(found))
         info["findings"] = new

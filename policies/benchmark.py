@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from envs.chaos_env import ChaosClusterEnv, StepFinding
+from envs.chaos_env import ChaosClusterEnv
 from envs.scenarios import HELD_OUT_SETS, Scenario, held_out_scenarios, score_finding
+from envs.symptoms import Symptom
 from envs.world import World, WorldFactory
 from envs.worlds import scenario_world, training_worlds
 from policies.base import Decision, Strategy, outcome_of
@@ -58,7 +59,7 @@ def play(env: ChaosClusterEnv, strategy: Strategy, scenario: Scenario, *, seed: 
                         anomaly_weight=anomaly_weight)
         action = sample(p, rng)
         obs, reward, terminated, _, info = env.step(action)
-        findings: list[StepFinding] = info.get("all_findings", [])
+        findings: list[Symptom] = info.get("all_findings", [])
         for f in findings:
             cid = score_finding(scenario, f.faults, f.violation, f.affected)
             if cid is None:

@@ -46,7 +46,7 @@ def adf_description(f: Finding) -> dict[str, Any]:
             _paragraph(
                 _text(
                     f"Reproduce: inject {f.fault.kind} at intensity {f.fault.intensity} on {f.target} "
-                    f"and watch {f.evidence.signal}."
+                    f"and watch {f.evidence.breach.signal}."
                 )
             ),
         ],
