@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from envs.chaos_env import ChaosClusterEnv, StepFinding
+from envs.chaos_env import ChaosClusterEnv
 from envs.cluster import ClusterState
 from envs.faults import Fault, FaultKind
 from envs.spec import node_key
+from envs.symptoms import Symptom
 from envs.worlds import fixed_world
 from policies.base import Decision, Strategy, outcome_of
 from policies.benchmark import warm_up
@@ -128,7 +129,7 @@ def play_case(case: OodCase, strategy: Strategy, *, seed: int, budget: int, max_
     return trace
 
 
-def _score_findings(case: OodCase, trace: CaseTrace, findings: Sequence[StepFinding],
+def _score_findings(case: OodCase, trace: CaseTrace, findings: Sequence[Symptom],
                     placed: dict[tuple[FaultKind, str, int], frozenset[str]], t: int) -> int:
     assert case.spec is not None
     new = 0
