@@ -28,7 +28,8 @@ def _stats(values: Sequence[float]) -> dict[str, float]:
 def run_metrics(tr: CaseTrace, modelled: Sequence[str]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "false_findings": tr.false_findings, "decoy_findings": tr.decoy_findings,
-        "impact_findings": tr.impact_findings, "blast_cost": tr.breach_s / 60 / max(len(tr.found), 1),
+        "impact_findings": tr.impact_findings, "false_under_heavy_loss": tr.false_under_heavy_loss,
+        "blast_cost": tr.breach_s / 60 / max(len(tr.found), 1),
         "repetitions": tr.repetitions, "max_streak": tr.max_streak, "injected": tr.injected, "skipped": tr.skipped,
     }
     if tr.weaknesses:
@@ -42,7 +43,7 @@ def _summary(traces: Sequence[CaseTrace], modelled: Sequence[str]) -> dict[str, 
     per = [run_metrics(t, modelled) for t in traces]
     out: dict[str, Any] = {k: _stats([m[k] for m in per if k in m])
                            for k in ("recall", "recall_modelled", "blast_cost", "repetitions", "false_findings")}
-    for k in ("false_findings", "decoy_findings", "impact_findings", "repetitions"):
+    for k in ("false_findings", "decoy_findings", "impact_findings", "false_under_heavy_loss", "repetitions"):
         out[f"{k}_total"] = int(sum(m[k] for m in per))
     out["max_streak"] = max((m["max_streak"] for m in per), default=0)
     out["skipped_total"] = int(sum(m["skipped"] for m in per))
@@ -94,13 +95,14 @@ def markdown(report: dict[str, Any]) -> str:
              f"{report['first_seed']}), {report['budget']} injections each; median [IQR] over seeds, counts are "
              f"totals over seeds.", "",
              "Pooled over every case (recall pooled: weaknesses found over weaknesses in the keys):", "",
-             "| strategy | recall pooled | median of case recalls | false findings | decoy findings | "
-             "impact (beyond design basis) | blast cost | repetitions | longest streak |",
+             "| strategy | recall pooled | median of case recalls | false findings (under 30 % loss) | "
+             "decoy findings | impact (beyond design basis) | blast cost | repetitions | longest streak |",
              "| --- |" + " --- |" * 8]
     for name, s in report["overall"].items():
         lines.append(f"| {name} | {s['recall_pooled']:.2f} | {_cell(s['recall_case_medians'])} | "
-                     f"{s['false_findings_total']} | {s['decoy_findings_total']} | {s['impact_findings_total']} | "
-                     f"{_cell(s['blast_cost'])} | {s['repetitions_total']} | {s['max_streak']} |")
+                     f"{s['false_findings_total']} ({s['false_under_heavy_loss_total']}) | "
+                     f"{s['decoy_findings_total']} | {s['impact_findings_total']} | {_cell(s['blast_cost'])} | "
+                     f"{s['repetitions_total']} | {s['max_streak']} |")
     for case, entry in report["cases"].items():
         k = len(entry["weaknesses"])
         lines += ["", f"**{case}** ({entry['shape']}, annotations: {entry['annotations']}; {k} weaknesses, "
