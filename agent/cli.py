@@ -386,6 +386,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     from policies.benchmark import markdown, plot, run_benchmark
     from policies.registry import BENCHMARK_STRATEGIES
 
+    if args.suite == "ood":
+        return _benchmark_ood(args)
     if args.clusters not in HELD_OUT_SETS:
         raise ChaosAgentError(f"chaos-agent benchmark: --clusters {args.clusters!r} is not a held-out set; "
                               f"known: {', '.join(HELD_OUT_SETS)}")
@@ -394,7 +396,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
                  "install -e '.[report]' (or leave --plot out)")
 
     strategies = tuple(args.strategies.split(",")) if args.strategies else BENCHMARK_STRATEGIES
-    report = run_benchmark(seeds=args.seeds, budget=args.budget, strategies=strategies,
+    report = run_benchmark(seeds=args.seeds or 30, budget=args.budget or 50, strategies=strategies,
                            policy_dir=Path(args.policy) if args.policy else None, clusters=args.clusters,
                            progress=lambda msg: print(f"benchmark: {msg}", file=sys.stderr, flush=True))
     report["command"] = shlex.join(["chaos-agent", *sys.argv[1:]])
@@ -408,6 +410,29 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         print(f"{name:<18} {s['recall_at_budget']['median']:>9.2f} {s['auc_ratio']['median']:>6.2f} "
               f"{s['t1']['median']:>5.0f} {s['t_half']['median']:>7.0f} {s['t_all']['median']:>6.0f} "
               f"{s['false_findings_total']:>6}")
+    return 0
+
+
+def _benchmark_ood(args: argparse.Namespace) -> int:
+    """The hand-written out-of-distribution suite (benchmarks/ood): every strategy, scored by answer keys."""
+    from policies.ood import AnswerKeyError, SuiteError, console_table, markdown, run_ood
+    from policies.registry import BENCHMARK_STRATEGIES
+
+    if args.plot:
+        raise ChaosAgentError("chaos-agent benchmark: --plot draws the generated suite's curves; "
+                              "drop it with --suite ood (the tables go to --markdown)")
+    strategies = tuple(args.strategies.split(",")) if args.strategies else BENCHMARK_STRATEGIES
+    try:
+        report = run_ood(seeds=args.seeds or 5, budget=args.budget or 60, strategies=strategies,
+                         policy_dir=Path(args.policy) if args.policy else None,
+                         progress=lambda msg: print(f"benchmark: {msg}", file=sys.stderr, flush=True))
+    except (SuiteError, AnswerKeyError) as e:
+        raise ChaosAgentError(f"chaos-agent benchmark --suite ood: {e}") from e
+    report["command"] = shlex.join(["chaos-agent", *sys.argv[1:]])
+    _write_json(Path(args.json), report)
+    if args.markdown:
+        Path(args.markdown).write_text(markdown(report))
+    print(console_table(report))
     return 0
 
 
@@ -456,8 +481,11 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", required=True)
     ex.set_defaults(func=cmd_export_policy)
     bm = sub.add_parser("benchmark", help="run the learning benchmark (docs/benchmark-protocol.md)")
-    bm.add_argument("--seeds", type=int, default=30)
-    bm.add_argument("--budget", type=int, default=50)
+    bm.add_argument("--suite", choices=("generated", "ood"), default="generated",
+                    help="generated: held-out clusters of the scenario generator (default); ood: the hand-written "
+                         "cases of benchmarks/ood, scored by their answer keys")
+    bm.add_argument("--seeds", type=int, help="seeds (default: 30 generated clusters; 5 per OOD case)")
+    bm.add_argument("--budget", type=int, help="injections per game day (default: 50; 60 with --suite ood)")
     bm.add_argument("--json", required=True)
     bm.add_argument("--plot", help="also draw the discovery curves to this PNG (needs matplotlib)")
     bm.add_argument("--markdown", help="also write the tables as Markdown")

@@ -10,6 +10,7 @@ from policies.base import Strategy
 from policies.baselines import IncidentWeighted, PodKill, RoundRobin, UniformRandom
 from policies.genetic import GeneticSearch
 from policies.runtime import RuntimePolicy
+from policies.static_rules import StaticRules
 
 
 class AnomalyWeighted(UniformRandom):
@@ -26,6 +27,7 @@ def make_strategy(name: str, *, policy_dir: Path | None = None) -> Strategy:
         "uniform_random": UniformRandom,
         "incident_weighted": IncidentWeighted,
         "round_robin": RoundRobin,
+        "static_rules": StaticRules,
         "genetic": GeneticSearch,
         "thompson": LinearThompson,
         "linucb": LinUCB,
@@ -36,5 +38,6 @@ def make_strategy(name: str, *, policy_dir: Path | None = None) -> Strategy:
 
 
 BENCHMARK_STRATEGIES = (
-    "pod_kill", "uniform_random", "incident_weighted", "round_robin", "genetic", "thompson", "linucb", "rl",
+    "pod_kill", "uniform_random", "incident_weighted", "round_robin", "static_rules", "genetic", "thompson", "linucb",
+    "rl",
 )

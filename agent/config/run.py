@@ -9,7 +9,7 @@ from typing import Literal
 from agent.config.parse import setting
 
 Strategy = Literal[
-    "rl", "anomaly_weighted", "uniform_random", "pod_kill", "incident_weighted", "round_robin",
+    "rl", "anomaly_weighted", "uniform_random", "pod_kill", "incident_weighted", "round_robin", "static_rules",
     "genetic", "thompson", "linucb",
 ]
 
