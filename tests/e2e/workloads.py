@@ -4,8 +4,9 @@ Hollow kubelets run pods without containers, on a 1-CPU fake machine each, so re
 no pod has a network probe (the control plane's admission policy refuses them). ``platform()`` is the
 set the daemon's end-to-end tests run against: a web shop (an entry point Service, a Deployment under a
 PodDisruptionBudget, a database StatefulSet it calls), a data pipeline whose stages feed each other (the
-data faults' target, in the namespace where deploy/examples/data-faults binds ConfigMap writes), and a
-GPU training Job on the GPU node.
+data faults' target, in the namespace where deploy/examples/data-faults binds ConfigMap writes), a
+model server on one GPU node and a training Job on the other. A Job replaces killed pods only after
+its back-off (10 s, 20 s, 40 s, ...), as Kubernetes does; the model server's Deployment at once.
 """
 
 from __future__ import annotations
@@ -46,17 +47,17 @@ def _meta(ns: str, name: str, annotations: Mapping[str, str] | None) -> Obj:
 def on_pool(pool: str) -> dict[str, Any]:
     """Pod spec fields that keep a workload on one pool of the hollow nodes."""
     spec: dict[str, Any] = {"nodeSelector": {POOL: pool}}
-    if pool == "gpu":
+    if pool in ("gpu", "training"):
         spec["tolerations"] = [{"key": GPU, "operator": "Exists", "effect": "NoSchedule"}]
     return spec
 
 
 def deployment(ns: str, name: str, replicas: int, *, annotations: Mapping[str, str] | None = None,
-               env: Mapping[str, str] | None = None, cpu: str = "50m", **spec: Any) -> Obj:
+               env: Mapping[str, str] | None = None, cpu: str = "50m", gpus: int = 0, **spec: Any) -> Obj:
     return {"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": _meta(ns, name, annotations),
             "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
-                     "template": _pod_template(name, [_container(name, cpu=cpu, env=env)], **spec)}}
+                     "template": _pod_template(name, [_container(name, cpu=cpu, env=env, gpus=gpus)], **spec)}}
 
 
 def statefulset(ns: str, name: str, replicas: int, **spec: Any) -> Obj:
@@ -67,7 +68,7 @@ def statefulset(ns: str, name: str, replicas: int, **spec: Any) -> Obj:
 
 
 def job(ns: str, name: str, parallelism: int, *, gpus: int = 0, annotations: Mapping[str, str] | None = None) -> Obj:
-    spec: dict[str, Any] = {"restartPolicy": "Never", **(on_pool("gpu") if gpus else {})}
+    spec: dict[str, Any] = {"restartPolicy": "Never", **(on_pool("training") if gpus else {})}
     return {"apiVersion": "batch/v1", "kind": "Job",
             "metadata": _meta(ns, name, annotations),
             "spec": {"parallelism": parallelism, "completions": parallelism, "backoffLimit": 1000,
@@ -110,6 +111,8 @@ def platform() -> list[Obj]:
         deployment(PIPELINES, "features", 2, annotations={"chaos-agent.io/pipeline-stage": "feature_store"},
                    **on_pool("pipelines")),
         service(PIPELINES, "features", 6566), service(PIPELINES, "ingest", 8080),
+        deployment(PIPELINES, "ranker", 2, gpus=1, annotations={"chaos-agent.io/workload": "serving"},
+                   **on_pool("gpu")),
         job(PIPELINES, "train", 2, gpus=1, annotations={"chaos-agent.io/workload": "training"}),
     ]
 

@@ -78,6 +78,8 @@ DEFAULT_NODES = (
     # tainted as GPU node pools are, so that only pods that tolerate it (and want GPUs) land there
     NodeSpec("gpu-a", {"topology.kubernetes.io/zone": "zone-a", POOL: "gpu", "nvidia.com/gpu.present": "true"},
              gpus=4, taints=("nvidia.com/gpu=present:NoSchedule",)),
+    NodeSpec("gpu-b", {"topology.kubernetes.io/zone": "zone-b", POOL: "training", "nvidia.com/gpu.present": "true"},
+             gpus=4, taints=("nvidia.com/gpu=present:NoSchedule",)),
 )
 
 
