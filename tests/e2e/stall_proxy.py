@@ -14,7 +14,7 @@ import ssl
 import threading
 from pathlib import Path
 
-from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
+from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector, web
 
 from tests.servers.kubernetes_pki import KeyPair
 from tests.servers.kubernetes_processes import free_port
@@ -53,10 +53,14 @@ class LeaseStallProxy:
 
     def close(self) -> None:
         self.release()
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(30)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+
+    async def _shutdown(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()  # open watches are cut after shutdown_timeout
+        await self._session.close()
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -69,7 +73,7 @@ class LeaseStallProxy:
                                       timeout=ClientTimeout(total=None, sock_connect=10))
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._forward)
-        self._runner = web.AppRunner(app, handle_signals=False)
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self._server_tls).start()
 
@@ -80,12 +84,16 @@ class LeaseStallProxy:
                 await asyncio.sleep(0.05)
         body = await request.read()
         headers = {k: request.headers[k] for k in _REQUEST_HEADERS if k in request.headers}
-        async with self._session.request(request.method, self.upstream + request.path_qs, headers=headers,
-                                         data=body or None) as upstream:
-            response = web.StreamResponse(status=upstream.status, headers={
-                k: upstream.headers[k] for k in _RESPONSE_HEADERS if k in upstream.headers})
-            await response.prepare(request)
-            async for chunk in upstream.content.iter_any():
-                await response.write(chunk)
-            await response.write_eof()
-            return response
+        response = web.StreamResponse()
+        try:
+            async with self._session.request(request.method, self.upstream + request.path_qs, headers=headers,
+                                             data=body or None) as upstream:
+                response.set_status(upstream.status)
+                response.headers.update({k: upstream.headers[k] for k in _RESPONSE_HEADERS if k in upstream.headers})
+                await response.prepare(request)
+                async for chunk in upstream.content.iter_any():
+                    await response.write(chunk)
+                await response.write_eof()
+        except (ClientError, ConnectionError):
+            pass  # either side hung up mid-stream (a watch the client closed, a shutdown): nothing to relay
+        return response
