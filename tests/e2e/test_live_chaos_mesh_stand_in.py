@@ -1,6 +1,6 @@
 """The Chaos Mesh stand-in keeps Chaos Mesh's status protocol on the real CRDs (tests/e2e/chaos_mesh.py):
 a finalizer, records per selected pod, conditions from the records, and a deletion that waits for
-recovery. The agent's reading of that status is tested against it in test_daemon_faults."""
+recovery. The agent's reading of that status is tested against it in test_live_daemon_faults."""
 
 from __future__ import annotations
 
