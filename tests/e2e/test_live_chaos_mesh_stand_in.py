@@ -14,8 +14,6 @@ from tests.e2e.workloads import apply_all, delete_namespace, deployment, namespa
 from tests.servers.kubernetes import ControlPlane, conditions, wait_deleted
 from tests.servers.kubernetes_api import wait_until
 
-pytestmark = pytest.mark.xdist_group("kubernetes")
-
 
 @pytest.fixture
 def ns(control_plane: ControlPlane) -> Iterator[str]:

@@ -21,7 +21,6 @@ from tests.agent.daemon.harness import AgentProcess, free_port, intents, wait_fo
 from tests.e2e.live_agent import InstalledAgent, agent_config, injections, leftovers
 from tests.servers.kubernetes import ControlPlane
 
-pytestmark = pytest.mark.xdist_group("kubernetes")
 KILLS = 50
 
 

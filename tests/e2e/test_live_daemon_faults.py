@@ -36,7 +36,7 @@ from tests.e2e.workloads import PIPELINES
 from tests.servers.kubernetes import ControlPlane
 from tests.servers.kubernetes_api import wait_until
 
-pytestmark = [pytest.mark.xdist_group("kubernetes"), pytest.mark.timeout(600)]  # one daemon run of ~45 s
+pytestmark = pytest.mark.timeout(600)  # the first test carries the shared daemon run (~45 s)
 
 KINDS = tuple(k for k in FaultKind if k is not FaultKind.NODE_FAILURE)
 FAMILIES = {CATALOG[k].family for k in KINDS}

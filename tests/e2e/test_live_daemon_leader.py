@@ -30,8 +30,6 @@ from tests.e2e.stall_proxy import LeaseStallProxy
 from tests.servers.kubernetes import ControlPlane, kubeconfig_text
 from tests.servers.kubernetes_api import ApiStatus, wait_until
 
-pytestmark = pytest.mark.xdist_group("kubernetes")
-
 LEASE_S = 3.0
 LEASE = f"/apis/coordination.k8s.io/v1/namespaces/{AGENT_NAMESPACE}/leases/chaos-agent-leader"
 METHODS = ("stall", "kill", "sigterm", "sigstop")
