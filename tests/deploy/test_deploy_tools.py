@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 from deploy_manifests import require_tool
 
-from tests.servers.go_modules import require_cached_binary
+from tests.servers.go_modules import BUILD, require_cached_binary
 
 ABSENT = "chaos-agent-no-such-tool"
 
@@ -42,8 +43,16 @@ def test_a_missing_cached_binary_fails_in_ci_and_skips_elsewhere(monkeypatch: py
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception, match="helm is not in"):
         require_cached_binary("helm")
-    built = tmp_path / "controlplane-k8s-test" / "bin" / "helm"
+    where = subprocess.run([str(BUILD), "--where"], capture_output=True, text=True, check=False, timeout=60)
+    built = Path(where.stdout.strip().splitlines()[-1]) / "helm"  # the build of the committed modules
+    assert built.is_relative_to(tmp_path)
     built.parent.mkdir(parents=True)
     built.write_text("#!/bin/sh\n")
     built.chmod(0o755)
     assert require_cached_binary("helm") == built
+    stale = tmp_path / "controlplane-k8s-older" / "bin" / "kubectl"  # another build's binary is not taken
+    stale.parent.mkdir(parents=True)
+    stale.write_text("#!/bin/sh\n")
+    stale.chmod(0o755)
+    with pytest.raises(pytest.skip.Exception, match="kubectl is not in"):
+        require_cached_binary("kubectl")
