@@ -98,6 +98,16 @@ def _cpu_cores(workload: Obj, container: str | None) -> int:
     return max(1, math.ceil(millis / 1000))
 
 
+def chaos_mesh_duration_s(duration_s: float) -> int:
+    """``spec.duration`` for a fault of ``duration_s``: whole seconds, one more than the duration rounded up.
+
+    Chaos Mesh ends a fault once ``creationTimestamp + duration`` has passed, and ``creationTimestamp`` is
+    kept to the whole second, below the real creation time by up to a second. Without the extra second
+    Chaos Mesh would recover the fault up to a second before the agent's experiment window ends, and a
+    fault of a second or less could be over before Chaos Mesh first looks at it (never injected)."""
+    return math.ceil(duration_s) + 1
+
+
 def chaos_spec(fault: Fault, workload: Obj, *, container: str | None = None,
                peers: list[str] | None = None) -> dict[str, Any]:
     """The Chaos Mesh ``spec`` for ``fault`` on ``workload``: ``container`` is the StressChaos's main
@@ -106,7 +116,7 @@ def chaos_spec(fault: Fault, workload: Obj, *, container: str | None = None,
     spec: dict[str, Any] = {
         "selector": workload_selector(workload),
         "mode": "all",
-        "duration": f"{max(1, math.ceil(fault.duration_s))}s",
+        "duration": f"{chaos_mesh_duration_s(fault.duration_s)}s",
     }
     kind = fault.kind
     if kind == FaultKind.CPU_STRESS:

@@ -236,7 +236,7 @@ def test_network_chaos_objects(seeded: Seeded, backend: KubernetesBackend) -> No
     backend.inject(Fault(FaultKind.NETWORK_PARTITION, 1, "shop/StatefulSet/db"), injection_id="p")
     backend.inject(Fault(FaultKind.CPU_STRESS, 2, "shop/Deployment/web", duration_s=30.5), injection_id="s")
     latency, partition = sorted(em.list("NetworkChaos", "shop"), key=lambda x: x["spec"]["action"])
-    assert latency["spec"]["delay"]["latency"] == "500ms" and latency["spec"]["duration"] == "120s"
+    assert latency["spec"]["delay"]["latency"] == "500ms" and latency["spec"]["duration"] == "121s"
     assert latency["spec"]["selector"] == {"namespaces": ["shop"], "labelSelectors": {"app": "web"}}
     labels = latency["metadata"]["labels"]
     assert labels[MANAGED_BY_LABEL] == "chaos-agent" and labels[INJECTION_LABEL].startswith("h-")
@@ -246,7 +246,7 @@ def test_network_chaos_objects(seeded: Seeded, backend: KubernetesBackend) -> No
         {"key": "app", "operator": "NotIn", "values": ["db"]}
     ]
     (stress,) = em.list("StressChaos", "shop")
-    assert stress["spec"]["stressors"] == {"cpu": {"workers": 1, "load": 95}} and stress["spec"]["duration"] == "31s"
+    assert stress["spec"]["stressors"] == {"cpu": {"workers": 1, "load": 95}} and stress["spec"]["duration"] == "32s"
 
 
 def test_data_fault_configmap_one_per_namespace(seeded: Seeded, backend: KubernetesBackend) -> None:
