@@ -1,5 +1,6 @@
 """Fixtures of the end-to-end tests: the session's real control plane (tests/servers/kubernetes.py),
-deploy/ installed into it, the daemon's workload set, and agent subprocesses that are always stopped.
+the agent installed into it (deploy/ or the Helm chart, tests/e2e/installs.py), the daemon's workload
+set, and agent subprocesses that are always stopped.
 
 Under pytest-xdist one worker runs them all (tests/conftest.py), against one control plane.
 """
@@ -13,7 +14,8 @@ import pytest
 
 from tests.agent.daemon.harness import AgentProcess
 from tests.e2e.chaos_mesh import ChaosMeshStandIn
-from tests.e2e.live_agent import InstalledAgent, gpu_capacity, install_deploy, leftovers
+from tests.e2e.installs import KUSTOMIZE, Installs
+from tests.e2e.live_agent import InstalledAgent, gpu_capacity, leftovers
 from tests.e2e.workloads import PIPELINES, SHOP, apply_all, platform, wait_ready
 from tests.servers.kubernetes import ControlPlane, control_plane
 from tests.servers.prometheus import prometheus_factory
@@ -22,10 +24,17 @@ __all__ = ["control_plane", "prometheus_factory"]
 
 
 @pytest.fixture(scope="session")
-def installed_agent(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> InstalledAgent:
-    """deploy/ applied with kubectl -k: the namespace, ServiceAccount, RBAC, config; and a token."""
+def installs(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Installs:
+    """The one installed agent of the session (the platform's namespaces exist first: the installs bind
+    roles in them)."""
     apply_all(control_plane.admin, [o for o in platform() if o["kind"] == "Namespace"])
-    return install_deploy(control_plane, tmp_path_factory.mktemp("installed-agent"))
+    return Installs(control_plane, tmp_path_factory.mktemp("installs"))
+
+
+@pytest.fixture
+def installed_agent(installs: Installs) -> InstalledAgent:
+    """deploy/ applied with kubectl -k (overlays/enabled, examples/data-faults); a token of its ServiceAccount."""
+    return installs.ensure(KUSTOMIZE)
 
 
 @pytest.fixture(scope="session")
@@ -37,8 +46,7 @@ def chaos_mesh(control_plane: ControlPlane) -> Iterator[ChaosMeshStandIn]:
 
 
 @pytest.fixture(scope="session")
-def platform_ready(control_plane: ControlPlane, installed_agent: InstalledAgent,
-                   chaos_mesh: ChaosMeshStandIn) -> dict[str, str]:
+def platform_ready(control_plane: ControlPlane, installs: Installs, chaos_mesh: ChaosMeshStandIn) -> dict[str, str]:
     """The workloads running on the hollow nodes; returns each node's GPU capacity at the start."""
     api = control_plane.admin
     apply_all(api, platform())

@@ -1,9 +1,8 @@
-"""The daemon on the real control plane: deploy/ installed with the built kubectl, the ServiceAccount's
-token from the TokenRequest API, configs, and what the cluster and the journals say afterwards.
+"""The daemon on the real control plane: its configs, and what the cluster and the journals say afterwards.
 
 The agent runs as a ``chaos-agent run`` subprocess on this machine (hollow kubelets run no container
 image), authenticated as ``system:serviceaccount:chaos-agent:chaos-agent`` with exactly the RBAC that
-deploy/ ships. The installed Deployment is scaled to 0 for the same reason.
+deploy/ or the Helm chart installed (tests/e2e/installs.py).
 """
 
 from __future__ import annotations
@@ -17,44 +16,36 @@ from typing import Any
 from agent.audit.records import RecordKind
 from tests.agent.daemon.harness import journal_records
 from tests.e2e.workloads import PIPELINES, SHOP
-from tests.servers.kubernetes import ROOT, ControlPlane
 from tests.servers.kubernetes_api import ApiStatus, RestClient
 
 AGENT_NAMESPACE = "chaos-agent"
 AGENT_USER = "system:serviceaccount:chaos-agent:chaos-agent"
 MANAGED = "app.kubernetes.io/managed-by=chaos-agent"
 OURS = "chaos-agent.io/"
-KUSTOMIZATIONS = ("deploy/overlays/enabled", "deploy/examples/data-faults")
-"""What the e2e tests install, in order: the injecting overlay, then the example that binds ConfigMap
-writes in the pipelines' namespace (it also carries the base, applied again unchanged)."""
 
 
 @dataclass(frozen=True)
 class InstalledAgent:
+    """The agent as installed (tests/e2e/installs.py): a token of its ServiceAccount and a kubeconfig."""
+
     kubeconfig: Path
     token: str
     api: RestClient
     """The API server as the agent's ServiceAccount (what the daemon itself may do)."""
+    confined_to: tuple[str, ...] = ()
+    """The namespaces its RBAC is bound in (none: cluster-wide); its config must list the same."""
 
 
-def install_deploy(plane: ControlPlane, folder: Path) -> InstalledAgent:
-    """``kubectl apply -k`` of the shipped kustomizations, the Deployment scaled to 0, a token for the
-    ServiceAccount the kustomization created, and a kubeconfig with it."""
-    for path in KUSTOMIZATIONS:
-        plane.kubectl("apply", "--server-side", "--force-conflicts", "-k", str(ROOT / path))
-    plane.kubectl("-n", AGENT_NAMESPACE, "scale", "deployment/chaos-agent", "--replicas=0")
-    token = plane.token(AGENT_NAMESPACE, "chaos-agent", seconds=6 * 3600)
-    folder.mkdir(parents=True, exist_ok=True)
-    kubeconfig = plane.token_kubeconfig(folder / "agent.kubeconfig", token, user="chaos-agent")
-    return InstalledAgent(kubeconfig=kubeconfig, token=token, api=plane.admin.with_token(token))
-
-
-def agent_config(folder: Path, *, kubeconfig: Path, port: int, strategy: str = "round_robin",
+def agent_config(folder: Path, *, installed: InstalledAgent, port: int, strategy: str = "round_robin",
                  fault_duration_s: float = 1.0, recovery_s: float = 0.5, lease_duration_s: float = 3.0,
                  exclude_faults: Sequence[str] = ("node_failure",), budget: int = 1000,
                  include_namespaces: Sequence[str] = (SHOP, PIPELINES), exclude_targets: Sequence[str] = (),
-                 request_timeout_s: float = 3.0, prometheus_url: str | None = None) -> Path:
-    """A fast daemon on the test control plane, injecting only into the platform's namespaces."""
+                 request_timeout_s: float = 3.0, prometheus_url: str | None = None,
+                 kubeconfig: Path | None = None, protect_last_replica: bool = True,
+                 max_unavailable_share: float = 0.5, respect_pdb_for_kills: bool = True) -> Path:
+    """A fast daemon on the test control plane, injecting only into the platform's namespaces, with the
+    installed agent's token (through ``kubeconfig`` when given: a proxy's) and RBAC scope. One game day
+    lasts the whole (UTC) day, so one slot runs throughout: a new slot would start round robin over."""
 
     def strings(values: Sequence[str]) -> str:
         return "[" + ", ".join(f'"{v}"' for v in values) + "]"
@@ -65,7 +56,8 @@ def agent_config(folder: Path, *, kubeconfig: Path, port: int, strategy: str = "
     text = f"""[cluster]
 backend = "kubernetes"
 [cluster.kubernetes]
-kubeconfig = "{kubeconfig}"
+kubeconfig = "{kubeconfig or installed.kubeconfig}"
+namespaces = {strings(installed.confined_to)}
 pod_grace_period_s = 0
 request_timeout_s = {request_timeout_s}
 retry_attempts = 3
@@ -92,6 +84,9 @@ error_budget = 100000
 include_namespaces = {strings(include_namespaces)}
 exclude_targets = {strings(exclude_targets)}
 exclude_faults = {strings(exclude_faults)}
+protect_last_replica = {str(protect_last_replica).lower()}
+max_unavailable_share = {max_unavailable_share}
+respect_pdb_for_kills = {str(respect_pdb_for_kills).lower()}
 halt_file = "halt"
 
 [schedule]
@@ -99,9 +94,9 @@ mode = "game_days"
 
 [[schedule.game_days]]
 name = "e2e"
-cron = "* * * * *"
+cron = "0 0 * * *"
 budget = {budget}
-duration_s = 3600
+duration_s = 86400
 
 [service]
 listen_host = "127.0.0.1"

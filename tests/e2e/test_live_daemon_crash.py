@@ -27,7 +27,7 @@ KILLS = 50
 def kill_nine(kills: int, control_plane: ControlPlane, installed: InstalledAgent, gpus: dict[str, str],
               folder: Path, agents: Callable[..., AgentProcess], seed: int) -> None:
     rng = random.Random(seed)
-    config = agent_config(folder, kubeconfig=installed.kubeconfig, port=free_port(), strategy="uniform_random",
+    config = agent_config(folder, installed=installed, port=free_port(), strategy="uniform_random",
                           fault_duration_s=1.0, recovery_s=0.2, lease_duration_s=3.0)
     journal = folder / "audit.jsonl"
     agent = agents(config)

@@ -112,9 +112,9 @@ class Replicas:
             kubeconfig.parent.mkdir(parents=True)
             kubeconfig.write_text(kubeconfig_text(self.proxies[n].url, plane.pki.ca.cert, user=n,
                                                   token=installed.token))
-            config = agent_config(folder / n, kubeconfig=kubeconfig, port=free_port(), strategy="uniform_random",
-                                  fault_duration_s=3.0, recovery_s=0.3, lease_duration_s=LEASE_S,
-                                  request_timeout_s=2.0)
+            config = agent_config(folder / n, installed=installed, kubeconfig=kubeconfig, port=free_port(),
+                                  strategy="uniform_random", fault_duration_s=3.0, recovery_s=0.3,
+                                  lease_duration_s=LEASE_S, request_timeout_s=2.0)
             self.procs[n] = agents(config, name=n)
 
     def logs(self) -> str:

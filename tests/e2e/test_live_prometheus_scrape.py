@@ -100,7 +100,7 @@ def test_prometheus_scrapes_the_control_plane_and_the_daemon_which_reads_it(
     token_file.write_text(_prometheus_token(control_plane))
     agent_port = free_port()
     server = prometheus(scrape_config(control_plane, token_file, agent_port))
-    config = agent_config(tmp_path / "agent", kubeconfig=installed_agent.kubeconfig, port=agent_port,
+    config = agent_config(tmp_path / "agent", installed=installed_agent, port=agent_port,
                           strategy="uniform_random", prometheus_url=server.url)
     agent = agents(config).start()
     journal = tmp_path / "agent" / "audit.jsonl"

@@ -94,7 +94,7 @@ def pdb(ns: str, name: str, *, max_unavailable: int | None = None, min_available
             "metadata": {"name": name, "namespace": ns}, "spec": spec}
 
 
-SHOP, PIPELINES = "shop", "ml-pipelines"
+SHOP, PIPELINES = "shop", "ml"
 
 
 def platform() -> list[Obj]:
@@ -102,7 +102,7 @@ def platform() -> list[Obj]:
     return [
         namespace(SHOP), namespace(PIPELINES),
         deployment(SHOP, "web", 3, env={"DB_URL": "postgres://db:5432/shop",
-                                        "FEATURES_URL": "http://features.ml-pipelines:6566"}, **on_pool("shop")),
+                                        "FEATURES_URL": "http://features.ml:6566"}, **on_pool("shop")),
         service(SHOP, "web", 8080, annotations={"chaos-agent.io/entrypoint": "true", "chaos-agent.io/load-rps": "20"}),
         pdb(SHOP, "web", max_unavailable=1),
         statefulset(SHOP, "db", 2, **on_pool("shop")), service(SHOP, "db", 5432, headless=True),
@@ -111,8 +111,11 @@ def platform() -> list[Obj]:
         deployment(PIPELINES, "features", 2, annotations={"chaos-agent.io/pipeline-stage": "feature_store"},
                    **on_pool("pipelines")),
         service(PIPELINES, "features", 6566), service(PIPELINES, "ingest", 8080),
+        # the model server reads the feature store (so features receives traffic inside its own namespace,
+        # as a confined agent sees it); its budget lets a drain evict one replica and refuses the second
         deployment(PIPELINES, "ranker", 2, gpus=1, annotations={"chaos-agent.io/workload": "serving"},
-                   **on_pool("gpu")),
+                   env={"FEATURES_URL": "http://features:6566"}, **on_pool("gpu")),
+        pdb(PIPELINES, "ranker", max_unavailable=1),
         job(PIPELINES, "train", 2, gpus=1, annotations={"chaos-agent.io/workload": "training"}),
     ]
 

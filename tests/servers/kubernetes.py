@@ -8,6 +8,12 @@ controller manager (service-account tokens, node lifecycle, disruption, every de
 the scheduler; and one ``kubemark --morph=kubelet`` process per node, so stopping one is a node
 failure. Chaos Mesh's CustomResourceDefinitions (from its Go module) are installed. Every wait polls.
 
+Storage is what a cluster without a dynamic provisioner has: a default StorageClass (``STORAGE_CLASS``,
+``kubernetes.io/no-provisioner``, WaitForFirstConsumer) and ``VOLUMES`` pre-made hostPath
+PersistentVolumes in the session's folder, which the PV controller and the scheduler's volume binding
+bind to claims (a StatefulSet's volumeClaimTemplates) as they do on a real cluster. Hollow kubelets mount
+them with kubemark's fake hostPath plugin.
+
 Hollow kubelets run pods without containers; their fake runtime gives every pod the address
 192.168.192.168. An admission policy refuses pods with network probes or hooks, so that no kubelet here
 ever dials an address off the loopback (see ``_NO_NETWORK_PROBES``).
@@ -21,7 +27,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -32,13 +37,11 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.servers.go_modules import ControlPlaneMissing, chaos_mesh_crds, control_plane_bin
 from tests.servers.kubernetes_api import ApiStatus, Credentials, Obj, RestClient, wait_until
 from tests.servers.kubernetes_pki import KeyPair, Pki
 from tests.servers.kubernetes_processes import Component, free_port, running_check
 
-ROOT = Path(__file__).resolve().parents[2]
-BUILD = ROOT / "scripts" / "build-control-plane"
-BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubemark", "kubectl", "helm")
 GPU = "nvidia.com/gpu"
 SERVICE_CIDR = "10.96.0.0/16"  # only ever data: no proxy runs, nothing dials a Service address
 ISSUER = "https://kubernetes.default.svc.cluster.local"
@@ -83,6 +86,11 @@ DEFAULT_NODES = (
 )
 
 
+STORAGE_CLASS = "hollow-local"
+VOLUMES = 8
+"""Pre-made 1 GiB volumes: two StatefulSet installs of two replicas at once, with room to spare."""
+
+
 def _probe_free(containers: str) -> str:
     handlers = " && ".join(
         f"(!has(c.{p}) || (!has(c.{p}.httpGet) && !has(c.{p}.tcpSocket) && !has(c.{p}.grpc)))"
@@ -117,23 +125,6 @@ _NO_NETWORK_PROBES_BINDING = {
 }
 
 
-class ControlPlaneMissing(RuntimeError):
-    pass
-
-
-def control_plane_bin() -> Path:
-    """The built binaries' folder; ``ControlPlaneMissing`` with the build command when absent."""
-    if shutil.which("go") is None:  # the cache is keyed by Go's version, among others
-        raise ControlPlaneMissing("go is not installed: the test control plane is built from Go modules (Go >= 1.26)")
-    done = subprocess.run([str(BUILD), "--where"], capture_output=True, text=True, timeout=60, check=False)
-    where = done.stdout.strip().splitlines()[-1:] if done.stdout.strip() else []
-    if done.returncode != 0 or not where:
-        raise ControlPlaneMissing(
-            "the test control plane is not built: run scripts/build-control-plane (15 to 60 min cold on 2 cores; "
-            f"scripts/bootstrap dev does it) {done.stderr.strip()[-300:]}")
-    return Path(where[0])
-
-
 def require_control_plane() -> Path:
     """The bin folder; a skip (or, under CI=true, a failure) with the build command when not built."""
     try:
@@ -160,7 +151,7 @@ class ControlPlane:
 
     def __init__(self, folder: Path, bin_dir: Path, nodes: Sequence[NodeSpec] = DEFAULT_NODES) -> None:
         self.folder, self.bin = folder, bin_dir
-        self.crd_dir = bin_dir.parent / "crds"
+        self.crd_dir = chaos_mesh_crds()
         self.node_specs = {n.name: n for n in nodes}
         self.pki = Pki(folder / "pki")
         self.port = free_port()
@@ -180,6 +171,7 @@ class ControlPlane:
         self._start_apiserver()
         self.started_s["apiserver"] = time.monotonic() - t0
         self._install_guard()
+        self._install_storage()
         self.install_chaos_mesh_crds()
         self._start_controller_manager()
         self._start_scheduler()
@@ -278,6 +270,38 @@ class ControlPlane:
 
         wait_until(refused, timeout_s=30, what="the no-network-probes admission policy to take effect")
 
+    def _install_storage(self) -> None:
+        self.admin.create("/apis/storage.k8s.io/v1/storageclasses", {
+            "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": STORAGE_CLASS,
+                         "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+            # static volumes only; a claim binds when its first pod is scheduled, as with local volumes
+            "provisioner": "kubernetes.io/no-provisioner", "volumeBindingMode": "WaitForFirstConsumer",
+            "reclaimPolicy": "Retain"})
+        for i in range(VOLUMES):
+            folder = self.folder / "volumes" / f"pv-{i}"
+            folder.mkdir(parents=True, exist_ok=True)
+            self.admin.create("/api/v1/persistentvolumes", {
+                "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": f"hollow-pv-{i}"},
+                "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                         "storageClassName": STORAGE_CLASS, "persistentVolumeReclaimPolicy": "Retain",
+                         "hostPath": {"path": str(folder), "type": "Directory"}}})
+
+    def reclaim_volumes(self, namespace: str, *, timeout_s: float = 60) -> list[str]:
+        """Once the claims of ``namespace`` are deleted, make the volumes they held available again, as an
+        administrator does for Retain volumes: the claim reference goes (the test data on them does not
+        matter). Returns the volumes reclaimed."""
+        def held() -> list[Obj]:
+            return [v for v in self.admin.list("/api/v1/persistentvolumes")
+                    if ((v["spec"].get("claimRef") or {}).get("namespace")) == namespace]
+
+        wait_until(lambda: all((v.get("status") or {}).get("phase") == "Released" for v in held()),
+                   timeout_s=timeout_s, what=f"the volumes of {namespace}'s claims to be Released")
+        names = [v["metadata"]["name"] for v in held()]
+        for name in names:
+            self.admin.patch(f"/api/v1/persistentvolumes/{name}", {"spec": {"claimRef": None}})
+        return names
+
     def install_chaos_mesh_crds(self) -> list[str]:
         """Chaos Mesh's own CRDs (unmodified, from its Go module); returns their names once Established."""
         names = []
@@ -289,7 +313,7 @@ class ControlPlane:
                                  crd)
                 names.append(crd["metadata"]["name"])
         if not names:
-            raise RuntimeError(f"no Chaos Mesh CRDs in {self.crd_dir}: rerun scripts/build-control-plane")
+            raise RuntimeError(f"no Chaos Mesh CRDs in {self.crd_dir}: run scripts/build-control-plane --crds")
 
         def established(name: str) -> bool:
             crd = self.admin.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
@@ -404,6 +428,17 @@ class ControlPlane:
                                *args], capture_output=True, text=True, timeout=timeout_s, check=False)
         if check and done.returncode != 0:
             raise RuntimeError(f"kubectl {' '.join(args)} failed ({done.returncode}): {done.stderr[-2000:]}")
+        return done
+
+    def helm(self, *args: str, check: bool = True, timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
+        """The built helm as cluster admin, with its cache, config and data in the session's folder."""
+        home = self.folder / "helm"
+        env = {**os.environ, "HELM_CACHE_HOME": str(home / "cache"), "HELM_CONFIG_HOME": str(home / "config"),
+               "HELM_DATA_HOME": str(home / "data")}
+        done = subprocess.run([str(self.bin / "helm"), f"--kubeconfig={self.admin_kubeconfig}", *args],
+                              capture_output=True, text=True, timeout=timeout_s, check=False, env=env)
+        if check and done.returncode != 0:
+            raise RuntimeError(f"helm {' '.join(args)} failed ({done.returncode}): {done.stderr[-2000:]}")
         return done
 
     def token(self, namespace: str, service_account: str, *, seconds: int = 3600) -> str:
