@@ -8,6 +8,8 @@ records of the running pods it selects and the conditions; on deletion (or when 
 run out) the records go back to ``Not Injected`` after ``RECOVERY_S`` (Chaos Mesh: a round trip to
 chaos-daemon), and only then is the finalizer removed, so a deleted object stays visible until its rules
 would have been undone. Writes carry the resourceVersion read, so a conflict waits for the next poll.
+``undone_at`` is the truth of when each fault ended in the cluster: the time its records went back to
+``Not Injected`` (its rules undone), by the agent's injection label.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from tests.servers.chaos_mesh_status import (
 from tests.servers.kubernetes_api import ApiStatus, Obj, RestClient
 
 FINALIZER = RECORDS_FINALIZER
+INJECTION_LABEL = "chaos-agent.io/injection-id"
 KINDS = {"NetworkChaos": "networkchaos", "StressChaos": "stresschaos"}
 RECOVERY_S = 0.3
 """How long the stand-in takes to undo the rules after a deletion."""
@@ -49,6 +52,8 @@ class ChaosMeshStandIn:
         self.poll_s = poll_s
         self._stop = threading.Event()
         self._deleting: dict[str, float] = {}
+        self.undone_at: dict[str, float] = {}
+        """Unix time each fault's records were recovered, by the ``chaos-agent.io/injection-id`` label."""
         self._thread = threading.Thread(target=self._run, name="chaos-mesh-stand-in", daemon=True)
         self.errors: list[str] = []
 
@@ -111,6 +116,9 @@ class ChaosMeshStandIn:
                 return
             self.api.patch(path, {"metadata": {"resourceVersion": meta["resourceVersion"]},
                                   "status": recovered_status(records)})
+            mark = (meta.get("labels") or {}).get(INJECTION_LABEL)
+            if mark:
+                self.undone_at.setdefault(mark, time.time())
             return
         if deleting and FINALIZER in (meta.get("finalizers") or []):
             self.api.patch(path, {"metadata": {"finalizers": finalizers_without(obj),
