@@ -47,7 +47,7 @@ def _seconds(text: str | None) -> float | None:
 
 
 class ChaosMeshStandIn:
-    def __init__(self, api: RestClient, *, poll_s: float = 0.2) -> None:
+    def __init__(self, api: RestClient, *, poll_s: float = 0.1) -> None:
         self.api = api
         self.poll_s = poll_s
         self._stop = threading.Event()

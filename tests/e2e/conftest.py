@@ -14,7 +14,8 @@ import pytest
 
 from tests.agent.daemon.harness import AgentProcess
 from tests.e2e.chaos_mesh import ChaosMeshStandIn
-from tests.e2e.installs import KUSTOMIZE, Installs
+from tests.e2e.install_runs import InstallRun, InstallRuns
+from tests.e2e.installs import INSTALLS, KUSTOMIZE, Install, Installs
 from tests.e2e.live_agent import InstalledAgent, gpu_capacity, leftovers
 from tests.e2e.workloads import PIPELINES, SHOP, apply_all, platform, wait_ready
 from tests.servers.kubernetes import ControlPlane, control_plane
@@ -51,9 +52,27 @@ def platform_ready(control_plane: ControlPlane, installs: Installs, chaos_mesh: 
     api = control_plane.admin
     apply_all(api, platform())
     for ns, app, count in ((SHOP, "web", 3), (SHOP, "db", 2), (PIPELINES, "ingest", 2),
-                           (PIPELINES, "features", 2), (PIPELINES, "ranker", 2), (PIPELINES, "train", 2)):
+                           (PIPELINES, "features", 2), (PIPELINES, "ranker", 2), (PIPELINES, "embedder", 2),
+                           (PIPELINES, "train", 2)):
         wait_ready(api, ns, app, count, timeout_s=120)
     return gpu_capacity(api)
+
+
+@pytest.fixture(scope="session")
+def install_runs(control_plane: ControlPlane, installs: Installs, platform_ready: dict[str, str],
+                 tmp_path_factory: pytest.TempPathFactory) -> InstallRuns:
+    """One run per install (tests/e2e/install_runs.py), made when a test first asks for it."""
+    return InstallRuns(control_plane, installs, platform_ready, tmp_path_factory.mktemp("install-runs"))
+
+
+@pytest.fixture(params=INSTALLS, ids=[i.id for i in INSTALLS])
+def install(request: pytest.FixtureRequest) -> Install:
+    return request.param
+
+
+@pytest.fixture
+def install_run(install_runs: InstallRuns, install: Install) -> InstallRun:
+    return install_runs.get(install)
 
 
 @pytest.fixture

@@ -4,9 +4,10 @@ Hollow kubelets run pods without containers, on a 1-CPU fake machine each, so re
 no pod has a network probe (the control plane's admission policy refuses them). ``platform()`` is the
 set the daemon's end-to-end tests run against: a web shop (an entry point Service, a Deployment under a
 PodDisruptionBudget, a database StatefulSet it calls), a data pipeline whose stages feed each other (the
-data faults' target, in the namespace where deploy/examples/data-faults binds ConfigMap writes), a
-model server on one GPU node and a training Job on the other. A Job replaces killed pods only after
-its back-off (10 s, 20 s, 40 s, ...), as Kubernetes does; the model server's Deployment at once.
+data faults' target, in ``ml``, where deploy/examples/data-faults binds ConfigMap writes), a model
+server that reads the feature store on one GPU node, beside a service whose budget allows no
+disruption, and a training Job on the other GPU node. A Job replaces killed pods only after its back-off
+(10 s, 20 s, 40 s, ...), as Kubernetes does; the model server's Deployment at once.
 """
 
 from __future__ import annotations
@@ -112,10 +113,12 @@ def platform() -> list[Obj]:
                    **on_pool("pipelines")),
         service(PIPELINES, "features", 6566), service(PIPELINES, "ingest", 8080),
         # the model server reads the feature store (so features receives traffic inside its own namespace,
-        # as a confined agent sees it); its budget lets a drain evict one replica and refuses the second
+        # as a confined agent sees it)
         deployment(PIPELINES, "ranker", 2, gpus=1, annotations={"chaos-agent.io/workload": "serving"},
                    env={"FEATURES_URL": "http://features:6566"}, **on_pool("gpu")),
-        pdb(PIPELINES, "ranker", max_unavailable=1),
+        # beside it on the GPU node, without GPUs, under a budget that allows no disruption: a drain's
+        # evictions of its pods are refused (429) and retried, as kubectl drain retries them
+        deployment(PIPELINES, "embedder", 2, **on_pool("gpu")), pdb(PIPELINES, "embedder", min_available=2),
         job(PIPELINES, "train", 2, gpus=1, annotations={"chaos-agent.io/workload": "training"}),
     ]
 
