@@ -205,7 +205,7 @@ class SimulatedCluster:
             for ws in self.wls:
                 for k in range(ws.desired):
                     pod = self._new_pod(ws, k)
-                    node = find_node(c, self.nodes, pod)
+                    node = find_node(c, self.nodes, self.wls, pod)
                     if node is not None:
                         bind(c, pod, node)
                     plan.append((ws.i, node.i if node else -1, pod.gpus))
@@ -265,7 +265,7 @@ class SimulatedCluster:
         self._schedule_due = False
         still: list[Pod] = []
         for pod in self.pending:
-            node = find_node(self.c, self.nodes, pod)
+            node = find_node(self.c, self.nodes, self.wls, pod)
             if node is None:
                 still.append(pod)
                 continue

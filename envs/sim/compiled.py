@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from envs.sim.errors import SimulationError
-from envs.spec import HOSTNAME_LABEL, ClusterSpec, NodeSpec, Taint, Workload
+from envs.sim.placement import Placement, compile_placement
+from envs.spec import HOSTNAME_LABEL, AntiAffinity, ClusterSpec, NodeSpec, Taint, Workload
 
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 _CACHE_SIZE = 32
@@ -52,6 +53,8 @@ class CompiledSpec:
     """Per workload: nodes passing nodeSelector, required node affinity and the spec's taints."""
     domain: dict[str, tuple[str, ...]]
     """Topology key -> per node its domain value ('' where the node lacks the label)."""
+    placement: tuple[Placement, ...]
+    """Per workload: spread constraints, pod affinity and the static parts of the scheduler's scores."""
     unreachable_evict_s: tuple[float | None, ...]
     """Per workload: seconds a pod tolerates an unreachable node before eviction (None: forever;
     -1: no own toleration, so the DefaultTolerationSeconds of ``Timings`` applies)."""
@@ -127,13 +130,18 @@ def _compile(spec: ClusterSpec) -> CompiledSpec:
             )
         hpa_target.append(wl_index[h.target])
 
+    def in_scope(w: Workload, term: AntiAffinity) -> frozenset[int]:
+        if term.all_namespaces:
+            return frozenset(i for i in range(len(wls)) if term.selector.matches(labels[i]))
+        return frozenset(j for ns in (term.namespaces or (w.namespace,)) for j in selected(ns, term.selector.matches))
+
     domain: dict[str, tuple[str, ...]] = {HOSTNAME_LABEL: tuple(n.name for n in spec.nodes)}
     anti: list[list[tuple[str, frozenset[int]]]] = [[] for _ in wls]
     for i, w in enumerate(wls):
         for term in w.template.anti_affinity:
             if not term.required:
                 continue
-            hit = frozenset(selected(w.namespace, term.selector.matches))
+            hit = in_scope(w, term)
             if term.topology_key not in domain:
                 domain[term.topology_key] = tuple(
                     n.label_map.get(term.topology_key, "") for n in spec.nodes
@@ -143,6 +151,7 @@ def _compile(spec: ClusterSpec) -> CompiledSpec:
                 if j != i:
                     anti[j].append((term.topology_key, frozenset({i})))
     static_nodes = tuple(tuple(ni for ni, n in enumerate(spec.nodes) if _statically_fits(w, n)) for w in wls)
+    placement = compile_placement(spec, labels, {i for members in svc_workloads for i in members}, domain)
     unreach = Taint(UNREACHABLE_TAINT, "NoExecute")
     unreach_sched = Taint(UNREACHABLE_TAINT, "NoSchedule")
     evict_s: list[float | None] = []
@@ -157,7 +166,7 @@ def _compile(spec: ClusterSpec) -> CompiledSpec:
         svc_workloads=svc_workloads, wl_services=wl_services, svc_calls=tuple(svc_calls),
         load_order=load_order, back_edges=back_edges, pdb_workloads=pdb_workloads, wl_pdbs=wl_pdbs,
         hpa_target=tuple(hpa_target), anti_pairs=tuple(tuple(a) for a in anti), static_nodes=static_nodes,
-        domain=domain, unreachable_evict_s=tuple(evict_s), tolerates_unreachable=tol_unreach,
+        domain=domain, placement=placement, unreachable_evict_s=tuple(evict_s), tolerates_unreachable=tol_unreach,
         models=pipe[0], pipelines=pipe[1], drift_reach=pipe[2], corrupt_reach=pipe[3],
         related_monitors=pipe[4], notes=tuple(notes),
     )

@@ -26,6 +26,7 @@ from envs.twin.nodes import DaemonSetDraft, daemonset_overhead, read_node
 from envs.twin.notes import Notes
 from envs.twin.objects import SourcedObject
 from envs.twin.pods import pod_shape
+from envs.twin.scheduling import NamespaceIndex
 from envs.twin.services import ServiceDraft, draft_service, ingress_backends
 from envs.twin.workloads import WorkloadDraft, draft_workload
 
@@ -43,7 +44,7 @@ def build_spec(items: Iterable[SourcedObject], *, name: str) -> ClusterSpec:
     cat = catalog(items, notes)
     config_maps = _config_maps(cat, notes)
     services = _services(cat, notes)
-    drafts = _workloads(cat, notes)
+    drafts = _workloads(cat, _namespace_index(cat, notes), notes)
     daemonsets = _daemonsets(cat, notes)
     drafts, hpas = _hpas(cat, drafts, notes)
     workloads = _finish_workloads(drafts, services, config_maps, notes)
@@ -76,6 +77,18 @@ def _config_maps(cat: Catalog, notes: Notes) -> dict[tuple[str, str], dict[str, 
     return out
 
 
+def _namespace_index(cat: Catalog, notes: Notes) -> NamespaceIndex:
+    """Labels of every namespace in the input: Namespace objects', or none but their name."""
+    labels: dict[str, dict[str, str]] = {e.oid.namespace: {} for entries in cat.by_kind.values() for e in entries
+                                         if e.oid.namespace}
+    for entry in cat.of("Namespace"):
+        try:
+            labels[entry.oid.name] = Fields.of(entry.data, "").sub("metadata").string_map("labels")
+        except Malformed as e:
+            notes.skipped(entry.where, str(e))
+    return NamespaceIndex(labels)
+
+
 def _services(cat: Catalog, notes: Notes) -> dict[tuple[str, str], ServiceDraft]:
     out = {}
     for entry in cat.of("Service"):
@@ -88,12 +101,12 @@ def _services(cat: Catalog, notes: Notes) -> dict[tuple[str, str], ServiceDraft]
     return out
 
 
-def _workloads(cat: Catalog, notes: Notes) -> dict[str, WorkloadDraft]:
+def _workloads(cat: Catalog, namespaces: NamespaceIndex, notes: Notes) -> dict[str, WorkloadDraft]:
     out: dict[str, WorkloadDraft] = {}
     for kind in ("CronJob", "Deployment", "Job", "StatefulSet"):
         for entry in cat.of(kind):
             try:
-                draft = draft_workload(entry.oid, entry.data)
+                draft = draft_workload(entry.oid, entry.data, namespaces)
             except Malformed as e:
                 notes.skipped(entry.where, str(e))
                 continue

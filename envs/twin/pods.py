@@ -15,16 +15,16 @@ from dataclasses import dataclass
 from envs.spec import (
     GPU_RESOURCE,
     HOSTNAME_LABEL,
-    AntiAffinity,
     LabelRequirement,
-    LabelSelector,
     PodTemplate,
     Probe,
     TaintEffect,
     Toleration,
 )
+from envs.twin import scheduling
 from envs.twin.fields import Fields, Malformed
 from envs.twin.quantities import cpu_millis, memory_mib, whole_count
+from envs.twin.scheduling import NamespaceIndex
 
 DEFAULT_CPU_MILLIS = 100  # kube-scheduler's DefaultMilliCPURequest
 DEFAULT_MEMORY_MIB = 200  # kube-scheduler's DefaultMemoryRequest (200 MB, taken as MiB)
@@ -51,7 +51,7 @@ class PodShape:
     has_pvc_volume: bool
     defaulted_requests: bool
     unmodelled: tuple[str, ...]
-    """Scheduling features present but not modelled (pod affinity, topology spread ...)."""
+    """Features present but not modelled (a node affinity operator the twin cannot read ...)."""
 
 
 def _resources(container: Fields) -> tuple[int, int, int, bool]:
@@ -83,21 +83,6 @@ def _resources(container: Fields) -> tuple[int, int, int, bool]:
     return cpu, memory, gpus, defaulted
 
 
-def _selector(fields: Fields) -> LabelSelector:
-    expressions = []
-    for expr in fields.subs("matchExpressions"):
-        op = expr.text("operator")
-        if op not in _SELECTOR_OPS:
-            raise Malformed(f"{expr.path}.operator", op, "one of " + ", ".join(_SELECTOR_OPS))
-        expressions.append(LabelRequirement(expr.text("key"), op, tuple(expr.strings("values"))))  # type: ignore[arg-type]
-    return LabelSelector(tuple(sorted(fields.string_map("matchLabels").items())), tuple(expressions))
-
-
-def label_selector(fields: Fields) -> LabelSelector:
-    """A metav1.LabelSelector (matchLabels and matchExpressions)."""
-    return _selector(fields)
-
-
 def _node_affinity(affinity: Fields, unmodelled: list[str]) -> tuple[tuple[LabelRequirement, ...], ...]:
     required = affinity.sub("nodeAffinity").sub("requiredDuringSchedulingIgnoredDuringExecution")
     terms: list[tuple[LabelRequirement, ...]] = []
@@ -118,22 +103,6 @@ def _node_affinity(affinity: Fields, unmodelled: list[str]) -> tuple[tuple[Label
                 unmodelled.append(f"node affinity matchFields {expr.text('key')} {op} (ignored)")
         terms.append(tuple(reqs))
     return tuple(terms)
-
-
-def _anti_affinity(affinity: Fields, unmodelled: list[str]) -> tuple[AntiAffinity, ...]:
-    anti = affinity.sub("podAntiAffinity")
-    out = [
-        AntiAffinity(_selector(t.sub("labelSelector")), t.text("topologyKey", HOSTNAME_LABEL), True)
-        for t in anti.subs("requiredDuringSchedulingIgnoredDuringExecution")
-    ]
-    for weighted in anti.subs("preferredDuringSchedulingIgnoredDuringExecution"):
-        t = weighted.sub("podAffinityTerm")
-        out.append(
-            AntiAffinity(_selector(t.sub("labelSelector")), t.text("topologyKey", HOSTNAME_LABEL), False)
-        )
-    if affinity.sub("podAffinity").data:
-        unmodelled.append("pod affinity (ignored)")
-    return tuple(out)
 
 
 def _tolerations(spec: Fields) -> tuple[Toleration, ...]:
@@ -190,8 +159,9 @@ def _env(containers: list[Fields]) -> tuple[list[EnvVar], list[tuple[str, str | 
     return env, refs
 
 
-def pod_shape(spec: Fields, labels: dict[str, str], *, startup_s: float = 5.0) -> PodShape:
-    """Read a PodSpec (``spec.template.spec`` or ``Pod.spec``)."""
+def pod_shape(spec: Fields, labels: dict[str, str], *, namespaces: NamespaceIndex | None = None) -> PodShape:
+    """Read a PodSpec (``spec.template.spec`` or ``Pod.spec``); ``namespaces`` resolves the
+    ``namespaceSelector`` of pod affinity terms."""
     containers = spec.subs("containers")
     if not containers:
         raise Malformed(f"{spec.path}.containers", spec.raw("containers"), "a non-empty list")
@@ -213,8 +183,7 @@ def pod_shape(spec: Fields, labels: dict[str, str], *, startup_s: float = 5.0) -
 
     unmodelled: list[str] = []
     affinity = spec.sub("affinity")
-    if spec.subs("topologySpreadConstraints"):
-        unmodelled.append("topologySpreadConstraints (ignored)")
+    together, apart = scheduling.pod_affinity(affinity, labels, namespaces or NamespaceIndex())
     env, refs = _env(containers + sidecars)
     volumes = spec.subs("volumes")
     pvc_volumes = {v.text("name") for v in volumes if v.has("persistentVolumeClaim") or v.has("ephemeral")}
@@ -226,12 +195,15 @@ def pod_shape(spec: Fields, labels: dict[str, str], *, startup_s: float = 5.0) -
         gpus=totals[2],
         node_selector=tuple(sorted(spec.string_map("nodeSelector").items())),
         node_affinity=_node_affinity(affinity, unmodelled),
-        anti_affinity=_anti_affinity(affinity, unmodelled),
+        anti_affinity=apart,
         tolerations=_tolerations(spec),
         readiness_probe=_probe(containers, "readinessProbe"),
         liveness_probe=_probe(containers, "livenessProbe"),
-        startup_s=startup_s,
         termination_grace_s=float(spec.count("terminationGracePeriodSeconds", 30)),
+        pod_affinity=together,
+        spread=scheduling.topology_spread(spec, labels),
+        preferred_nodes=scheduling.preferred_node_terms(affinity, unmodelled),
+        startup_probe=_probe(containers, "startupProbe"),
     )
     return PodShape(
         template=template,
