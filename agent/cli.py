@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shlex
 import sys
@@ -41,7 +42,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from agent.audit import AuditJournal
     from agent.findings import FindingStore, render_list
     from agent.loop import InjectionEvent, Supervision, run_game_day
-    from agent.safety import SafetyGuard
+    from agent.safety import ErrorBudget, SafetyGuard
     from agent.supervision import recover
     from agent.worlds import simulated_world
 
@@ -57,7 +58,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     for note in world.spec.notes:
         print(f"note: {note}", file=sys.stderr)
     strategy = _load_strategy(config)
-    guard = SafetyGuard(config.safety, agent_namespace=config.agent.namespace)
+    guard = SafetyGuard(config.safety, agent_namespace=config.agent.namespace,
+                        budget=ErrorBudget(_simulated_budget(config)))
     journal = AuditJournal.open(config.audit.path, config_hash=config.sha256, policy_hash=_policy_hash(strategy))
     store = FindingStore(config.findings.path)
     try:
@@ -93,6 +95,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"\nreport: {args.report}")
     print(f"audit trail: {config.audit.path}  (verify: chaos-agent audit verify {config.audit.path})")
     return 0
+
+
+def _simulated_budget(config: Config) -> float:
+    """Violation-minutes a simulated run may burn: ``[cluster.simulated] error_budget``, unlimited when unset."""
+    budget = config.cluster.simulated.error_budget
+    return math.inf if budget is None else budget
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:

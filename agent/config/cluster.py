@@ -25,6 +25,9 @@ class SimulatedCluster:
         "A YAML file or folder of Kubernetes manifests to build the digital twin from; "
         "relative paths are taken from the config file's folder."))
     seed: int = setting(0, minimum=0, doc="Seed of the simulation and of the agent's draws.")
+    error_budget: float | None = setting(None, minimum=0, doc=(
+        "SLO error budget (violation-minutes) of a simulated `run`. None by default: the simulated cluster is "
+        "there to be broken, so a run uses all its injections; [safety] error_budget applies to real clusters."))
 
 
 @dataclass(frozen=True)

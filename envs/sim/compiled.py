@@ -86,7 +86,20 @@ def compile_spec(spec: ClusterSpec) -> CompiledSpec:
     return compiled
 
 
+MAX_PODS = 150_000
+"""Pods one simulation allocates at most (Kubernetes' documented limit for one cluster)."""
+
+
+def _check_size(spec: ClusterSpec) -> None:
+    replicas = {w.key: w.replicas for w in spec.workloads}
+    pods = sum(replicas.values()) + sum(max(0, h.max_replicas - replicas.get(h.target, 0)) for h in spec.hpas)
+    if pods > MAX_PODS:
+        raise SimulationError(f"cluster spec {spec.name!r} can ask for {pods} pods (replicas and HPA maxima); the "
+                              f"simulator runs at most {MAX_PODS}")
+
+
 def _compile(spec: ClusterSpec) -> CompiledSpec:
+    _check_size(spec)
     wls = spec.workloads
     notes: list[str] = []
     wl_index = {w.key: i for i, w in enumerate(wls)}

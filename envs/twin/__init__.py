@@ -5,7 +5,8 @@ objects (the Kubernetes backend feeds it what it lists from a live cluster). Sta
 semantics plus the ``chaos-agent.io/`` annotation contract; docs/twin.md lists every rule and default.
 """
 
-from envs.twin.builder import spec_from_objects
-from envs.twin.loader import ManifestError, load_manifests
+from envs.twin.builder import skipped_objects, spec_from_objects
+from envs.twin.errors import ManifestError, TooLarge
+from envs.twin.loader import load_manifests
 
-__all__ = ["ManifestError", "load_manifests", "spec_from_objects"]
+__all__ = ["ManifestError", "TooLarge", "load_manifests", "skipped_objects", "spec_from_objects"]

@@ -18,6 +18,7 @@ from envs.twin.autoscaling import read_hpa, read_pdb
 from envs.twin.calls import resolve_calls, selects
 from envs.twin.catalog import Catalog, catalog
 from envs.twin.default_pool import PoolDemand, default_pool
+from envs.twin.errors import MAX_PODS, MAX_REPLICAS, TooLarge
 from envs.twin.fields import Fields, Malformed
 from envs.twin.graph import by_namespace, call_cycles
 from envs.twin.load import fit_default_loads
@@ -47,6 +48,7 @@ def build_spec(items: Iterable[SourcedObject], *, name: str) -> ClusterSpec:
     drafts = _workloads(cat, _namespace_index(cat, notes), notes)
     daemonsets = _daemonsets(cat, notes)
     drafts, hpas = _hpas(cat, drafts, notes)
+    _check_size(drafts, hpas)
     workloads = _finish_workloads(drafts, services, config_maps, notes)
     service_specs, defaulted = _finish_services(cat, services, workloads, notes)
     nodes = _nodes(cat, drafts, daemonsets, notes)
@@ -65,6 +67,28 @@ def build_spec(items: Iterable[SourcedObject], *, name: str) -> ClusterSpec:
     for line in load_notes:
         notes.add(line)
     return replace(spec, notes=notes.lines())
+
+
+def skipped_objects(spec: ClusterSpec) -> list[str]:
+    """The builder's notes on objects it skipped, each naming the object and why."""
+    return [line.removeprefix("skipped ") for line in spec.notes if line.startswith("skipped ")]
+
+
+def _check_size(drafts: dict[str, WorkloadDraft], hpas: list[HpaSpec]) -> None:
+    """Refuse a twin too large to simulate, before any pod or node is made for it."""
+    for key in sorted(drafts):
+        d = drafts[key]
+        if d.replicas > MAX_REPLICAS:
+            raise TooLarge(f"{d.origin} asks for {d.replicas} pods; the twin simulates at most {MAX_REPLICAS} per "
+                           "workload: lower spec.replicas (or parallelism) in the manifests")
+    for h in hpas:
+        if h.max_replicas > MAX_REPLICAS:
+            raise TooLarge(f"HorizontalPodAutoscaler {h.namespace}/{h.name} has maxReplicas {h.max_replicas}; the "
+                           f"twin simulates at most {MAX_REPLICAS} replicas per workload: lower it in the manifests")
+    total = sum(d.replicas for d in drafts.values())
+    if total > MAX_PODS:
+        raise TooLarge(f"the manifests ask for {total} pods in all; the twin simulates at most {MAX_PODS} (Kubernetes' "
+                       "own limit for one cluster): model one application or namespace at a time")
 
 
 def _config_maps(cat: Catalog, notes: Notes) -> dict[tuple[str, str], dict[str, str]]:
