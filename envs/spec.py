@@ -30,6 +30,16 @@ def workload_key(namespace: str, kind: str, name: str) -> str:
     return f"{namespace}/{kind}/{name}"
 
 
+def data_loss_signal(w: Workload) -> str:
+    """The name of what a user loses when ``w`` loses data: ``cart_keys_lost`` when the store's size is known,
+    ``share_of_cart_keys_lost`` when not, ``pods_with_data_lost`` for the legacy StatefulSet rule."""
+    ds = w.datastore
+    if ds is None:
+        return "pods_with_data_lost"
+    unit = "_".join(ds.unit.split())
+    return f"{unit}_lost" if ds.items is not None else f"share_of_{unit}_lost"
+
+
 def node_key(name: str) -> str:
     """The target id of a node (cluster scoped): ``Node/name``."""
     return f"Node/{name}"
@@ -317,11 +327,18 @@ class Workload:
         return workload_key(self.namespace, self.kind, self.name)
 
     @property
+    def loses_data_with_pod(self) -> bool:
+        """Losing one pod loses user data (before any replication): ephemeral storage under a store."""
+        if self.datastore is not None:
+            return self.datastore.loses_data_with_pod
+        return self.kind == "StatefulSet" and not self.persistent_storage
+
+    @property
     def tracks_data_loss(self) -> bool:
-        """Whether losing pods can lose user data (the data-loss steady state applies)."""
+        """Whether the data-loss steady state applies: a store, or (no datastore record) any StatefulSet."""
         if self.datastore is not None:
             return self.datastore.usage == "store"
-        return self.kind == "StatefulSet" and not self.persistent_storage
+        return self.kind == "StatefulSet"
 
 
 @dataclass(frozen=True)

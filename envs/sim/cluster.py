@@ -15,7 +15,7 @@ import numpy as np
 
 from envs.cluster import ClusterState, Injection, SteadyStateSample
 from envs.faults import Fault
-from envs.sim import controllers, ml, observe
+from envs.sim import controllers, data, ml, observe
 from envs.sim.compiled import CompiledSpec, compile_spec
 from envs.sim.errors import SimulationError
 from envs.sim.scheduler import bind, find_node, release
@@ -232,6 +232,7 @@ class SimulatedCluster:
                     self.pending.append(pod)
                 else:
                     pod.phase, pod.ready, pod.alive, pod.up_since = RUNNING, True, True, -1e9
+                    data.pod_ready(ws, pod)
         if self.pending:
             self.request_schedule()
 
@@ -306,6 +307,7 @@ class SimulatedCluster:
         if pod.phase == RUNNING and self.t - pod.up_since >= self.timings.backoff_reset_s:
             pod.crash_streak = 0
         pod.crash_streak += 1
+        data.container_restarted(self, ws, pod, node_rebooted=False)
         pod.phase, pod.ready, pod.alive, pod.backoff = STARTING, False, False, True
         pod.gen += 1
         tm = self.timings
@@ -339,8 +341,7 @@ class SimulatedCluster:
             ws.terminating.add(pod)
             if not pod.node.down:
                 self.push(grace_s, E_TERMINATED, pod, pod.gen)
-        if ws.spec.kind == "StatefulSet" and not ws.spec.persistent_storage:
-            ws.data_lost += 1
+        data.pod_deleted(self, ws, pod)
         if ws.spec.kind == "Job":
             controllers.job_failure(self, ws)
         controllers.pod_alive_changed(self, ws, lost=pod if was_alive else None)
@@ -391,6 +392,7 @@ class SimulatedCluster:
             elif pod.phase in (RUNNING, STARTING):
                 if pod.phase == RUNNING:
                     pod.restarts += 1
+                data.container_restarted(self, self.wls[pod.w], pod, node_rebooted=True)
                 pod.phase, pod.ready = STARTING, False
                 self._start_container(pod)
         self.request_schedule()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from envs.sim import ml
+from envs.sim import data, ml
 from envs.sim.state import PENDING, Pod, WorkloadState
 
 if TYPE_CHECKING:
@@ -111,6 +111,7 @@ def start_rollout(sim: SimulatedCluster, ws: WorkloadState) -> None:
 
 def pod_ready(sim: SimulatedCluster, pod: Pod) -> None:
     ws = sim.wls[pod.w]
+    data.pod_ready(ws, pod)
     if ws.rollout:
         request_reconcile(sim, ws)
 

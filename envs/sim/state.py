@@ -34,7 +34,7 @@ class PodView:
 
 class Pod:
     __slots__ = (
-        "alive", "backoff", "crash_streak", "crashes_left", "created_s", "gen", "gpus", "name", "node",
+        "alive", "backoff", "crash_streak", "crashes_left", "created_s", "gen", "gpus", "holds_data", "name", "node",
         "ordinal", "partitions", "phase", "ready", "restarts", "rev", "up_since", "w",
     )
 
@@ -58,6 +58,8 @@ class Pod:
         self.crashes_left = 0
         self.backoff = False
         self.partitions = 0
+        self.holds_data = False
+        """A datastore pod holding its share (or a copy) of the data: Ready once since its data was lost."""
 
 
 class Node:
@@ -123,7 +125,8 @@ class WorkloadState:
         self.failures = 0
         self.done = False
         """Jobs: Complete or Failed (backoffLimit); no more pods are created."""
-        self.data_lost = 0
+        self.data_lost = 0.0
+        """What users lost, in the datastore's unit (or pods' data, the legacy rule), cumulative."""
         self.leader: Pod | None = None
         self.leader_back_s = -1.0
         """Leader-election workloads: until this time the Service fails over (no leader)."""

@@ -43,6 +43,11 @@ SLO_AVAILABILITY = PREFIX + "slo-availability"
 SLO_LATENCY = PREFIX + "slo-latency-p99-ms"
 LOAD_RPS = PREFIX + "load-rps"
 BASE_LATENCY = PREFIX + "base-latency-ms"
+DATASTORE = PREFIX + "datastore"
+DATA_PATH = PREFIX + "data-path"
+DATA_UNIT = PREFIX + "data-unit"
+DATA_ITEMS = PREFIX + "data-items"
+DATA_REPLICATED = PREFIX + "data-replicated"
 
 WORKLOAD_KEYS = frozenset(
     {
@@ -61,10 +66,16 @@ WORKLOAD_KEYS = frozenset(
         STARTUP,
         LEADER_FAILOVER,
         ROLLOUT_EVERY,
+        DATASTORE,
+        DATA_PATH,
+        DATA_UNIT,
+        DATA_ITEMS,
+        DATA_REPLICATED,
     }
 )
 SERVICE_KEYS = frozenset({ENTRYPOINT, SLO_AVAILABILITY, SLO_LATENCY, LOAD_RPS, BASE_LATENCY})
 ROLES = ("serving", "training", "pipeline", "cache", "batch")
+DATASTORE_USAGES = ("store", "cache", "none")
 STAGES = ("producer", "feature_store", "model")
 CALL_FIELDS = ("timeout_ms", "retries", "fallback")
 

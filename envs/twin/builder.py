@@ -10,13 +10,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from envs.spec import ClusterSpec, HpaSpec, NodeSpec, PdbSpec, ServiceSpec, Slo, Workload, workload_key
+from envs.spec import (
+    ClusterSpec,
+    Datastore,
+    HpaSpec,
+    NodeSpec,
+    PdbSpec,
+    ServiceSpec,
+    Slo,
+    Workload,
+    workload_key,
+)
 from envs.twin import annotations as a
 from envs.twin.addresses import resolve_value
 from envs.twin.annotations import AnnotationReader
 from envs.twin.autoscaling import read_hpa, read_pdb
-from envs.twin.calls import resolve_calls, selects
+from envs.twin.calls import env_references, resolve_calls, selects
 from envs.twin.catalog import Catalog, catalog
+from envs.twin.datastores import read_datastore
 from envs.twin.default_pool import PoolDemand, default_pool
 from envs.twin.errors import MAX_PODS, MAX_REPLICAS, TooLarge
 from envs.twin.fields import Fields, Malformed
@@ -27,6 +38,7 @@ from envs.twin.nodes import DaemonSetDraft, daemonset_overhead, read_node
 from envs.twin.notes import Notes
 from envs.twin.objects import SourcedObject
 from envs.twin.pods import pod_shape
+from envs.twin.provenance import Provenance
 from envs.twin.scheduling import NamespaceIndex
 from envs.twin.services import ServiceDraft, draft_service, ingress_backends
 from envs.twin.workloads import WorkloadDraft, draft_workload
@@ -42,6 +54,7 @@ def spec_from_objects(objects: Iterable[Mapping[str, object]], *, name: str) -> 
 
 def build_spec(items: Iterable[SourcedObject], *, name: str) -> ClusterSpec:
     notes = Notes()
+    provenance = Provenance()
     cat = catalog(items, notes)
     config_maps = _config_maps(cat, notes)
     services = _services(cat, notes)
@@ -49,7 +62,7 @@ def build_spec(items: Iterable[SourcedObject], *, name: str) -> ClusterSpec:
     daemonsets = _daemonsets(cat, notes)
     drafts, hpas = _hpas(cat, drafts, notes)
     _check_size(drafts, hpas)
-    workloads = _finish_workloads(drafts, services, config_maps, notes)
+    workloads = _finish_workloads(drafts, services, config_maps, notes, provenance)
     service_specs, defaulted = _finish_services(cat, services, workloads, notes)
     nodes = _nodes(cat, drafts, daemonsets, notes)
     pdbs = _pdbs(cat, workloads, notes)
@@ -66,7 +79,7 @@ def build_spec(items: Iterable[SourcedObject], *, name: str) -> ClusterSpec:
     spec, load_notes = fit_default_loads(spec, frozenset(defaulted))
     for line in load_notes:
         notes.add(line)
-    return replace(spec, notes=notes.lines())
+    return replace(spec, notes=notes.lines(), inferred=provenance.items())
 
 
 def skipped_objects(spec: ClusterSpec) -> list[str]:
@@ -219,20 +232,47 @@ def _hpas(
     return drafts, hpas
 
 
+def _around(
+    drafts: dict[str, WorkloadDraft],
+    services: dict[tuple[str, str], ServiceDraft],
+    config_maps: dict[tuple[str, str], dict[str, str]],
+    notes: Notes,
+) -> dict[str, set[str]]:
+    """Per workload: the names of the Services selecting it and of the env vars its clients name them by."""
+    in_namespace: dict[str, list[tuple[str, WorkloadDraft]]] = {}
+    for key, d in drafts.items():
+        in_namespace.setdefault(d.namespace, []).append((key, d))
+    behind = {ref: [k for k, d in in_namespace.get(svc.namespace, ()) if selects(svc, d)]
+              for ref, svc in services.items()}
+    out: dict[str, set[str]] = {key: set() for key in drafts}
+    for ref, keys in behind.items():
+        for k in keys:
+            out[k].add(ref[1])
+    for d in drafts.values():
+        for var, ref in env_references(d, services, config_maps, notes):
+            for k in behind.get(ref, ()):
+                out[k].add(var)
+    return out
+
+
 def _finish_workloads(
     drafts: dict[str, WorkloadDraft],
     services: dict[tuple[str, str], ServiceDraft],
     config_maps: dict[tuple[str, str], dict[str, str]],
     notes: Notes,
+    provenance: Provenance,
 ) -> list[Workload]:
     readers = {k: AnnotationReader(d.describe, d.annotation_map, notes) for k, d in drafts.items()}
     roles = {}
     hints: dict[str, PipelineHints] = {}
+    around = _around(drafts, services, config_maps, notes)
+    stores: dict[str, Datastore | None] = {}
     for key, draft in sorted(drafts.items()):
         reader = readers[key]
         reader.check_known(a.WORKLOAD_KEYS)
         reader.note_unquoted(draft.unquoted)
-        roles[key] = infer_role(draft, reader)
+        stores[key] = read_datastore(draft, reader, around[key], provenance)
+        roles[key] = infer_role(draft, reader, stores[key])
         feeds = _feeds(draft, reader, services, notes)
         hints[key] = pipeline_hints(roles[key], reader, feeds)
     fed = {
@@ -275,6 +315,7 @@ def _finish_workloads(
                 rollout_every_s=reader.get(a.ROLLOUT_EVERY, a.duration_s, defaults.rollout_every_s),
                 labels=draft.labels,
                 annotations=draft.annotations,
+                datastore=stores[key],
             )
         )
         _note_pod_features(draft, notes)

@@ -23,8 +23,8 @@ from envs.twin.workloads import WorkloadDraft
 _REFERENCE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.\-]*)\)")
 
 
-def _expanded(env: tuple[EnvVar, ...]) -> list[str]:
-    values: list[str] = []
+def _expanded(env: tuple[EnvVar, ...]) -> list[tuple[str, str]]:
+    values: list[tuple[str, str]] = []
     seen: dict[tuple[str, str], str] = {}
     for var in env:
 
@@ -35,15 +35,16 @@ def _expanded(env: tuple[EnvVar, ...]) -> list[str]:
 
         value = _REFERENCE.sub(sub, var.value)
         seen[(var.container, var.name)] = value
-        values.append(value)
+        values.append((var.name, value))
     return values
 
 
 def _config_map_values(
     draft: WorkloadDraft, config_maps: Mapping[tuple[str, str], Mapping[str, str]], notes: Notes
-) -> list[str]:
-    values: list[str] = []
-    for cm_name, key, _ in draft.shape.config_map_refs:
+) -> list[tuple[str, str]]:
+    """(env var name, value) of what the containers read from ConfigMaps (``envFrom``: prefix + key)."""
+    values: list[tuple[str, str]] = []
+    for cm_name, key, var in draft.shape.config_map_refs:
         data = config_maps.get((draft.namespace, cm_name))
         if data is None:
             notes.add(
@@ -51,10 +52,24 @@ def _config_map_values(
                 "its values were not searched for Service addresses"
             )
         elif key is None:
-            values.extend(data[k] for k in sorted(data))
+            values.extend((var + k, data[k]) for k in sorted(data))
         elif key in data:
-            values.append(data[key])
+            values.append((var, data[key]))
     return values
+
+
+def env_references(
+    draft: WorkloadDraft,
+    services: Mapping[tuple[str, str], ServiceDraft],
+    config_maps: Mapping[tuple[str, str], Mapping[str, str]],
+    notes: Notes,
+) -> list[tuple[str, tuple[str, str]]]:
+    """(env var name, (namespace, Service)) for every Service an env value of the workload names, in order."""
+    out: list[tuple[str, tuple[str, str]]] = []
+    for name, value in _expanded(draft.shape.env) + _config_map_values(draft, config_maps, notes):
+        for ref in resolve_value(value, draft.namespace, services):
+            out.append((name, ref))
+    return out
 
 
 def selects(service: ServiceDraft, draft: WorkloadDraft) -> bool:
@@ -69,10 +84,9 @@ def resolve_calls(
     notes: Notes,
 ) -> tuple[Call, ...]:
     found: list[tuple[str, str]] = []
-    for value in _expanded(draft.shape.env) + _config_map_values(draft, config_maps, notes):
-        for ref in resolve_value(value, draft.namespace, services):
-            if ref not in found:
-                found.append(ref)
+    for _, ref in env_references(draft, services, config_maps, notes):
+        if ref not in found:
+            found.append(ref)
     calls: dict[tuple[str, str], Call] = {}
     for ref in found:
         calls[ref] = Call(service=workload_key(ref[0], "Service", ref[1]))

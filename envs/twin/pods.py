@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from envs.spec import (
     GPU_RESOURCE,
@@ -26,6 +27,9 @@ from envs.twin.fields import Fields, Malformed
 from envs.twin.quantities import cpu_millis, memory_mib, whole_count
 from envs.twin.scheduling import NamespaceIndex
 
+VolumeStorage = Literal["persistent", "node", "memory", "config"]
+"""What backs a mount: a volume outliving the pod, a disk or memory emptyDir, or configuration files."""
+CONFIG_VOLUMES = ("configMap", "secret", "downwardAPI", "projected")
 DEFAULT_CPU_MILLIS = 100  # kube-scheduler's DefaultMilliCPURequest
 DEFAULT_MEMORY_MIB = 200  # kube-scheduler's DefaultMemoryRequest (200 MB, taken as MiB)
 TAINT_EFFECTS: tuple[TaintEffect, ...] = ("NoSchedule", "PreferNoSchedule", "NoExecute")
@@ -40,6 +44,20 @@ class EnvVar:
 
 
 @dataclass(frozen=True)
+class ContainerView:
+    """What the datastore and cold-start inference read from one container."""
+
+    name: str
+    image: str
+    args: tuple[str, ...]
+    """``command`` then ``args``."""
+    env: tuple[tuple[str, str], ...]
+    """Literal env values by name."""
+    mounts: tuple[tuple[str, VolumeStorage], ...]
+    """(mountPath, what kind of storage backs it)."""
+
+
+@dataclass(frozen=True)
 class PodShape:
     template: PodTemplate
     env: tuple[EnvVar, ...]
@@ -50,6 +68,8 @@ class PodShape:
     """Mount paths of volumes backed by a PersistentVolumeClaim (or an ephemeral claim)."""
     has_pvc_volume: bool
     defaulted_requests: bool
+    containers: tuple[ContainerView, ...]
+    """The app containers (not init containers or sidecars), in order."""
     unmodelled: tuple[str, ...]
     """Features present but not modelled (a node affinity operator the twin cannot read ...)."""
 
@@ -159,6 +179,29 @@ def _env(containers: list[Fields]) -> tuple[list[EnvVar], list[tuple[str, str | 
     return env, refs
 
 
+def _volume_storage(volumes: list[Fields]) -> dict[str, VolumeStorage]:
+    """Storage kind per volume name; a mount of a name not listed is a StatefulSet's volumeClaimTemplate."""
+    out: dict[str, VolumeStorage] = {}
+    for v in volumes:
+        if v.has("emptyDir"):
+            out[v.text("name")] = "memory" if v.sub("emptyDir").text("medium") == "Memory" else "node"
+        elif any(v.has(k) for k in CONFIG_VOLUMES):
+            out[v.text("name")] = "config"
+        else:
+            out[v.text("name")] = "persistent"  # a claim, an ephemeral claim, hostPath, nfs, csi, ...
+    return out
+
+
+def _container_views(containers: list[Fields], storage: dict[str, VolumeStorage]) -> tuple[ContainerView, ...]:
+    views = []
+    for c in containers:
+        env = tuple((var.text("name"), str(var.raw("value"))) for var in c.subs("env") if var.has("value"))
+        mounts = tuple((m.text("mountPath"), storage.get(m.text("name"), "persistent")) for m in c.subs("volumeMounts"))
+        views.append(ContainerView(c.text("name"), c.text("image"), tuple(c.strings("command") + c.strings("args")),
+                                   env, mounts))
+    return tuple(views)
+
+
 def pod_shape(spec: Fields, labels: dict[str, str], *, namespaces: NamespaceIndex | None = None) -> PodShape:
     """Read a PodSpec (``spec.template.spec`` or ``Pod.spec``); ``namespaces`` resolves the
     ``namespaceSelector`` of pod affinity terms."""
@@ -213,5 +256,6 @@ def pod_shape(spec: Fields, labels: dict[str, str], *, namespaces: NamespaceInde
         pvc_mount_paths=tuple(m.text("mountPath") for m in mounts if m.text("name") in pvc_volumes),
         has_pvc_volume=bool(pvc_volumes),
         defaulted_requests=any(r[3] for r in app + init),
+        containers=_container_views(containers, _volume_storage(volumes)),
         unmodelled=tuple(unmodelled),
     )
