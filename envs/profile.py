@@ -90,9 +90,9 @@ def propagated_load(spec: ClusterSpec, backing: dict[str, tuple[str, ...]] | Non
         for wk in backing.get(svc, ()):
             for call in wl[wk].calls:
                 seen_edges += 1
-                if call.service in by_svc:
+                if call.service in by_svc and call.cache_ttl_s <= 0:  # a cached lookup adds no load per request
                     before = load.get(call.service, 0.0)
-                    load[call.service] = before + load[svc]
+                    load[call.service] = before + load[svc] * call.per_request
                     frontier.append(call.service)
     return load
 

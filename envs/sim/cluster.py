@@ -15,7 +15,7 @@ import numpy as np
 
 from envs.cluster import ClusterState, Injection, SteadyStateSample
 from envs.faults import Fault
-from envs.sim import controllers, data, ml, observe
+from envs.sim import controllers, data, lifecycle, ml, observe
 from envs.sim.compiled import CompiledSpec, compile_spec
 from envs.sim.errors import SimulationError
 from envs.sim.scheduler import bind, find_node, release
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 # Event kinds.
 (E_RECONCILE, E_SCHEDULE, E_UP, E_READY, E_RESTART, E_TERMINATED, E_NOT_READY, E_EVICT, E_HPA,
- E_ROLLOUT, E_TRAIN_DONE, E_LEADER, E_CALL) = range(13)
+ E_ROLLOUT, E_TRAIN_DONE, E_LEADER, E_CALL, E_SERVING, E_PROBE_KILL) = range(15)
 
 Undo = Callable[[], None]
 DEFAULT_TIMINGS = Timings()
@@ -173,6 +173,10 @@ class SimulatedCluster:
                 self._start_container(pod)
             elif kind == E_TERMINATED:
                 self._terminated(pod)
+            elif kind == E_SERVING:
+                self._serving(pod)
+            elif kind == E_PROBE_KILL:
+                self.crash(pod)
 
     def touch(self) -> None:
         """Call before changing anything the signals depend on: settles counters, drops caches.
@@ -290,14 +294,27 @@ class SimulatedCluster:
             self.crash(pod)
             return
         self.touch()
-        pod.phase, pod.alive, pod.up_since = RUNNING, True, self.t
-        probe = ws.spec.template.readiness_probe
-        if probe is None:
-            pod.ready = True
-            controllers.pod_ready(self, pod)
-        else:
-            self.push(probe.initial_delay_s, E_READY, pod, pod.gen)
-        controllers.pod_alive_changed(self, ws)
+        pod.phase, pod.up_since = RUNNING, self.t
+        start = lifecycle.plan(ws.spec.template)
+        if start.killed_s is not None:
+            self.push(start.killed_s, E_PROBE_KILL, pod, pod.gen)
+        if start.ready_s is not None:
+            if start.ready_s <= 0:
+                pod.ready = True
+                controllers.pod_ready(self, pod)
+            else:
+                self.push(start.ready_s, E_READY, pod, pod.gen)
+        if start.serving_s <= 0:
+            self._serving(pod)
+        elif start.killed_s is None or start.serving_s < start.killed_s:
+            self.push(start.serving_s, E_SERVING, pod, pod.gen)
+
+    def _serving(self, pod: Pod) -> None:
+        """The process answers requests (after its cold start)."""
+        if not pod.alive:
+            self.touch()
+            pod.alive = True
+            controllers.pod_alive_changed(self, self.wls[pod.w])
 
     def crash(self, pod: Pod) -> None:
         """The main container exits with an error; the kubelet restarts it after the back-off."""

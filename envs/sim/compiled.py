@@ -27,6 +27,9 @@ class CompiledCall:
     timeout_ms: float
     retries: int
     fallback: bool
+    per_request: float = 1.0
+    cache_ttl_s: float = 0.0
+    """> 0: answers are cached this long (inf: until the caller's pod restarts)."""
 
 
 @dataclass
@@ -68,6 +71,9 @@ class CompiledSpec:
     """Pipeline stage -> models its corrupted rows reach without crossing a schema check."""
     related_monitors: dict[int, tuple[int, ...]]
     """Pipeline stage -> monitoring stages upstream, downstream or itself."""
+    outage_checkpoints: tuple[tuple[float, ...], ...]
+    """Per workload: seconds into an outage of it at which a signal changes by itself (a downstream model's
+    data turns stale, a caller's cache expires), so the simulation re-evaluates then."""
     notes: tuple[str, ...] = ()
     initial_placement: list[tuple[int, int, tuple[int, ...]]] | None = field(default=None)
     """Filled by the first simulation: (workload, node or -1, GPU devices) per initial pod."""
@@ -124,7 +130,7 @@ def _compile(spec: ClusterSpec) -> CompiledSpec:
                 if callee is None:
                     notes.append(f"{wls[wi].key} calls {c.service}, which is not in the spec; ignored")
                     continue
-                calls.append(CompiledCall(callee, c.timeout_ms, c.retries, c.fallback))
+                calls.append(CompiledCall(callee, c.timeout_ms, c.retries, c.fallback, c.per_request, c.cache_ttl_s))
         svc_calls.append(tuple(calls))
     load_order, back_edges = _order(spec, svc_calls)
     for a, b in sorted(back_edges):
@@ -174,6 +180,7 @@ def _compile(spec: ClusterSpec) -> CompiledSpec:
                        else (min(t.toleration_seconds or 0.0 for t in tols) if tols else -1.0))
     tol_unreach = tuple(any(t.tolerates(unreach_sched) for t in w.template.tolerations) for w in wls)
     pipe = _pipelines(spec, svc_index, svc_workloads)
+    checkpoints = _outage_checkpoints(spec, svc_workloads, svc_calls, pipe[2])
     return CompiledSpec(
         spec=spec, wl_index=wl_index, node_index=node_index, svc_index=svc_index,
         svc_workloads=svc_workloads, wl_services=wl_services, svc_calls=tuple(svc_calls),
@@ -181,8 +188,26 @@ def _compile(spec: ClusterSpec) -> CompiledSpec:
         hpa_target=tuple(hpa_target), anti_pairs=tuple(tuple(a) for a in anti), static_nodes=static_nodes,
         domain=domain, placement=placement, unreachable_evict_s=tuple(evict_s), tolerates_unreachable=tol_unreach,
         models=pipe[0], pipelines=pipe[1], drift_reach=pipe[2], corrupt_reach=pipe[3],
-        related_monitors=pipe[4], notes=tuple(notes),
+        related_monitors=pipe[4], outage_checkpoints=checkpoints, notes=tuple(notes),
     )
+
+
+def _outage_checkpoints(spec: ClusterSpec, svc_workloads: tuple[tuple[int, ...], ...],
+                        svc_calls: list[tuple[CompiledCall, ...]],
+                        drift_reach: dict[int, tuple[int, ...]]) -> tuple[tuple[float, ...], ...]:
+    wls = spec.workloads
+    out: list[set[float]] = [set() for _ in wls]
+    for a, reach in drift_reach.items():
+        for m in reach:
+            bound = wls[m].pipeline
+            if m != a and bound is not None and bound.stage == "model":
+                out[a].add(bound.max_staleness_s + 1e-6)
+    for calls in svc_calls:
+        for call in calls:
+            if 0 < call.cache_ttl_s < float("inf"):
+                for w in svc_workloads[call.callee]:
+                    out[w].add(call.cache_ttl_s + 1e-6)
+    return tuple(tuple(sorted(x)) for x in out)
 
 
 def _statically_fits(w: Workload, n: NodeSpec) -> bool:

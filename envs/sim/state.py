@@ -106,7 +106,8 @@ class WorkloadState:
     """Runtime state of one workload: its pods, controller bookkeeping, active fault effects."""
 
     __slots__ = (
-        "corrupt", "data_lost", "delay_s", "desired", "done", "drift", "effects", "failures", "gpu_pressure",
+        "corrupt", "data_lost", "delay_s", "desired", "done", "down_since", "drift", "effects", "failures",
+        "gpu_pressure",
         "hpa_last_scale", "i", "jitter_ms", "latency_ms", "leader", "leader_back_s", "loss", "names",
         "pods", "reconcile_due", "rev", "rollout", "spec", "stress", "terminating", "train",
     )
@@ -142,6 +143,8 @@ class WorkloadState:
         self.corrupt = 0.0
         self.delay_s = 0.0
         self.train: TrainingState | None = None
+        self.down_since: float | None = None
+        """Since when no pod of the workload serves (None: some pod serves)."""
 
 
 class TrainingState:

@@ -26,6 +26,10 @@ MODELLED: dict[str, tuple[str, ...]] = {
     "Job": ("batch",),
     "CronJob": ("batch",),
     "Ingress": ("networking.k8s.io", "extensions"),
+    "IngressClass": ("networking.k8s.io",),
+    "HTTPRoute": ("gateway.networking.k8s.io",),
+    "Gateway": ("gateway.networking.k8s.io",),
+    "GatewayClass": ("gateway.networking.k8s.io",),
     "PodDisruptionBudget": ("policy",),
     "HorizontalPodAutoscaler": ("autoscaling",),
 }
@@ -61,6 +65,7 @@ CLUSTER_SCOPED = frozenset(
         "CustomResourceDefinition",
         "PriorityClass",
         "IngressClass",
+        "GatewayClass",
         "RuntimeClass",
         "ValidatingWebhookConfiguration",
         "MutatingWebhookConfiguration",
