@@ -14,9 +14,14 @@ import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.config import Config, load_config
 from agent.errors import ChaosAgentError, PolicyError
+
+if TYPE_CHECKING:
+    from agent.twin.inputs import TwinInputs
+    from envs.spec import ClusterSpec
 
 
 def _write_json(path: Path, data: object) -> None:
@@ -175,6 +180,37 @@ def cmd_config_reference(args: argparse.Namespace) -> int:
     return 0
 
 
+def _twin(args: argparse.Namespace) -> tuple[TwinInputs, ClusterSpec]:
+    from agent.twin.inputs import build, gather
+    from agent.worlds import no_workload_reason
+
+    config = load_config(args.config)
+    inputs = gather(config)
+    spec = build(inputs)
+    if not spec.workloads:
+        raise ChaosAgentError(f"the twin of {inputs.origin} {inputs.name!r} has no workload it can model: "
+                              f"{no_workload_reason(spec)}; see docs/twin.md")
+    return inputs, spec
+
+
+def cmd_twin_build(args: argparse.Namespace) -> int:
+    from agent.twin.export import write_twin
+
+    inputs, spec = _twin(args)
+    written = write_twin(Path(args.out), inputs, spec)
+    print(f"twin {spec.name}: {len(spec.workloads)} workloads, {len(spec.inferred)} inferred annotations, "
+          f"{len(spec.notes)} notes; wrote {len(written)} files to {args.out}")
+    return 0
+
+
+def cmd_twin_show(args: argparse.Namespace) -> int:
+    from agent.twin.show import describe
+
+    inputs, spec = _twin(args)
+    print(describe(spec, origin=inputs.origin, telemetry=tuple(sorted({c.origin for c in inputs.observed}))), end="")
+    return 0
+
+
 TRAIN_FLAGS = {"timesteps": "--timesteps", "n_envs": "--envs", "budget": "--budget",
                "warm_start_states": "--warm-start", "dagger_rounds": "--dagger-rounds",
                "learning_rate": "--learning-rate", "ent_coef": "--ent-coef"}
@@ -319,6 +355,16 @@ def build_parser() -> argparse.ArgumentParser:
     show = fnd_sub.add_parser("show", help="one finding with its evidence and exports")
     show.add_argument("id", help="finding id (F-..., a unique prefix) or signature")
     show.set_defaults(func=cmd_findings)
+    twin = sub.add_parser("twin", help="the digital twin of your manifests or live cluster")
+    twin_sub = twin.add_subparsers(dest="twin_command", required=True)
+    tb = twin_sub.add_parser("build", help="write the twin as reviewable YAML: the manifests plus every inferred "
+                                           "annotation, each with where it came from")
+    tb.add_argument("--config", default="config.toml")
+    tb.add_argument("--out", required=True, help="output folder")
+    tb.set_defaults(func=cmd_twin_build)
+    ts = twin_sub.add_parser("show", help="print the twin's entry points, call graph, loads and datastores")
+    ts.add_argument("--config", default="config.toml")
+    ts.set_defaults(func=cmd_twin_show)
     rep = sub.add_parser("report", help="write the game-day report (Markdown and HTML with charts)")
     rep.add_argument("--config", default="config.toml")
     rep.add_argument("--out", help="output folder (default: [findings] report_dir)")

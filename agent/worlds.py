@@ -4,7 +4,8 @@ built-in scenario or the digital twin of the user's manifests)."""
 from __future__ import annotations
 
 from agent.config import Config
-from agent.errors import ConfigError, ManifestError
+from agent.errors import ConfigError
+from agent.twin.inputs import build, gather
 from envs.spec import ClusterSpec
 from envs.world import World
 
@@ -24,16 +25,10 @@ def no_workload_reason(spec: ClusterSpec) -> str:
 
 
 def twin_spec(config: Config) -> ClusterSpec:
-    """The twin of ``[cluster.simulated] manifests``; one clear line when there is nothing to simulate."""
-    from envs.twin import ManifestError as TwinManifestError
-    from envs.twin import load_manifests
-
+    """The twin of ``[cluster.simulated] manifests`` (with the service graph in Prometheus when ``[prometheus]
+    enabled``); one clear line when there is nothing to simulate."""
     manifests = config.cluster.simulated.manifests
-    assert manifests is not None
-    try:
-        spec = load_manifests(manifests)
-    except TwinManifestError as e:
-        raise ManifestError(f"cluster.simulated.manifests: {e}") from e
+    spec = build(gather(config))
     if not spec.workloads:
         raise ConfigError(f"cluster.simulated.manifests = {str(manifests)!r} holds no workload the twin can model "
                           f"(Deployments, StatefulSets, Jobs, CronJobs): {no_workload_reason(spec)}; see docs/twin.md")

@@ -20,6 +20,8 @@ DataStorage = Literal["container", "memory", "node", "persistent"]
 memory-backed emptyDir (lost with the pod or a node reboot), a disk-backed emptyDir (lost with the pod),
 or a volume that outlives the pod."""
 
+CALLS_ANNOTATION = "chaos-agent.io/calls"
+"""The annotation a workload's calls are written in (docs/twin.md); an ``Inference`` of it lists their sources."""
 GPU_RESOURCE = "nvidia.com/gpu"
 ZONE_LABEL = "topology.kubernetes.io/zone"
 HOSTNAME_LABEL = "kubernetes.io/hostname"

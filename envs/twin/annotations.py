@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from envs.spec import CALLS_ANNOTATION
 from envs.twin.notes import Notes
 from envs.twin.quantities import (
     boolean,
@@ -25,7 +26,7 @@ from envs.twin.quantities import (
 
 PREFIX = "chaos-agent.io/"
 WORKLOAD = PREFIX + "workload"
-CALLS = PREFIX + "calls"
+CALLS = CALLS_ANNOTATION
 CHECKPOINT_INTERVAL = PREFIX + "checkpoint-interval"
 EPOCHS = PREFIX + "epochs"
 EPOCH_DURATION = PREFIX + "epoch-duration"

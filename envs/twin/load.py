@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from envs.profile import backing_map, utilisation
+from envs.profile import backing_map
 from envs.spec import ClusterSpec
 
 TARGET_UTILISATION = 0.5
@@ -45,6 +45,29 @@ def reach(spec: ClusterSpec, entry: str, backing: Mapping[str, tuple[str, ...]])
             if rank[callee] > rank[svc]:  # not a call back up the cycle
                 rate[callee] += rate[svc] * share
     return rate
+
+
+def baseline_load(spec: ClusterSpec) -> dict[str, float]:
+    """Requests per second reaching each Service at baseline: the entry loads carried along the calls."""
+    backing = backing_map(spec)
+    load: dict[str, float] = {}
+    for s in spec.services:
+        if s.entrypoint and s.load_rps > 0:
+            for key, rate in reach(spec, s.key, backing).items():
+                load[key] = load.get(key, 0.0) + s.load_rps * rate
+    return load
+
+
+def utilisation(spec: ClusterSpec) -> dict[str, float]:
+    """Baseline load over capacity (replicas x per-pod rps of the workloads behind) per loaded Service."""
+    backing = backing_map(spec)
+    capacity = {w.key: w.replicas * w.capacity_rps_per_pod for w in spec.workloads}
+    out = {}
+    for key, rps in baseline_load(spec).items():
+        cap = sum(capacity[k] for k in backing.get(key, ()))
+        if cap > 0 and rps > 0:
+            out[key] = rps / cap
+    return out
 
 
 def fit_default_loads(spec: ClusterSpec, defaulted: frozenset[str]) -> tuple[ClusterSpec, list[str]]:

@@ -8,7 +8,7 @@ JSON raises ``ManifestError`` naming the file and line.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import yaml
@@ -17,6 +17,7 @@ from envs.spec import ClusterSpec
 from envs.twin.builder import build_spec
 from envs.twin.errors import MAX_MANIFEST_BYTES, ManifestError, TooLarge
 from envs.twin.objects import SourcedObject
+from envs.twin.telemetry import ObservedCall
 
 SUFFIXES = (".yaml", ".yml", ".json")
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -98,11 +99,9 @@ def _check_size(path: Path, files: list[Path]) -> None:
             "StatefulSets, Services, ...), not a dump of pods and events")
 
 
-def load_manifests(path: Path) -> ClusterSpec:
-    """The twin of the manifests in ``path`` (a file, or a folder read recursively in sorted order).
-
-    The spec is named after the file's stem or the folder's name.
-    """
+def read_manifests(path: Path) -> tuple[list[SourcedObject], str]:
+    """Every document in ``path`` (a file, or a folder read recursively in sorted order) with its ``file:line``,
+    and the name of the twin: the file's stem or the folder's name."""
     path = Path(path)
     files = manifest_files(path)
     _check_size(path, files)
@@ -111,4 +110,10 @@ def load_manifests(path: Path) -> ClusterSpec:
     for file in files:
         shown = str(file.relative_to(base)) if path.is_dir() else file.name
         items.extend(_documents(file, shown))
-    return build_spec(items, name=path.stem if path.is_file() else path.resolve().name)
+    return items, path.stem if path.is_file() else path.resolve().name
+
+
+def load_manifests(path: Path, *, observed: Iterable[ObservedCall] = ()) -> ClusterSpec:
+    """The twin of the manifests in ``path``, with the calls ``observed`` in telemetry."""
+    items, name = read_manifests(path)
+    return build_spec(items, name=name, observed=observed)

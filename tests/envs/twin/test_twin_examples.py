@@ -65,7 +65,7 @@ def test_storefront_shape(storefront: ClusterSpec) -> None:
     assert (entry.slo.availability, entry.slo.latency_p99_ms, entry.load_rps) == (
         pytest.approx(0.995),
         800.0,
-        12.5,  # sized by the twin: redis-cart, reached 4x per request, at 50%
+        25.0,  # sized by the twin: redis-cart, reached twice per request (cart, checkout -> cart), at 50%
     )
     carts = storefront.workload("default/Deployment/redis-cart")
     # The cart store is a redis on an emptyDir: a store (its name says carts; redis snapshots by default), so
