@@ -51,9 +51,16 @@ def _annotate(obj: dict[str, Any], key: str, value: str) -> None:
     obj.setdefault("metadata", {}).setdefault("annotations", {})[key] = value
 
 
+KEPT_STATUS = {"Node": ("allocatable", "capacity"), "Job": ("conditions",)}
+"""The status the twin reads: a node's size, whether a Job has finished."""
+
+
 def _clean(data: Mapping[str, Any]) -> dict[str, Any]:
     obj = copy.deepcopy(dict(data))
-    obj.pop("status", None)
+    status = obj.pop("status", None)
+    kept = {k: status[k] for k in KEPT_STATUS.get(str(obj.get("kind")), ()) if isinstance(status, dict) and k in status}
+    if kept:
+        obj["status"] = kept
     meta = obj.get("metadata")
     if isinstance(meta, dict):
         for name in SERVER_FIELDS:

@@ -205,22 +205,24 @@ def _success_pass(
             exposed = 1.0 if call.cache_ttl_s <= 0 else _cold_share(sim, s, t, call.cache_ttl_s)
             if exposed <= 0.0:
                 continue  # every caller answers from its cache
-            fail = exposed * q ** (call.retries + 1)
+            # A call made on a share of the requests fails only those; one made n times per request, n times.
+            share, times = min(call.per_request, 1.0) * exposed, max(call.per_request, 1.0)
+            fail = q ** (call.retries + 1)
             if call.fallback:
-                if fail <= LIKELY:
-                    total_lat += min(attempt, call.timeout_ms)
+                if fail <= LIKELY and share > LIKELY:
+                    total_lat += times * min(attempt, call.timeout_ms)
                 continue  # the fallback answers; an open breaker answers at once
-            total_ok *= 1.0 - fail
-            failed, reach = 0, exposed
+            total_ok *= 1.0 - share * (1.0 - (1.0 - fail) ** times)
+            failed, reach = 0, share
             for _ in range(call.retries + 1):
                 if reach * q > LIKELY:
                     failed += 1
                     reach *= q
                 else:
                     break
-            total_lat += failed * fail_cost
-            if failed <= call.retries and exposed >= 1.0:
-                total_lat += min(attempt, call.timeout_ms)
+            total_lat += times * failed * fail_cost
+            if failed <= call.retries and share > LIKELY and call.cache_ttl_s <= 0:
+                total_lat += times * min(attempt, call.timeout_ms)
         ok[s], p99[s] = total_ok, total_lat
         done[s] = True
     return ok, p99

@@ -461,7 +461,7 @@ def _finish_services(
         behind = [w for w in in_namespace.get(draft.namespace, ()) if draft.selector.matches(w.template.label_map)]
         load = reader.optional(a.LOAD_RPS, a.non_negative_number)
         if is_entry and load is None and outside is not None:
-            load = round(outside[0], 3)
+            load = float(f"{outside[0]:.2g}")  # measured: two digits, so the twin does not move with noise
             provenance.add(draft.describe, a.LOAD_RPS, f"{load:g}", f"seen in {outside[1]}, from outside the input")
         if is_entry and load is None:
             capacity = sum(w.replicas * w.capacity_rps_per_pod for w in behind)

@@ -129,6 +129,7 @@ def resolve_calls(
     calls: dict[tuple[str, str], Call] = {}
     for ref in why:
         calls[ref] = _call(ref, evidence, why[ref])
+    stated: set[tuple[str, str]] = set()
     for override in reader.calls():
         hits = resolve_value(override.target, draft.namespace, services)
         named = hits[0] if hits else None
@@ -138,6 +139,7 @@ def resolve_calls(
                 "input (ignored)"
             )
             continue
+        stated.add(named)
         call = calls.get(named) or _call(named, evidence, why.setdefault(named, []))
         changes = {k: v for k, v in (("timeout_ms", override.timeout_ms), ("retries", override.retries),
                                      ("fallback", override.fallback), ("per_request", override.per_request),
@@ -155,7 +157,9 @@ def resolve_calls(
             )
         else:
             kept.append(calls[ref])
-    if provenance is not None and any(why.values()) and kept:
+    inferred = {ref for ref, reasons in why.items() if reasons and ref not in stated}
+    if provenance is not None and any(workload_key(ref[0], "Service", ref[1]) in {c.service for c in kept}
+                                      for ref in inferred):
         _record(draft, tuple(kept), why, evidence, provenance)
     return tuple(kept)
 
@@ -163,7 +167,7 @@ def resolve_calls(
 def _call(ref: tuple[str, str], evidence: CallEvidence, why: list[str]) -> Call:
     call = Call(service=workload_key(ref[0], "Service", ref[1]))
     if ref in evidence.observed:
-        call = replace(call, per_request=round(evidence.observed[ref][0], 4))
+        call = replace(call, per_request=float(f"{evidence.observed[ref][0]:.2g}"))  # measured: 2 digits
     if ref in evidence.lookups:
         call = replace(call, cache_ttl_s=math.inf)
         why.append(f"cached: {evidence.lookups[ref]}")

@@ -79,7 +79,7 @@ CACHE_WORDS = ("cache",)
 STORE_WORDS = ("cart", "session", "queue", "store", "state", "order", "db")
 _GENERIC = frozenset({"db", "database", "data", "store", "storage", "server", "srv", "svc", "service", "master",
                       "primary", "main", "cluster", "app", "k8s", "statefulset", "sts", "deployment", "deploy",
-                      "prod", "staging", "dev"})
+                      "prod", "staging", "dev", "queue", "broker", "mq", "bus"})
 _PATH_FLAGS = ("--dir", "--dbpath", "--datadir", "--data-dir", "--data")
 _EVICTING = re.compile(r"^(allkeys|volatile)-(lru|lfu|random|ttl)$")
 

@@ -159,5 +159,5 @@ def observations(edges: Iterable[Edge], behind: Mapping[tuple[str, str], list[st
     origin = {e.service: e.origin for e in edges}
     for ref, p99 in p99_in.items():
         downstream = max((out_p99.get(k, 0.0) for k in behind.get(ref, ())), default=0.0)
-        own[ref] = (max(1.0, round(p99 - downstream, 1)), origin[ref])
+        own[ref] = (max(1.0, float(f"{p99 - downstream:.2g}")), origin[ref])  # two digits, as measured
     return Observations(calls, external, own)

@@ -188,3 +188,17 @@ def test_a_short_outage_stays_within_the_bound() -> None:
     for _ in range(40):
         sim.wait(10)
         assert sim.instant().bad_rows[f"{NS}/Deployment/model"] == 0.0
+
+
+@pytest.mark.parametrize(("per_request", "availability", "load"), [(0.1, 0.9, 5.0), (1.0, 0.0, 50.0),
+                                                                    (2.0, 0.0, 100.0)])
+def test_calls_per_request_scale_the_callees_load_and_the_requests_a_failure_hurts(
+        per_request: float, availability: float, load: float) -> None:
+    backend = deployment("orders", 1)
+    front = Workload(NS, "front", "Deployment", 2, PodTemplate(labels=(("app", "front"),)),
+                     calls=(Call(f"{NS}/Service/orders", per_request=per_request),))
+    spec = ClusterSpec("t", nodes(3), (backend, front), (service("front", entry=True, load=50.0), service("orders")))
+    sim = SimulatedCluster(spec, seed=0)
+    assert sim.traffic().load[1] == pytest.approx(load)
+    sim.inject(Fault(FaultKind.POD_KILL, 0, f"{NS}/Deployment/orders"), injection_id="k")
+    assert sim.instant().availability[f"{NS}/Service/front"] == pytest.approx(availability)
