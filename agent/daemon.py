@@ -41,6 +41,7 @@ from agent.safety import FileKillSwitch, SafetyGuard
 from agent.service.http import AgentMetrics, Readiness, ServiceEndpoints
 from agent.service.schedule import Slot
 from agent.supervision import recover
+from agent.twin.calibration import CalibrationStore, GameDayCalibration, calibration_path, cluster_name
 from envs.cluster import ClusterBackend
 from envs.world import World
 
@@ -426,6 +427,8 @@ class Service:
         def on_event(event: InjectionEvent) -> None:
             if event.result is not None:
                 self.table.spend(slot)
+                if calibration is not None:
+                    calibration.finished(event.result, world.spec)
             self.metrics.decision_seconds.observe(event.decision_ms / 1000)
             for f in event.new_findings:
                 self.metrics.record_finding(violation=f.violation)
@@ -437,8 +440,9 @@ class Service:
                     or self.table.ended(slot))
 
         log.info("slot_started", budget=budget, game_day=session.name if session else None)
+        calibration = self._calibration()
         try:
-            world = self._world()
+            world = self._world() if calibration is None else calibration.watch(self._world())
             result = run_game_day(world=world, strategy=self._strategy(), config=slot_config,
                                   max_injections=budget, on_event=on_event, should_stop=should_stop,
                                   supervision=Supervision(guard=guard, journal=self.journal, store=self.store))
@@ -459,6 +463,12 @@ class Service:
         log.info("slot_finished", injections=result.injections, findings=len(result.findings),
                  stopped=result.stopped or None)
         self._export(list(result.findings.values()))
+
+    def _calibration(self) -> GameDayCalibration | None:
+        """Real game days calibrate the twin of the cluster (agent/twin/calibration.py); simulated ones do not."""
+        if self.config.cluster.backend != "kubernetes":
+            return None
+        return GameDayCalibration(CalibrationStore(calibration_path(self.config)), cluster_name(self.config))
 
     def _after_failed_slot(self) -> None:
         """run_game_day reverts on the way out; what a failed revert left open is retried from the journal."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from agent.config import Config
 from agent.errors import ConfigError
+from agent.twin.calibration import calibrated
 from agent.twin.inputs import build, gather
 from envs.spec import ClusterSpec
 from envs.world import World
@@ -41,7 +42,7 @@ def simulated_world(config: Config) -> World:
 
     sim = config.cluster.simulated
     if sim.manifests is not None:
-        return simulated(twin_spec(config), seed=sim.seed)
+        return simulated(calibrated(twin_spec(config), config), seed=sim.seed)
     from envs.scenarios import builtin
 
     return scenario_world(builtin(sim.scenario or "ml-platform", sim.seed), seed=sim.seed)

@@ -441,6 +441,9 @@ class ClusterSpec:
     """What the builder skipped or assumed, one line each, for the user to read."""
     inferred: tuple[Inference, ...] = ()
     """Every value the twin inferred rather than read, as the annotation that would state it."""
+    calibrated: tuple[tuple[str, float], ...] = ()
+    """``envs.sim.Timings`` fields measured on the real cluster (envs/calibration.py); they override the
+    defaults of any simulation of this spec."""
 
     def workload(self, key: str) -> Workload:
         for w in self.workloads:

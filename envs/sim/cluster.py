@@ -6,6 +6,7 @@ faults and observation live in sibling modules and act on this object. See docs/
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import heapq
 from collections.abc import Callable
@@ -42,7 +43,8 @@ class SimulatedCluster:
     def __init__(self, spec: ClusterSpec, *, seed: int, timings: Timings = DEFAULT_TIMINGS,
                  compiled: CompiledSpec | None = None) -> None:
         self.spec = spec
-        self.timings = timings
+        # Calibrated fields are all float seconds; mypy sees Timings' one int field in the union of types.
+        self.timings = dataclasses.replace(timings, **dict(spec.calibrated)) if spec.calibrated else timings  # type: ignore[arg-type]
         self.c = compiled if compiled is not None else compile_spec(spec)
         self.rng = np.random.default_rng(seed)
         self.seed = seed
