@@ -1,24 +1,23 @@
-"""``spec_from_objects``: parsed Kubernetes objects in, an ``envs.spec.ClusterSpec`` out.
+"""``spec_from_objects``: parsed Kubernetes objects (and calls seen in telemetry) in, an ``envs.spec.ClusterSpec``
+out.
 
 Reads each object on its own (a malformed one is noted and skipped), then joins them: Services to the
-workloads they select, env vars to the Services they name, HPAs to their targets, pipelines along
-their feeds. Output order is sorted by key, so the same objects always give the same spec.
+workloads they select, env vars and telemetry to the calls they show, datastores to their storage, HPAs to
+their targets, pipelines along their feeds, routes to entry points. Output order is sorted by key, so the
+same objects always give the same spec. What it inferred rather than read is in ``ClusterSpec.inferred``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from envs.spec import (
     ClusterSpec,
     Datastore,
-    EntryClient,
     HpaSpec,
     NodeSpec,
     PdbSpec,
-    ServiceSpec,
-    Slo,
     Workload,
     workload_key,
 )
@@ -26,11 +25,11 @@ from envs.twin import annotations as a
 from envs.twin.addresses import resolve_value
 from envs.twin.annotations import AnnotationReader
 from envs.twin.autoscaling import read_hpa, read_pdb
-from envs.twin.calls import CallEvidence, env_references, lookup_reason, resolve_calls, selects
+from envs.twin.calls import CallEvidence, lookup_reason, resolve_calls, selects
 from envs.twin.catalog import Catalog, catalog
-from envs.twin.datastores import BROKERS, read_datastore
+from envs.twin.datastores import read_datastore
 from envs.twin.default_pool import PoolDemand, default_pool
-from envs.twin.entry import ENTRY_CLIENT, Route, client_annotation, client_override, entry_routes
+from envs.twin.entrypoints import finish_services
 from envs.twin.errors import MAX_PODS, MAX_REPLICAS, TooLarge
 from envs.twin.fields import Fields, Malformed
 from envs.twin.graph import by_namespace, call_cycles
@@ -42,13 +41,11 @@ from envs.twin.notes import Notes
 from envs.twin.objects import SourcedObject
 from envs.twin.pods import pod_shape
 from envs.twin.provenance import Provenance
+from envs.twin.reach import Reach, brokers_feed_consumers, observed_calls, reach
 from envs.twin.scheduling import NamespaceIndex
 from envs.twin.services import ServiceDraft, draft_service
-from envs.twin.telemetry import Observations, ObservedCall, join, observations
+from envs.twin.telemetry import Observations, ObservedCall
 from envs.twin.workloads import WorkloadDraft, draft_workload
-
-DEFAULT_LOAD_SHARE = 0.5
-"""An entry point without ``load-rps`` gets half the capacity of the pods behind it."""
 
 
 def spec_from_objects(objects: Iterable[Mapping[str, object]], *, name: str,
@@ -68,10 +65,10 @@ def build_spec(items: Iterable[SourcedObject], *, name: str, observed: Iterable[
     daemonsets = _daemonsets(cat, notes)
     drafts, hpas = _hpas(cat, drafts, notes)
     _check_size(drafts, hpas)
-    graph = _graph(drafts, services, config_maps, notes)
-    seen = _observations(observed, drafts, services, graph, notes)
+    graph = reach(drafts, services, config_maps, notes)
+    seen = observed_calls(observed, drafts, services, graph, notes)
     workloads = _finish_workloads(drafts, services, config_maps, notes, provenance, graph, seen)
-    service_specs, defaulted = _finish_services(cat, services, workloads, notes, provenance, seen)
+    service_specs, defaulted = finish_services(cat, services, workloads, notes, provenance, seen)
     nodes = _nodes(cat, drafts, daemonsets, notes)
     pdbs = _pdbs(cat, workloads, notes)
     for cycle in call_cycles(workloads, service_specs):
@@ -93,17 +90,6 @@ def build_spec(items: Iterable[SourcedObject], *, name: str, observed: Iterable[
                            "assumed: no load measured or annotated; half the capacity behind it, lowered so that "
                            "no service its requests reach runs above half its capacity")
     return replace(spec, notes=notes.lines(), inferred=provenance.items())
-
-
-def _observations(observed: Iterable[ObservedCall], drafts: dict[str, WorkloadDraft],
-                  services: dict[tuple[str, str], ServiceDraft], graph: _Graph, notes: Notes) -> Observations:
-    workload_names = {(d.namespace, d.name): key for key, d in drafts.items()}
-    service_of = {(drafts[k].namespace, drafts[k].name): ref for ref, keys in sorted(graph.behind.items())
-                  for k in reversed(keys)}
-    edges, lost = join(observed, workload_names, services, service_of)
-    for line in lost:
-        notes.add(line)
-    return observations(edges, graph.behind)
 
 
 def skipped_objects(spec: ClusterSpec) -> list[str]:
@@ -256,87 +242,13 @@ def _hpas(
     return drafts, hpas
 
 
-@dataclass(frozen=True)
-class _Graph:
-    """Who reaches whom through env vars: Services to the workloads they select, workloads to what they name."""
-
-    behind: dict[tuple[str, str], list[str]]
-    """Service ref -> keys of the workloads it selects."""
-    named: dict[str, list[tuple[str, tuple[str, str]]]]
-    """Workload key -> (env var, Service ref) of every Service its env values name."""
-
-    def around(self) -> dict[str, set[str]]:
-        """Per workload: the names of the Services selecting it and of the env vars its clients name them by."""
-        out: dict[str, set[str]] = {key: set() for key in self.named}
-        for ref, keys in self.behind.items():
-            for k in keys:
-                out[k].add(ref[1])
-        for refs in self.named.values():
-            for var, ref in refs:
-                for k in self.behind.get(ref, ()):
-                    out[k].add(var)
-        return out
-
-    def callers(self, key: str) -> set[str]:
-        return {k for k, refs in self.named.items() if k != key and any(key in self.behind.get(r, ()) for _, r in refs)}
-
-
-def address(service_key: str, namespace: str) -> str:
-    """How a workload in ``namespace`` names a Service: ``name``, or ``name.namespace`` across namespaces."""
-    ns, _, name = service_key.split("/", 2)
-    return name if ns == namespace else f"{name}.{ns}"
-
-
-def _graph(
-    drafts: dict[str, WorkloadDraft],
-    services: dict[tuple[str, str], ServiceDraft],
-    config_maps: dict[tuple[str, str], dict[str, str]],
-    notes: Notes,
-) -> _Graph:
-    in_namespace: dict[str, list[tuple[str, WorkloadDraft]]] = {}
-    for key, d in drafts.items():
-        in_namespace.setdefault(d.namespace, []).append((key, d))
-    behind = {ref: [k for k, d in in_namespace.get(svc.namespace, ()) if selects(svc, d)]
-              for ref, svc in services.items()}
-    named = {key: env_references(d, services, config_maps, notes) for key, d in drafts.items()}
-    return _Graph(behind, named)
-
-
-def _brokers_feed_consumers(
-    hints: dict[str, PipelineHints], stores: dict[str, Datastore | None], graph: _Graph,
-    drafts: dict[str, WorkloadDraft], provenance: Provenance, notes: Notes,
-) -> None:
-    """A message broker a pipeline stage feeds passes the data on to its consumers: the workloads that reach
-    it and do not feed it. It becomes a pass-through stage feeding their Services."""
-    service_keys = {ref: workload_key(ref[0], "Service", ref[1]) for ref in graph.behind}
-    for key, ds in sorted(stores.items()):
-        if ds is None or ds.engine not in BROKERS:
-            continue
-        mine = {service_keys[ref] for ref, keys in graph.behind.items() if key in keys}
-        feeders = {k for k, h in hints.items() if h.declared and mine & set(h.feeds)}
-        if not feeders:
-            continue
-        consumers = sorted(graph.callers(key) - feeders)
-        targets = sorted({service_keys[ref] for ref, keys in graph.behind.items() for c in consumers if c in keys})
-        for c in consumers:
-            if not any(c in keys for keys in graph.behind.values()):
-                notes.add(f"{drafts[c].describe}: consumes from broker {drafts[key].describe} but no Service selects "
-                          "it, so the pipeline's data path through it is not modelled")
-        extra = tuple(sorted(set(hints[key].feeds) | set(targets)))
-        if extra != hints[key].feeds:
-            hints[key] = replace(hints[key], declared=True, feeds=extra)
-            provenance.add(drafts[key].origin, a.FEEDS, ",".join(address(t, drafts[key].namespace) for t in extra),
-                f"a {ds.engine} broker fed by {', '.join(sorted(drafts[f].describe for f in feeders))}: its "
-                "consumers are the workloads that reach it and do not feed it")
-
-
 def _finish_workloads(
     drafts: dict[str, WorkloadDraft],
     services: dict[tuple[str, str], ServiceDraft],
     config_maps: dict[tuple[str, str], dict[str, str]],
     notes: Notes,
     provenance: Provenance,
-    graph: _Graph,
+    graph: Reach,
     seen: Observations,
 ) -> list[Workload]:
     readers = {k: AnnotationReader(d.describe, d.annotation_map, notes) for k, d in drafts.items()}
@@ -354,7 +266,7 @@ def _finish_workloads(
         roles[key] = infer_role(draft, reader, stores[key])
         feeds = _feeds(draft, reader, services, notes)
         hints[key] = pipeline_hints(roles[key], reader, feeds)
-    _brokers_feed_consumers(hints, stores, graph, drafts, provenance, notes)
+    brokers_feed_consumers(hints, stores, graph, drafts, provenance, notes)
     fed = {
         key: any(
             f == workload_key(s.namespace, "Service", s.name) and selects(s, draft)
@@ -431,84 +343,6 @@ def _feeds(
         elif workload_key(ref[0], "Service", ref[1]) not in out:
             out.append(workload_key(ref[0], "Service", ref[1]))
     return tuple(sorted(out))
-
-
-def _finish_services(
-    cat: Catalog, services: dict[tuple[str, str], ServiceDraft], workloads: list[Workload], notes: Notes,
-    provenance: Provenance, seen: Observations,
-) -> tuple[list[ServiceSpec], set[str]]:
-    routed: dict[tuple[str, str], Route] = {}
-    for route in entry_routes(cat, notes):
-        if route.service in services:
-            routed.setdefault(route.service, route)
-        else:
-            notes.add(f"{route.origin}: routes to Service {route.service[0]}/{route.service[1]}, which is not in "
-                      "the input")
-    out = []
-    defaulted: set[str] = set()
-    in_namespace = by_namespace(workloads)  # a Service selects only in its namespace: O(S x W/ns), not O(S x W)
-    for ref, draft in sorted(services.items()):
-        reader = AnnotationReader(draft.describe, dict(draft.annotations), notes)
-        reader.check_known(a.SERVICE_KEYS)
-        reader.note_unquoted(draft.unquoted)
-        default_entry = draft.type in ("LoadBalancer", "NodePort") or ref in routed
-        outside = seen.external.get(ref)
-        if outside is not None and not default_entry and a.ENTRYPOINT not in reader.values:
-            default_entry = True
-            provenance.add(draft.describe, a.ENTRYPOINT, "true",
-                           f"{outside[0]:.3g} rps from outside the input, seen in {outside[1]}")
-        is_entry = reader.get(a.ENTRYPOINT, a.boolean, default_entry)
-        behind = [w for w in in_namespace.get(draft.namespace, ()) if draft.selector.matches(w.template.label_map)]
-        load = reader.optional(a.LOAD_RPS, a.non_negative_number)
-        if is_entry and load is None and outside is not None:
-            load = float(f"{outside[0]:.2g}")  # measured: two digits, so the twin does not move with noise
-            provenance.add(draft.describe, a.LOAD_RPS, f"{load:g}", f"seen in {outside[1]}, from outside the input")
-        if is_entry and load is None:
-            capacity = sum(w.replicas * w.capacity_rps_per_pod for w in behind)
-            load = capacity * DEFAULT_LOAD_SHARE
-            defaulted.add(f"{draft.namespace}/Service/{draft.name}")
-            if behind:
-                notes.add(
-                    f"{draft.describe}: entry point without {a.LOAD_RPS}; assumed {load:g} rps, "
-                    f"{DEFAULT_LOAD_SHARE:.0%} of the capacity of its {sum(w.replicas for w in behind)} pods"
-                )
-        if is_entry and not behind:
-            notes.add(f"{draft.describe}: entry point that selects no modelled workload")
-        via = routed.get(ref)
-        client = client_override(reader, via.client if via is not None else EntryClient())
-        if is_entry and via is not None and ENTRY_CLIENT not in reader.values:
-            provenance.add(draft.describe, ENTRY_CLIENT, client_annotation(client), via.source)
-        defaults = ServiceSpec(draft.namespace, draft.name, draft.selector)
-        out.append(
-            ServiceSpec(
-                namespace=draft.namespace,
-                name=draft.name,
-                selector=draft.selector,
-                type=draft.type,
-                entrypoint=is_entry,
-                load_rps=load or 0.0,
-                slo=Slo(
-                    availability=reader.get(a.SLO_AVAILABILITY, a.fraction, defaults.slo.availability),
-                    latency_p99_ms=reader.get(a.SLO_LATENCY, a.positive_number, defaults.slo.latency_p99_ms),
-                ),
-                base_latency_ms=_base_latency(reader, ref, seen, defaults.base_latency_ms, draft, provenance),
-                client=client,
-            )
-        )
-    return out, defaulted
-
-
-def _base_latency(reader: AnnotationReader, ref: tuple[str, str], seen: Observations, default: float,
-                  draft: ServiceDraft, provenance: Provenance) -> float:
-    annotated = reader.optional(a.BASE_LATENCY, a.positive_number)
-    if annotated is not None:
-        return annotated
-    if ref in seen.own_latency_ms:
-        own, origin = seen.own_latency_ms[ref]
-        provenance.add(draft.describe, a.BASE_LATENCY, f"{own:g}",
-                       f"p99 seen in {origin}, less the p99 of the calls its workloads make")
-        return own
-    return default
 
 
 def _nodes(
