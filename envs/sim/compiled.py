@@ -30,6 +30,8 @@ class CompiledCall:
     per_request: float = 1.0
     cache_ttl_s: float = 0.0
     """> 0: answers are cached this long (inf: until the caller's pod restarts)."""
+    plain: bool = True
+    """Made once on every request and not cached: the request model's fast path."""
 
 
 @dataclass
@@ -130,7 +132,8 @@ def _compile(spec: ClusterSpec) -> CompiledSpec:
                 if callee is None:
                     notes.append(f"{wls[wi].key} calls {c.service}, which is not in the spec; ignored")
                     continue
-                calls.append(CompiledCall(callee, c.timeout_ms, c.retries, c.fallback, c.per_request, c.cache_ttl_s))
+                calls.append(CompiledCall(callee, c.timeout_ms, c.retries, c.fallback, c.per_request, c.cache_ttl_s,
+                                          c.per_request == 1.0 and c.cache_ttl_s <= 0))
         svc_calls.append(tuple(calls))
     load_order, back_edges = _order(spec, svc_calls)
     for a, b in sorted(back_edges):

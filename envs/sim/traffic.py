@@ -65,7 +65,11 @@ def evaluate(sim: SimulatedCluster) -> Traffic:
         offered = load[s]
         if offered:
             for call in c.svc_calls[s]:
-                if call.cache_ttl_s <= 0 and (not back or (s, call.callee) not in back):
+                if back and (s, call.callee) in back:
+                    continue
+                if call.plain:
+                    load[call.callee] += offered
+                elif call.cache_ttl_s <= 0:
                     load[call.callee] += offered * call.per_request
     e_s = [0] * n_s
     b_s = [0] * n_s
@@ -202,17 +206,20 @@ def _success_pass(
                     share_b = b_s[t] / e_s[t]
                     q = 1.0 - (1.0 - share_b) * (1.0 - loss[t]) * ok_t
                     fail_cost = call.timeout_ms if (h_s[t] > 0 or loss[t] > 0) else attempt
-            exposed = 1.0 if call.cache_ttl_s <= 0 else _cold_share(sim, s, t, call.cache_ttl_s)
-            if exposed <= 0.0:
-                continue  # every caller answers from its cache
-            # A call made on a share of the requests fails only those; one made n times per request, n times.
-            share, times = min(call.per_request, 1.0) * exposed, max(call.per_request, 1.0)
-            fail = q ** (call.retries + 1)
+            fail = q ** (call.retries + 1) if call.retries else q
+            if call.plain:
+                share, times = 1.0, 1.0
+            else:
+                exposed = 1.0 if call.cache_ttl_s <= 0 else _cold_share(sim, s, t, call.cache_ttl_s)
+                if exposed <= 0.0:
+                    continue  # every caller answers from its cache
+                # A call made on a share of the requests fails only those; one made n times per request, n times.
+                share, times = min(call.per_request, 1.0) * exposed, max(call.per_request, 1.0)
             if call.fallback:
                 if fail <= LIKELY and share > LIKELY:
                     total_lat += times * min(attempt, call.timeout_ms)
                 continue  # the fallback answers; an open breaker answers at once
-            total_ok *= 1.0 - share * (1.0 - (1.0 - fail) ** times)
+            total_ok *= 1.0 - fail if times == 1.0 and share == 1.0 else 1.0 - share * (1.0 - (1.0 - fail) ** times)
             failed, reach = 0, share
             for _ in range(call.retries + 1):
                 if reach * q > LIKELY:
