@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from envs.sim.compiled import CompiledCall
 from envs.spec import EntryClient
 
 if TYPE_CHECKING:
@@ -127,6 +128,31 @@ def evaluate(sim: SimulatedCluster) -> Traffic:
     return Traffic(availability, latency, served, p99, load, util)
 
 
+def _scaled_call(sim: SimulatedCluster, call: CompiledCall, s: int, q: float, attempt: float,
+                 fail_cost: float) -> tuple[float, float]:
+    """(success factor, p99 added) of a call not made once on every request: made on a share of the requests
+    (it fails only those), several times per request (each must succeed, each takes its time), or cached
+    (only callers whose cache is cold make it)."""
+    exposed = 1.0 if call.cache_ttl_s <= 0 else _cold_share(sim, s, call.callee, call.cache_ttl_s)
+    if exposed <= 0.0:
+        return 1.0, 0.0  # every caller answers from its cache
+    share, times = min(call.per_request, 1.0) * exposed, max(call.per_request, 1.0)
+    fail = q ** (call.retries + 1)
+    if call.fallback:
+        return 1.0, times * min(attempt, call.timeout_ms) if fail <= LIKELY and share > LIKELY else 0.0
+    failed, reach = 0, share
+    for _ in range(call.retries + 1):
+        if reach * q > LIKELY:
+            failed += 1
+            reach *= q
+        else:
+            break
+    extra = times * failed * fail_cost
+    if failed <= call.retries and share > LIKELY and call.cache_ttl_s <= 0:
+        extra += times * min(attempt, call.timeout_ms)
+    return 1.0 - share * (1.0 - (1.0 - fail) ** times), extra
+
+
 def _cold_share(sim: SimulatedCluster, s: int, t: int, ttl_s: float) -> float:
     """Share of Service ``s``'s serving pods whose cache of ``t``'s answers is cold: while ``t`` is down, the pods
     that started since it went down, and every pod once the outage outlasts the cache's lifetime."""
@@ -206,30 +232,27 @@ def _success_pass(
                     share_b = b_s[t] / e_s[t]
                     q = 1.0 - (1.0 - share_b) * (1.0 - loss[t]) * ok_t
                     fail_cost = call.timeout_ms if (h_s[t] > 0 or loss[t] > 0) else attempt
-            fail = q ** (call.retries + 1) if call.retries else q
-            if call.plain:
-                share, times = 1.0, 1.0
-            else:
-                exposed = 1.0 if call.cache_ttl_s <= 0 else _cold_share(sim, s, t, call.cache_ttl_s)
-                if exposed <= 0.0:
-                    continue  # every caller answers from its cache
-                # A call made on a share of the requests fails only those; one made n times per request, n times.
-                share, times = min(call.per_request, 1.0) * exposed, max(call.per_request, 1.0)
+            if not call.plain:
+                factor, extra = _scaled_call(sim, call, s, q, attempt, fail_cost)
+                total_ok *= factor
+                total_lat += extra
+                continue
+            fail = q ** (call.retries + 1)
             if call.fallback:
-                if fail <= LIKELY and share > LIKELY:
-                    total_lat += times * min(attempt, call.timeout_ms)
+                if fail <= LIKELY:
+                    total_lat += min(attempt, call.timeout_ms)
                 continue  # the fallback answers; an open breaker answers at once
-            total_ok *= 1.0 - fail if times == 1.0 and share == 1.0 else 1.0 - share * (1.0 - (1.0 - fail) ** times)
-            failed, reach = 0, share
+            total_ok *= 1.0 - fail
+            failed, reach = 0, 1.0
             for _ in range(call.retries + 1):
                 if reach * q > LIKELY:
                     failed += 1
                     reach *= q
                 else:
                     break
-            total_lat += times * failed * fail_cost
-            if failed <= call.retries and share > LIKELY and call.cache_ttl_s <= 0:
-                total_lat += times * min(attempt, call.timeout_ms)
+            total_lat += failed * fail_cost
+            if failed <= call.retries:
+                total_lat += min(attempt, call.timeout_ms)
         ok[s], p99[s] = total_ok, total_lat
         done[s] = True
     return ok, p99
