@@ -21,12 +21,12 @@ import yaml
 from agent.errors import ChaosAgentError
 from agent.twin.inputs import TwinInputs
 from envs.spec import ClusterSpec, Inference
+from envs.twin.objects import CLUSTER_SCOPED
 
 SERVER_FIELDS = ("managedFields", "uid", "resourceVersion", "creationTimestamp", "generation", "selfLink")
 INSTANCE_KINDS = frozenset({"Pod", "ReplicaSet", "ControllerRevision", "Event", "Endpoints", "EndpointSlice",
                             "Lease"})
 """Live objects a controller or the control plane makes, which the twin reads through their owners."""
-CLUSTER_SCOPED = frozenset({"Node", "Namespace", "IngressClass", "GatewayClass", "PersistentVolume", "StorageClass"})
 
 
 def _identity(data: Mapping[str, Any]) -> tuple[str, str, str]:

@@ -105,3 +105,16 @@ def test_a_corrupt_calibration_file_is_one_clear_error(tmp_path: Path) -> None:
     path.write_text("not json")
     with pytest.raises(ChaosAgentError, match="not a twin calibration file"):
         CalibrationStore(path).load("prod")
+
+
+def test_the_daemon_calibrates_on_real_game_days_only(tmp_path: Path) -> None:
+    from agent.daemon import Service
+
+    kube = tmp_path / "k.toml"
+    kube.write_text('[cluster]\nbackend = "kubernetes"\n[cluster.kubernetes]\ncontext = "prod"\n')
+    watcher = Service(load_config(kube))._calibration()
+    assert isinstance(watcher, GameDayCalibration) and watcher.cluster == "prod"
+    assert watcher.store.path == tmp_path / "var" / "twin-calibration.json"
+    sim = tmp_path / "s.toml"
+    sim.write_text("[cluster.simulated]\nseed = 1\n")
+    assert Service(load_config(sim))._calibration() is None
