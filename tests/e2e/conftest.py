@@ -1,0 +1,72 @@
+"""Fixtures of the end-to-end tests: the session's real control plane (tests/servers/kubernetes.py),
+deploy/ installed into it, the daemon's workload set, and agent subprocesses that are always stopped.
+
+Every module here is in the xdist group "kubernetes", so under ``--dist loadgroup`` (scripts/test)
+one worker runs them all against one control plane instead of each worker starting its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.agent.daemon.harness import AgentProcess
+from tests.e2e.chaos_mesh import ChaosMeshStandIn
+from tests.e2e.live_agent import InstalledAgent, gpu_capacity, install_deploy, leftovers
+from tests.e2e.workloads import PIPELINES, SHOP, apply_all, platform, wait_ready
+from tests.servers.kubernetes import ControlPlane, control_plane
+from tests.servers.prometheus import prometheus_factory
+
+__all__ = ["control_plane", "prometheus_factory"]
+
+
+@pytest.fixture(scope="session")
+def installed_agent(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> InstalledAgent:
+    """deploy/ applied with kubectl -k: the namespace, ServiceAccount, RBAC, config; and a token."""
+    apply_all(control_plane.admin, [o for o in platform() if o["kind"] == "Namespace"])
+    return install_deploy(control_plane, tmp_path_factory.mktemp("installed-agent"))
+
+
+@pytest.fixture(scope="session")
+def chaos_mesh(control_plane: ControlPlane) -> Iterator[ChaosMeshStandIn]:
+    """Chaos Mesh's controller's status protocol on the real CRDs (tests/e2e/chaos_mesh.py)."""
+    stand_in = ChaosMeshStandIn(control_plane.admin).start()
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture(scope="session")
+def platform_ready(control_plane: ControlPlane, installed_agent: InstalledAgent,
+                   chaos_mesh: ChaosMeshStandIn) -> dict[str, str]:
+    """The workloads running on the hollow nodes; returns each node's GPU capacity at the start."""
+    api = control_plane.admin
+    apply_all(api, platform())
+    for ns, app, count in ((SHOP, "web", 3), (SHOP, "db", 2), (PIPELINES, "ingest", 2),
+                           (PIPELINES, "features", 2), (PIPELINES, "ranker", 2), (PIPELINES, "train", 2)):
+        wait_ready(api, ns, app, count, timeout_s=120)
+    return gpu_capacity(api)
+
+
+@pytest.fixture
+def clean_platform(control_plane: ControlPlane, platform_ready: dict[str, str]) -> Iterator[dict[str, str]]:
+    """The platform, checked free of faults before the test (a test that leaves one fails here too)."""
+    assert leftovers(control_plane.admin, gpus=platform_ready) == [], "an earlier test left a fault behind"
+    yield platform_ready
+    for name in control_plane.nodes:
+        control_plane.start_node(name, wait=False)
+
+
+@pytest.fixture
+def agents() -> Iterator[Callable[..., AgentProcess]]:
+    started: list[AgentProcess] = []
+
+    def make(config: Path, name: str = "agent", **env: str) -> AgentProcess:
+        agent = AgentProcess(config, name=name, env=dict(env))
+        started.append(agent)
+        return agent
+
+    yield make
+    for agent in started:
+        agent.stop()
