@@ -5,7 +5,9 @@ A real experiment's snapshots (taken at every steady-state sample) show how long
 - detection: a node failure until the node's Ready condition turned false (``node_monitor_grace_s``);
 - rescheduling: a NotReady node until its pods had left it (``toleration_s``, the eviction delay);
 - recovery: a killed or evicted pod until its workload was back at its desired ready count (the
-  workload's ``startup_s``, after the controller's and scheduler's reaction and its probes);
+  workload's ``startup_s``, after the controller's and scheduler's reaction and its probes; the median
+  start stands for workloads never observed, and recoveries faster than the default reactions allow set
+  ``controller_s`` and ``scheduling_s``);
 - failover: a killed pod of a leader-electing workload until its entry point was healthy again (the
   workload's ``leader_failover_s``).
 
@@ -78,19 +80,34 @@ def ready_delay_s(t: PodTemplate, timings: Timings = Timings()) -> float:
 
 
 def apply(calibration: Calibration, spec: ClusterSpec) -> ClusterSpec:
-    """``spec`` with the measured timings: cluster-wide ones in ``calibrated``, per-workload ones in place."""
+    """``spec`` with the measured timings: cluster-wide ones in ``calibrated``, per-workload ones in place.
+
+    A replacement is Ready ``controller_s + scheduling_s + startup_s + probes`` after its pod's loss. A
+    workload's recovery sets its ``startup_s``; the median start of the workloads observed stands for the
+    ones never observed (the cluster's images and nodes, more than any one workload, set how fast pods
+    start). When pods come back faster than the controller's and scheduler's default reactions allow, those
+    reactions are set to what the fastest recovery left for them.
+    """
+    defaults = Timings()
+    recoveries = {w.key: e.mean_s for w in spec.workloads if (e := calibration.estimates.get(("recovery", w.key)))}
+    probes = {w.key: ready_delay_s(w.template) - defaults.controller_s - defaults.scheduling_s for w in spec.workloads}
+    reaction = min((recoveries[k] - probes[k] for k in recoveries), default=None)
+    timings = dict(calibration.timings())
+    if reaction is not None and reaction < defaults.controller_s + defaults.scheduling_s:
+        timings["controller_s"] = timings["scheduling_s"] = round(max(reaction, 0.0) / 2, 3)
+    react = timings.get("controller_s", defaults.controller_s) + timings.get("scheduling_s", defaults.scheduling_s)
+    starts = sorted(max(0.0, recoveries[k] - probes[k] - react) for k in recoveries)
+    typical = starts[len(starts) // 2] if starts else None
     workloads = []
     for w in spec.workloads:
-        recovery = calibration.estimates.get(("recovery", w.key))
         failover = calibration.estimates.get(("failover", w.key))
-        if recovery is not None:
-            # The pod became Ready this long after its loss: the controller and scheduler, its start, its probes.
-            startup = max(0.0, recovery.mean_s - ready_delay_s(w.template))
-            w = replace(w, template=replace(w.template, startup_s=round(startup, 3)))
+        start = max(0.0, recoveries[w.key] - probes[w.key] - react) if w.key in recoveries else typical
+        if start is not None:
+            w = replace(w, template=replace(w.template, startup_s=round(start, 3)))
         if failover is not None and w.leader_failover_s > 0:
             w = replace(w, leader_failover_s=round(failover.mean_s, 3))
         workloads.append(w)
-    return replace(spec, workloads=tuple(workloads), calibrated=calibration.timings())
+    return replace(spec, workloads=tuple(workloads), calibrated=tuple(sorted(timings.items())))
 
 
 def observations(fault: Fault, started_s: float, timeline: Sequence[ClusterState],

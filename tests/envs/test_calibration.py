@@ -74,3 +74,16 @@ def test_the_simulator_runs_on_the_calibrated_timings() -> None:
     assert fresh.snapshot().workloads[WEB].ready == 1
     fresh.wait(2)
     assert fresh.snapshot().workloads[WEB].ready == 2
+
+
+def test_unobserved_workloads_take_the_median_start_and_fast_recoveries_set_the_reactions() -> None:
+    slow = apply(Calibration().observe([Observation("recovery", WEB, 25.0)]), SPEC)
+    lead = slow.workload("shop/Deployment/lead")
+    assert lead.template.startup_s == pytest.approx(slow.workload(WEB).template.startup_s)  # the cluster's start
+    assert dict(slow.calibrated).get("controller_s") is None  # slower than the default reactions: kept
+    fast = apply(Calibration().observe([Observation("recovery", "shop/Deployment/lead", 1.2)]), SPEC)
+    assert dict(fast.calibrated) == {"controller_s": 0.6, "scheduling_s": 0.6}
+    sim = SimulatedCluster(fast, seed=0)
+    sim.inject(Fault(FaultKind.POD_KILL, 0, "shop/Deployment/lead"), injection_id="k")
+    sim.wait(1.3)
+    assert sim.snapshot().workloads["shop/Deployment/lead"].ready == 2
