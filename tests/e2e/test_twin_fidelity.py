@@ -31,7 +31,7 @@ pytestmark = pytest.mark.xdist_group("kubernetes")
 TARGET = 0.2
 """Recovery times within 20 % of the real control plane's (the issue's target)."""
 SECOND = 1.0
-"""Below five seconds a relative error means little: the real times themselves vary by a second."""
+"""Sub-second steps (a replacement after an eviction) are held to a second: they vary by that much."""
 LEASE_RENEW_S = 10.0
 """A hollow kubelet renews its node Lease every 10 s (a quarter of its 40 s lease)."""
 
@@ -71,7 +71,7 @@ def test_recovery_times_match_once_calibrated(plane: ControlPlane, tmp_path: Pat
     # eligible domain (nodeTaintsPolicy Ignore) holding none of its pods, so maxSkew 1 forbids the others.
     apps = [("plain", 3), ("anti", 2), ("near", 2)]
     # Round 1 calibrates the twin (what real game days would record) ...
-    kills = [real_pod_kill(api, "plain", 3) for _ in range(2)]
+    kills = [real_pod_kill(api, "plain", 3) for _ in range(3)]
     nodes = [real_node_failure(plane, node, apps, "spread") for node in ("n-c1", "n-a2")]
     seen = [Observation("recovery", "fidelity/Deployment/plain", k.recovered_s) for k in kills]
     for node, timed in zip(("Node/n-c1", "Node/n-a2"), nodes, strict=True):
@@ -103,10 +103,13 @@ def test_recovery_times_match_once_calibrated(plane: ControlPlane, tmp_path: Pat
     for name, what, r, t, c in rows:
         print(f"{name} | {what} | {r:.1f} | {t:.1f} ({error(t, r):+.0%}) | {c:.1f} ({error(c, r):+.0%})")
     by = {(n, w): (r, c) for n, w, r, _, c in rows}
-    # A pod's replacement is Ready within a second or two here, and that varies between kills (0.5 to 1.9 s
-    # measured) by more than 20 %: at that scale the twin is held to a second.
+    # A pod's replacement is Ready within a second or two here, and that varies from kill to kill by more
+    # than 20 % (the kubelet's 1 s relist): the twin is held to the real cluster's own spread at that scale.
     r, c = by[("pod kill (plain)", "recovered_s")]
-    assert abs(c - r) <= max(TARGET * r, SECOND)
+    recoveries = [k.recovered_s for k in (*kills, kill)]
+    spread = max(recoveries) - min(recoveries)
+    print(f"pod kill recoveries on the real cluster: {', '.join(f'{x:.1f}' for x in recoveries)} s")
+    assert abs(c - r) <= max(TARGET * r, spread, SECOND)
     # NotReady comes node-monitor-grace after the node's last Lease renewal, which is up to one renewal
     # interval (10 s for kubemark's 40 s lease) before the failure: a single failure's detection varies by
     # that much around the calibrated mean, however good the twin.
