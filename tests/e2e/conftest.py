@@ -1,8 +1,7 @@
 """Fixtures of the end-to-end tests: the session's real control plane (tests/servers/kubernetes.py),
 deploy/ installed into it, the daemon's workload set, and agent subprocesses that are always stopped.
 
-Every module here is in the xdist group "kubernetes", so under ``--dist loadgroup`` (scripts/test)
-one worker runs them all against one control plane instead of each worker starting its own.
+Under pytest-xdist one worker runs them all (tests/conftest.py), against one control plane.
 """
 
 from __future__ import annotations

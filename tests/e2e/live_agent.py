@@ -181,6 +181,7 @@ class Injection:
     started: float
     outcome: str | None
     reverted: float | None
+    outcome_at: float | None = None
 
 
 def _ts(text: str) -> float:
@@ -190,10 +191,11 @@ def _ts(text: str) -> float:
 def injections(journal: Path, replica: str = "agent") -> list[Injection]:
     records = journal_records(journal)
     intents = {r.injection_id: r for r in records if r.kind is RecordKind.INTENT and r.status != "dry_run"}
-    outcomes = {r.injection_id: r.status for r in records if r.kind is RecordKind.OUTCOME}
+    outcomes = {r.injection_id: r for r in records if r.kind is RecordKind.OUTCOME}
     reverts = {r.injection_id: _ts(r.ts) for r in records if r.kind is RecordKind.REVERT and r.status == "reverted"}
-    return [Injection(replica, rid, r.fault.kind.value if r.fault else "?", _ts(r.ts), outcomes.get(rid),
-                      reverts.get(rid)) for rid, r in intents.items()]
+    return [Injection(replica, rid, r.fault.kind.value if r.fault else "?", _ts(r.ts),
+                      outcomes[rid].status if rid in outcomes else None, reverts.get(rid),
+                      _ts(outcomes[rid].ts) if rid in outcomes else None) for rid, r in intents.items()]
 
 
 def sweeps(journal: Path) -> list[tuple[float, str]]:

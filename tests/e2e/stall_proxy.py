@@ -4,14 +4,17 @@ A renewal that hangs while the rest of the process runs is what lets two leaders
 (issue 8): the request is neither answered nor refused until the client gives up. The proxy forwards
 every request (bodies and watch streams included) with the client's own token, so the API server and
 its audit log see the agent's identity; while ``stall()`` is on, requests on ``leases`` are held
-until ``release()`` or until the client hangs up.
+until ``release()`` or until the client hangs up. Every Lease write that the API server accepted is
+recorded (when it was sent, and the holder it wrote): the wire-level truth of who held the lease when.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 import threading
+import time
 from pathlib import Path
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector, web
@@ -34,6 +37,9 @@ class LeaseStallProxy:
         self._stalled = threading.Event()
         self.held = 0
         """Lease requests held so far."""
+        self.lease_writes: list[tuple[float, str]] = []
+        """(Unix time the request was sent, holderIdentity written) of each Lease create or update that
+        the API server accepted."""
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, name=f"stall-proxy-{self.port}", daemon=True)
@@ -78,17 +84,22 @@ class LeaseStallProxy:
         await web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self._server_tls).start()
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
-        if self._stalled.is_set() and "/leases" in request.path:
+        lease = "/leases" in request.path
+        if self._stalled.is_set() and lease:
             self.held += 1
             while self._stalled.is_set():  # the client's timeout cancels this handler
                 await asyncio.sleep(0.05)
         body = await request.read()
+        sent = time.time()
         headers = {k: request.headers[k] for k in _REQUEST_HEADERS if k in request.headers}
         response = web.StreamResponse()
         try:
             async with self._session.request(request.method, self.upstream + request.path_qs, headers=headers,
                                              data=body or None) as upstream:
                 response.set_status(upstream.status)
+                if lease and request.method in ("PUT", "POST") and 200 <= upstream.status < 300:
+                    holder = ((json.loads(body) if body else {}).get("spec") or {}).get("holderIdentity") or ""
+                    self.lease_writes.append((sent, holder))
                 response.headers.update({k: upstream.headers[k] for k in _RESPONSE_HEADERS if k in upstream.headers})
                 await response.prepare(request)
                 async for chunk in upstream.content.iter_any():

@@ -123,13 +123,13 @@ class ControlPlaneMissing(RuntimeError):
 
 def control_plane_bin() -> Path:
     """The built binaries' folder; ``ControlPlaneMissing`` with the build command when absent."""
-    if shutil.which("go") is None and not BUILD.exists():
-        raise ControlPlaneMissing("scripts/build-control-plane is missing")
+    if shutil.which("go") is None:  # the cache is keyed by Go's version, among others
+        raise ControlPlaneMissing("go is not installed: the test control plane is built from Go modules (Go >= 1.26)")
     done = subprocess.run([str(BUILD), "--where"], capture_output=True, text=True, timeout=60, check=False)
     where = done.stdout.strip().splitlines()[-1:] if done.stdout.strip() else []
     if done.returncode != 0 or not where:
         raise ControlPlaneMissing(
-            "the test control plane is not built: run scripts/build-control-plane (about 25 min cold on 2 cores; "
+            "the test control plane is not built: run scripts/build-control-plane (15 to 60 min cold on 2 cores; "
             f"scripts/bootstrap dev does it) {done.stderr.strip()[-300:]}")
     return Path(where[0])
 

@@ -21,7 +21,7 @@ from tests.agent.daemon.harness import AgentProcess, free_port, intents, wait_fo
 from tests.e2e.live_agent import InstalledAgent, agent_config, injections, leftovers
 from tests.servers.kubernetes import ControlPlane
 
-pytestmark = pytest.mark.xdist_group("kubernetes")
+KILLS = 50
 
 
 def kill_nine(kills: int, control_plane: ControlPlane, installed: InstalledAgent, gpus: dict[str, str],
@@ -57,14 +57,8 @@ def kill_nine(kills: int, control_plane: ControlPlane, installed: InstalledAgent
           f"kinds {sorted({i.kind for i in applied})}")
 
 
-def test_kill_9_at_random_points_leaves_nothing_in_the_cluster(
-        control_plane: ControlPlane, installed_agent: InstalledAgent, clean_platform: dict[str, str],
-        tmp_path: Path, agents: Callable[..., AgentProcess]) -> None:
-    kill_nine(10, control_plane, installed_agent, clean_platform, tmp_path, agents, seed=20261206)
-
-
-@pytest.mark.slow
+@pytest.mark.timeout(600)  # about 2 min on 2 quiet cores (docs/benchmarks.md); the budget is for busy ones
 def test_kill_9_fifty_times_leaves_nothing_in_the_cluster(
         control_plane: ControlPlane, installed_agent: InstalledAgent, clean_platform: dict[str, str],
         tmp_path: Path, agents: Callable[..., AgentProcess]) -> None:
-    kill_nine(50, control_plane, installed_agent, clean_platform, tmp_path, agents, seed=50)
+    kill_nine(KILLS, control_plane, installed_agent, clean_platform, tmp_path, agents, seed=20261206)

@@ -1,6 +1,6 @@
 """The Chaos Mesh stand-in keeps Chaos Mesh's status protocol on the real CRDs (tests/e2e/chaos_mesh.py):
 a finalizer, records per selected pod, conditions from the records, and a deletion that waits for
-recovery. The agent's reading of that status is tested against it in test_daemon_faults."""
+recovery. The agent's reading of that status is tested against it in test_live_daemon_faults."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from tests.e2e.chaos_mesh import FINALIZER, ChaosMeshStandIn
 from tests.e2e.workloads import apply_all, delete_namespace, deployment, namespace, wait_ready
 from tests.servers.kubernetes import ControlPlane, conditions, wait_deleted
 from tests.servers.kubernetes_api import wait_until
-
-pytestmark = pytest.mark.xdist_group("kubernetes")
 
 
 @pytest.fixture

@@ -5,8 +5,12 @@ Each replica reaches the API server through its own proxy (``LeaseStallProxy``).
 while the leader holds a fault, in turn by: a stalled renewal (the leader's Lease requests hang while
 the rest of its process runs, the case issue 8 measured), kill -9, SIGTERM (a clean release), and
 SIGSTOP (the whole process hangs, as on a stalled machine). From the two journals each injection is an
-interval from its intent to its revert, or to the other replica's sweep of its mark when that came
-first (the fault's end as the cluster saw it); no interval of one replica may overlap one of the other.
+interval from its intent to its end as the cluster saw it: its revert, or the other replica's sweep of
+its mark when that came first; for a one-shot fault (pods killed or evicted: nothing stays in the
+cluster, nothing is reverted or swept) its outcome. No interval of one replica may overlap one of the
+other's. And no intent of a replica falls outside the lease it holds: each is journalled within the
+lease duration after a Lease write of its own identity that the API server accepted (recorded at the
+proxy), since after that the other replica may take the lease over.
 """
 
 from __future__ import annotations
@@ -26,20 +30,26 @@ from tests.e2e.stall_proxy import LeaseStallProxy
 from tests.servers.kubernetes import ControlPlane, kubeconfig_text
 from tests.servers.kubernetes_api import ApiStatus, wait_until
 
-pytestmark = pytest.mark.xdist_group("kubernetes")
-
 LEASE_S = 3.0
 LEASE = f"/apis/coordination.k8s.io/v1/namespaces/{AGENT_NAMESPACE}/leases/chaos-agent-leader"
 METHODS = ("stall", "kill", "sigterm", "sigstop")
+HANDOVERS = 20
 INF = float("inf")
+ONE_SHOT = {"pod_kill", "container_crash", "pod_eviction", "gpu_memory_pressure"}
+"""Kinds whose effect is done when applied: pods are deleted or evicted and their controllers replace
+them; revert has nothing to undo and no mark stays for a sweep."""
 
 
 @dataclass(frozen=True)
 class Interval:
     replica: str
     injection_id: str
+    kind: str
     start: float
     end: float
+
+    def describe(self) -> str:
+        return f"{self.replica} {self.injection_id} {self.kind} [{self.start:.2f}, {self.end:.2f}]"
 
 
 def intervals(journals: dict[str, Path]) -> list[Interval]:
@@ -52,16 +62,28 @@ def intervals(journals: dict[str, Path]) -> list[Interval]:
             if i.outcome not in (None, "applied"):
                 continue  # refused or failed: nothing stayed in the cluster
             ends = [i.reverted if i.reverted is not None else INF]
+            if i.kind in ONE_SHOT and i.outcome_at is not None:
+                ends.append(i.outcome_at)
             ends += [t for t, note in others if t >= i.started and label_value(i.injection_id) in note]
-            out.append(Interval(name, i.injection_id, i.started, min(ends)))
+            out.append(Interval(name, i.injection_id, i.kind, i.started, min(ends)))
     return out
 
 
 def overlaps(spans: list[Interval]) -> list[str]:
-    return [f"{a.replica} {a.injection_id} [{a.start:.2f}, {a.end:.2f}] overlaps "
-            f"{b.replica} {b.injection_id} [{b.start:.2f}, {b.end:.2f}]"
-            for i, a in enumerate(spans) for b in spans[i + 1:]
+    return [f"{a.describe()} overlaps {b.describe()}" for i, a in enumerate(spans) for b in spans[i + 1:]
             if a.replica != b.replica and a.start < b.end and b.start < a.end]
+
+
+def outside_lease(replica: str, writes: list[tuple[float, str]], journal: Path) -> list[str]:
+    """The replica's intents journalled when no accepted Lease write of its own was under LEASE_S old."""
+    held = sorted(t for t, who in writes if who == replica)
+    out = []
+    for i in injections(journal, replica):
+        last = max((t for t in held if t <= i.started), default=None)
+        if last is None or i.started - last >= LEASE_S:
+            age = "no lease write before it" if last is None else f"{i.started - last:.2f} s after its last lease write"
+            out.append(f"{replica} {i.injection_id} {i.kind} intent at {i.started:.2f}: {age}")
+    return out
 
 
 def holder(plane: ControlPlane) -> str:
@@ -144,7 +166,7 @@ class Replicas:
 
 
 def run_handovers(count: int, plane: ControlPlane, installed: InstalledAgent, folder: Path,
-                  agents: Callable[..., AgentProcess]) -> tuple[list[str], dict[str, Path], list[Injection]]:
+                  agents: Callable[..., AgentProcess]) -> tuple[list[str], Replicas, list[Injection]]:
     plane.admin.delete(LEASE)
     replicas = Replicas(plane, installed, folder, agents)
     try:
@@ -155,29 +177,26 @@ def run_handovers(count: int, plane: ControlPlane, installed: InstalledAgent, fo
     finally:
         replicas.close()
     every = [i for n, path in replicas.journals.items() for i in injections(path, n)]
-    return done, replicas.journals, every
+    return done, replicas, every
 
 
 def _check(count: int, control_plane: ControlPlane, installed_agent: InstalledAgent, gpus: dict[str, str],
            tmp_path: Path, agents: Callable[..., AgentProcess]) -> None:
     started = time.monotonic()
-    done, journals, every = run_handovers(count, control_plane, installed_agent, tmp_path, agents)
+    done, replicas, every = run_handovers(count, control_plane, installed_agent, tmp_path, agents)
     assert len(done) == count
-    found = overlaps(intervals(journals))
+    found = overlaps(intervals(replicas.journals))
+    found += [line for n in replicas.names
+              for line in outside_lease(n, replicas.proxies[n].lease_writes, replicas.journals[n])]
     assert found == [], f"two injectors at once over {len(done)} handovers ({', '.join(done)}):\n" + "\n".join(found)
     assert sum(1 for i in every if i.outcome == "applied") >= count
     assert leftovers(control_plane.admin, gpus=gpus) == []
-    print(f"{count} handovers in {time.monotonic() - started:.0f} s: {', '.join(done)}")
+    applied = sum(1 for i in every if i.outcome == "applied")
+    print(f"{count} handovers in {time.monotonic() - started:.0f} s, {applied} faults applied: {', '.join(done)}")
 
 
-def test_two_replicas_never_inject_at_once_over_forced_handovers(
-        control_plane: ControlPlane, installed_agent: InstalledAgent, clean_platform: dict[str, str],
-        tmp_path: Path, agents: Callable[..., AgentProcess]) -> None:
-    _check(len(METHODS) + 1, control_plane, installed_agent, clean_platform, tmp_path, agents)
-
-
-@pytest.mark.slow
+@pytest.mark.timeout(600)  # about 75 s on 2 quiet cores (docs/benchmarks.md); the budget is for busy ones
 def test_two_replicas_never_inject_at_once_over_20_handovers(
         control_plane: ControlPlane, installed_agent: InstalledAgent, clean_platform: dict[str, str],
         tmp_path: Path, agents: Callable[..., AgentProcess]) -> None:
-    _check(20, control_plane, installed_agent, clean_platform, tmp_path, agents)
+    _check(HANDOVERS, control_plane, installed_agent, clean_platform, tmp_path, agents)

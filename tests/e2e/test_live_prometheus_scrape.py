@@ -25,8 +25,6 @@ from tests.servers.kubernetes import ControlPlane
 from tests.servers.kubernetes_api import ApiStatus
 from tests.servers.prometheus import PrometheusServer, require_binary
 
-pytestmark = pytest.mark.xdist_group("kubernetes")
-
 MONITORING = "monitoring"
 
 

@@ -24,8 +24,6 @@ from tests.e2e.workloads import (
 from tests.servers.kubernetes import DEFAULT_NODES, TIMING, ControlPlane, conditions
 from tests.servers.kubernetes_api import ApiStatus, wait_until
 
-pytestmark = pytest.mark.xdist_group("kubernetes")
-
 
 @pytest.fixture
 def ns(control_plane: ControlPlane) -> Iterator[str]:

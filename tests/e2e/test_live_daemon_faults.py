@@ -2,7 +2,7 @@
 deploy/ installs: every fault family applied through the API server and reverted, nothing left
 behind, no call forbidden, and no permission granted that no call needed.
 
-One daemon run (``family_run``) serves the module: round robin over every fault kind but node_failure
+One daemon run (``family_run``) serves the module (once per session): round robin over every fault kind but node_failure
 (whose outage lasts its magnitude, 60 to 600 s; its calls are the node patches a drain makes too), on
 the pipelines' feature store, GPU model server and its GPU node, until every kind was applied and reverted
 (round robin takes every intensity and target of a kind before the next kind):
@@ -36,7 +36,7 @@ from tests.e2e.workloads import PIPELINES
 from tests.servers.kubernetes import ControlPlane
 from tests.servers.kubernetes_api import wait_until
 
-pytestmark = pytest.mark.xdist_group("kubernetes")
+pytestmark = pytest.mark.timeout(600)  # the first test carries the shared daemon run (~45 s)
 
 KINDS = tuple(k for k in FaultKind if k is not FaultKind.NODE_FAILURE)
 FAMILIES = {CATALOG[k].family for k in KINDS}
@@ -58,7 +58,7 @@ def _done(journal: Path) -> set[str]:
     return {i.kind for i in injections(journal) if i.outcome == "applied" and i.reverted is not None}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session: xdist may interleave this module's tests with others'
 def family_run(control_plane: ControlPlane, installed_agent: InstalledAgent, platform_ready: dict[str, str],
                tmp_path_factory: pytest.TempPathFactory) -> FamilyRun:
     assert leftovers(control_plane.admin, gpus=platform_ready) == [], "an earlier test left a fault"
