@@ -27,7 +27,6 @@ from tests.e2e.twin_fidelity import (
 )
 from tests.servers.kubernetes import ControlPlane, require_control_plane
 
-pytestmark = pytest.mark.xdist_group("kubernetes")
 TARGET = 0.2
 """Recovery times within 20 % of the real control plane's (the issue's target)."""
 SECOND = 1.0
