@@ -20,11 +20,15 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.config import Config, load_config
 from agent.config.run import AgentSettings
 from agent.errors import ChaosAgentError
+
+if TYPE_CHECKING:
+    from agent.twin.inputs import TwinInputs
+    from envs.spec import ClusterSpec
 
 
 def _write_json(path: Path, data: object) -> None:
@@ -327,6 +331,38 @@ def cmd_config_reference(args: argparse.Namespace) -> int:
 
 MAX_INJECTIONS = int(next(f for f in dataclasses.fields(AgentSettings) if f.name == "max_injections").metadata["max"])
 
+
+def _twin(args: argparse.Namespace) -> tuple[TwinInputs, ClusterSpec]:
+    from agent.embedded_cluster import no_workload_reason
+    from agent.twin.inputs import build, gather
+
+    config = load_config(args.config)
+    inputs = gather(config)
+    spec = build(inputs)
+    if not spec.workloads:
+        raise ChaosAgentError(f"the twin of {inputs.origin} {inputs.name!r} has no workload it can model: "
+                              f"{no_workload_reason(spec)}; see docs/twin.md")
+    return inputs, spec
+
+
+def cmd_twin_build(args: argparse.Namespace) -> int:
+    from agent.twin.export import write_twin
+
+    inputs, spec = _twin(args)
+    written = write_twin(Path(args.out), inputs, spec)
+    print(f"twin {spec.name}: {len(spec.workloads)} workloads, {len(spec.inferred)} inferred annotations, "
+          f"{len(spec.notes)} notes; wrote {len(written)} files to {args.out}")
+    return 0
+
+
+def cmd_twin_show(args: argparse.Namespace) -> int:
+    from agent.twin.show import describe
+
+    inputs, spec = _twin(args)
+    print(describe(spec, origin=inputs.origin, telemetry=tuple(sorted({c.origin for c in inputs.observed}))), end="")
+    return 0
+
+
 TRAIN_FLAGS = {"timesteps": "--timesteps", "n_envs": "--envs", "budget": "--budget",
                "warm_start_states": "--warm-start", "dagger_rounds": "--dagger-rounds",
                "learning_rate": "--learning-rate", "ent_coef": "--ent-coef"}
@@ -537,6 +573,16 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--config", default="config.toml")
     rt.add_argument("--max-injections", type=int, default=0, help="stop after N injections")
     rt.set_defaults(func=cmd_retest)
+    twin = sub.add_parser("twin", help="the digital twin of your manifests or live cluster")
+    twin_sub = twin.add_subparsers(dest="twin_command", required=True)
+    tb = twin_sub.add_parser("build", help="write the twin as reviewable YAML: the manifests plus every inferred "
+                                           "annotation, each with where it came from")
+    tb.add_argument("--config", default="config.toml")
+    tb.add_argument("--out", required=True, help="output folder")
+    tb.set_defaults(func=cmd_twin_build)
+    ts = twin_sub.add_parser("show", help="print the twin's entry points, call graph, loads and datastores")
+    ts.add_argument("--config", default="config.toml")
+    ts.set_defaults(func=cmd_twin_show)
     rep = sub.add_parser("report", help="write the game-day report (Markdown and HTML; charts with matplotlib)")
     rep.add_argument("--config", default="config.toml")
     rep.add_argument("--out", help="output folder (default: [findings] report_dir)")

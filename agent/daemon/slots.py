@@ -39,6 +39,7 @@ from agent.loop import InjectionEvent, Supervision, run_game_day
 from agent.prometheus.errors import PrometheusUnavailable
 from agent.safety import ErrorBudget, SafetyGuard
 from agent.service.http import AgentMetrics
+from agent.twin.calibration import CalibrationStore, GameDayCalibration, calibration_path, cluster_name
 from envs.cluster_under_test import World
 
 log = structlog.get_logger(__name__)
@@ -238,11 +239,14 @@ class SlotLoop:
                             kill_switch=self.kill_switch)
 
         found: list[Finding] = []
+        calibration = self._calibration()
 
         def on_event(event: InjectionEvent) -> None:
             found.extend(event.new_findings)
             if event.result is not None:
                 self.table.spend(slot)
+                if calibration is not None:
+                    calibration.finished(event.result, world.spec)
             self.metrics.decision_seconds.observe(event.decision_ms / 1000)
             for f in event.new_findings:
                 self.metrics.record_finding(violation=f.violation)
@@ -256,7 +260,7 @@ class SlotLoop:
         log.info("slot_started", budget=budget, game_day=session.name if session else None)
         kind = next((g.kind for g in cfg.schedule.game_days if session and g.name == session.name), "game_day")
         try:
-            world = self._world()
+            world = self._world() if calibration is None else calibration.watch(self._world())
             if kind == "retest":
                 self._retest(world, slot, slot_config, guard, budget, should_stop)
                 return
@@ -287,6 +291,12 @@ class SlotLoop:
                  stopped=result.stopped or None)
         self.res.exports.queue_findings(result.findings.values())
         self.res.exports.record_weaknesses(world.spec, result.findings.values())
+
+    def _calibration(self) -> GameDayCalibration | None:
+        """Real game days calibrate the twin of the cluster (agent/twin/calibration.py); simulated ones do not."""
+        if self.config.cluster.backend != "kubernetes":
+            return None
+        return GameDayCalibration(CalibrationStore(calibration_path(self.config)), cluster_name(self.config))
 
     def _retest(self, world: World, slot: Slot, config: Config, guard: SafetyGuard, budget: int,
                 should_stop: Callable[[], bool]) -> None:

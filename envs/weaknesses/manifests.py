@@ -17,6 +17,7 @@ from envs.spec import (
     GPU_RESOURCE,
     AntiAffinity,
     ClusterSpec,
+    EntryClient,
     HpaSpec,
     LabelRequirement,
     LabelSelector,
@@ -26,6 +27,7 @@ from envs.spec import (
     ServiceSpec,
     Workload,
 )
+from envs.twin.entry import client_annotation
 
 Obj = dict[str, Any]
 PREFIX = "chaos-agent.io/"
@@ -192,8 +194,8 @@ def service_object(s: ServiceSpec) -> Obj:
          PREFIX + "base-latency-ms": f"{s.base_latency_ms:g}"}
     if s.entrypoint:
         a[PREFIX + "load-rps"] = f"{s.load_rps:g}"
-    if s.edge_retries:
-        a[PREFIX + "edge-retries"] = str(s.edge_retries)
+    if s.client != EntryClient():
+        a[PREFIX + "entry-client"] = client_annotation(s.client)
     spec: Obj = {"type": s.type, "selector": dict(s.selector.match_labels),
                  "ports": [{"port": 80, "targetPort": CONTAINER_PORT}]}
     return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": s.name, "namespace": s.namespace,

@@ -9,7 +9,7 @@ from sim_specs import NS, WEB, WEB_SVC, deployment, nodes, service, web_spec
 
 from envs.faults import Fault, FaultKind
 from envs.sim import SimulatedCluster
-from envs.spec import Call, ClusterSpec, HpaSpec, Slo
+from envs.spec import Call, ClusterSpec, EntryClient, HpaSpec, Slo
 
 API = f"{NS}/Deployment/api"
 
@@ -178,7 +178,7 @@ def test_call_cycles_are_broken_deterministically_and_still_propagate_failures()
 @pytest.mark.parametrize(("retries", "expected"), [(0, 0.9), (1, 0.99), (2, 0.999)])
 def test_edge_retries_in_front_of_an_entry_point_absorb_lost_requests(retries: int, expected: float) -> None:
     chain = _chain()
-    web = replace(chain.service(WEB_SVC), edge_retries=retries)
+    web = replace(chain.service(WEB_SVC), client=EntryClient("edge", tries=retries + 1))
     spec = replace(chain, services=(web, service("api")))
     sim = SimulatedCluster(spec, seed=0)
     sim.inject(Fault(FaultKind.NETWORK_LOSS, 0, WEB), injection_id="loss")  # 10 % of requests lost

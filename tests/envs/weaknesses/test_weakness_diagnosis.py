@@ -10,7 +10,7 @@ import pytest
 from envs.experiment import Timing
 from envs.faults import Fault, FaultKind
 from envs.scenarios import builtin
-from envs.spec import HOSTNAME_LABEL, Call, ClusterSpec, LabelRequirement, Training, Workload
+from envs.spec import HOSTNAME_LABEL, Call, ClusterSpec, EntryClient, LabelRequirement, Training, Workload
 from envs.symptoms import symptoms_of
 from envs.weaknesses import Case, Diagnosis, RootCause, diagnose
 from envs.weaknesses.verify import run
@@ -27,7 +27,7 @@ def chain(back: Workload | None = None, *, call: Call | None = None, front: Work
     c = call or Call(f"{NS}/Service/back", timeout_ms=300.0, retries=0)
     f = front or deployment("front", 3, calls=(c,))
     b = back or deployment("back", 1)
-    web = replace(service("front", entry=True, load=40.0), edge_retries=edge_retries)
+    web = replace(service("front", entry=True, load=40.0), client=EntryClient("edge", tries=edge_retries + 1))
     hosts = tuple(replace(n, labels=((HOSTNAME_LABEL, n.name),)) for n in nodes(4))
     return ClusterSpec("chain", hosts, (replace(f, calls=(c,)), b), (web, service("back")))
 
