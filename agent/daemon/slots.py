@@ -47,6 +47,14 @@ HEARTBEAT_S = 5.0
 """Seconds between two pings of the API server while idle, so /readyz reflects a lost cluster."""
 
 
+def game_day_calibration(config: Config) -> GameDayCalibration | None:
+    """What a slot's game day calibrates: real game days calibrate the twin of the cluster
+    (agent/twin/calibration.py); simulated ones do not."""
+    if config.cluster.backend != "kubernetes":
+        return None
+    return GameDayCalibration(CalibrationStore(calibration_path(config)), cluster_name(config))
+
+
 class SlotTable:
     def __init__(self, settings: ScheduleSettings, *, seed: int, clock: Callable[[], datetime],
                  error_budget_minutes: float) -> None:
@@ -239,7 +247,7 @@ class SlotLoop:
                             kill_switch=self.kill_switch)
 
         found: list[Finding] = []
-        calibration = self._calibration()
+        calibration = game_day_calibration(self.config)
 
         def on_event(event: InjectionEvent) -> None:
             found.extend(event.new_findings)
@@ -291,12 +299,6 @@ class SlotLoop:
                  stopped=result.stopped or None)
         self.res.exports.queue_findings(result.findings.values())
         self.res.exports.record_weaknesses(world.spec, result.findings.values())
-
-    def _calibration(self) -> GameDayCalibration | None:
-        """Real game days calibrate the twin of the cluster (agent/twin/calibration.py); simulated ones do not."""
-        if self.config.cluster.backend != "kubernetes":
-            return None
-        return GameDayCalibration(CalibrationStore(calibration_path(self.config)), cluster_name(self.config))
 
     def _retest(self, world: World, slot: Slot, config: Config, guard: SafetyGuard, budget: int,
                 should_stop: Callable[[], bool]) -> None:

@@ -108,13 +108,13 @@ def test_a_corrupt_calibration_file_is_one_clear_error(tmp_path: Path) -> None:
 
 
 def test_the_daemon_calibrates_on_real_game_days_only(tmp_path: Path) -> None:
-    from agent.daemon import Service
+    from agent.daemon.slots import game_day_calibration
 
     kube = tmp_path / "k.toml"
     kube.write_text('[cluster]\nbackend = "kubernetes"\n[cluster.kubernetes]\ncontext = "prod"\n')
-    watcher = Service(load_config(kube))._calibration()
+    watcher = game_day_calibration(load_config(kube))
     assert isinstance(watcher, GameDayCalibration) and watcher.cluster == "prod"
     assert watcher.store.path == tmp_path / "var" / "twin-calibration.json"
     sim = tmp_path / "s.toml"
     sim.write_text("[cluster.simulated]\nseed = 1\n")
-    assert Service(load_config(sim))._calibration() is None
+    assert game_day_calibration(load_config(sim)) is None

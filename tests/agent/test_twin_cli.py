@@ -1,9 +1,10 @@
-"""The twin from the command line: `run` on manifests (limits, the "no workload" error, no error budget by
-default), `twin build` and `twin show`."""
+"""The twin from the command line: `run` on manifests (limits, the "no workload" error, no error budget unless
+the file sets one), `twin build` and `twin show`."""
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import yaml
 
 from agent.cli import main
+from agent.config import load_config
 from envs.spec import ClusterSpec
 from envs.twin import load_manifests
 from tests.envs.twin.objects import container, deployment, service
@@ -48,13 +50,17 @@ def test_replica_bound_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_a_simulated_run_keeps_no_error_budget_unless_asked(tmp_path: Path) -> None:
     report = tmp_path / "r.json"
-    # [safety] error_budget = 0 stops a real cluster after its first breach; a simulated run ignores it.
-    config = config_for(tmp_path, EXAMPLES / "storefront", "[safety]\nerror_budget = 0\n")
+    # No error_budget in the file: the simulator's default is unlimited, so every injection runs.
+    config = config_for(tmp_path, EXAMPLES / "storefront")
+    assert load_config(config).safety.error_budget == math.inf
     assert main(["run", "--config", str(config), "--quiet", "--max-injections", "12", "--report", str(report)]) == 0
     data = json.loads(report.read_text())
     assert data["injections"] == 12 and "stopped" not in data and data["findings"]
-    config = config_for(tmp_path, EXAMPLES / "storefront")
-    config.write_text(config.read_text().replace("seed = 3\n", "seed = 3\nerror_budget = 0\n"))
+    real = tmp_path / "real.toml"
+    real.write_text('[cluster]\nbackend = "kubernetes"\n')
+    assert load_config(real).safety.error_budget == 50.0  # a real cluster keeps its budget
+    # [safety] error_budget set in the file is honoured, also on the simulator: 0 stops at the first breach.
+    config = config_for(tmp_path, EXAMPLES / "storefront", "[safety]\nerror_budget = 0\n")
     assert main(["run", "--config", str(config), "--quiet", "--max-injections", "12", "--report", str(report)]) == 0
     data = json.loads(report.read_text())
     assert data["injections"] < 12 and data["stopped"].startswith("error budget spent")
