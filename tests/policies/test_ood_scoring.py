@@ -171,10 +171,13 @@ def test_a_weakness_found_is_counted_once_at_the_injection_that_first_showed_it(
 
 def test_run_ood_reports_every_case_with_gaps_and_pooled_numbers() -> None:
     report = run_ood(seeds=1, budget=3, strategies=["uniform_random", "static_rules", "pod_kill"],
-                     cases=["bookshop-plain", "docs-portal-control"], warmup_episodes=0)
-    assert set(report["cases"]) == {"bookshop-plain", "docs-portal-control"}
+                     cases=["bookshop-plain", "batch-etl", "docs-portal-control"], warmup_episodes=0)
+    assert set(report["cases"]) == {"bookshop-plain", "batch-etl", "docs-portal-control"}
     shop = report["cases"]["bookshop-plain"]
-    assert shop["twin_gaps"] and shop["annotations"] == "none"
+    # the twin shows every weakness of the shop (its emptyDir carts too: data loss of a Deployment's datastore)
+    assert shop["twin_gaps"] == {} and shop["annotations"] == "none"
+    etl = report["cases"]["batch-etl"]["twin_gaps"]
+    assert list(etl) == ["warehouse-single"] and "no call path" in etl["warehouse-single"]
     assert set(shop["strategies"]) == {"uniform_random", "static_rules", "pod_kill"}
     assert all(s["recall"]["n"] == 1 for s in shop["strategies"].values()), "runs are filed by registry name"
     assert report["cases"]["docs-portal-control"]["strategies"]["uniform_random"]["recall"]["n"] == 0
