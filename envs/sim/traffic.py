@@ -174,20 +174,24 @@ def _through_client(client: EntryClient, endpoints: int, broken: int, hung: int,
                     latency_ms: float) -> tuple[float, float]:
     """(availability, p99) an entry point's users see through a client that tries ``client.tries`` endpoints.
 
-    A connection that fails (a broken endpoint, a lost packet) is retried on another endpoint, never one
-    already tried (nginx's next upstream); one that hangs (a stopped node, a partition, a lost packet) first
-    costs the connect timeout. An answered error is retried only with ``retry_on_error``.
+    A connection that fails (a broken endpoint, a lost packet) is retried on another endpoint, one not yet
+    tried while there is one (nginx's next upstream, ingress-nginx's balancer, Envoy's ``previous_hosts``);
+    once every endpoint has been tried, the tries left go to endpoints already tried (ingress-nginx's EWMA
+    balancer then picks among all of them again, its round robin simply goes on), so a broken one fails
+    again and a lost packet is another draw. One that hangs (a stopped node, a partition, a lost packet)
+    first costs the connect timeout. An answered error is retried only with ``retry_on_error``.
     """
     fail_all = 1.0  # every attempt so far failed in a way the client retries
     answered_error = 0.0  # an attempt reached a serving endpoint that answered an error (not retried)
     waits = 0
     for k in range(client.tries):
-        left = endpoints - k
-        if left <= 0:
-            break
-        p_broken = max(0.0, broken - k) / left
+        if k < endpoints:  # an endpoint not tried yet; the failed tries took the broken ones first
+            left = endpoints - k
+            p_broken, p_hung = max(0, broken - k) / left, max(0, hung - k) / left
+        else:  # every endpoint tried: one of them again
+            p_broken, p_hung = broken / endpoints, hung / endpoints
         p_retry = 1.0 - (1.0 - p_broken) * (1.0 - loss)
-        if fail_all * (1.0 - (1.0 - max(0.0, hung - k) / left) * (1.0 - loss)) > LIKELY and k < client.tries - 1:
+        if fail_all * (1.0 - (1.0 - p_hung) * (1.0 - loss)) > LIKELY and k < client.tries - 1:
             waits += 1
         if client.retry_on_error:
             fail_all *= 1.0 - (1.0 - p_retry) * ok
