@@ -9,7 +9,7 @@ scheduler uses them to spread such pods (docs/twin.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Literal
 
@@ -179,10 +179,13 @@ def _env(containers: list[Fields]) -> tuple[list[EnvVar], list[tuple[str, str | 
     return env, refs
 
 
-def _volume_storage(volumes: list[Fields]) -> dict[str, VolumeStorage]:
-    """Storage kind per volume name; a mount of a name not listed is a StatefulSet's volumeClaimTemplate."""
+def _volume_storage(volumes: list[Fields], claims: Collection[str] = ()) -> dict[str, VolumeStorage]:
+    """Storage kind per volume name; a mount of a name not listed is a StatefulSet's volumeClaimTemplate, and a
+    claim template replaces a template volume of its name (the StatefulSet controller's ``updateStorage``)."""
     out: dict[str, VolumeStorage] = {}
     for v in volumes:
+        if v.text("name") in claims:
+            continue
         if v.has("emptyDir"):
             out[v.text("name")] = "memory" if v.sub("emptyDir").text("medium") == "Memory" else "node"
         elif any(v.has(k) for k in CONFIG_VOLUMES):
@@ -202,9 +205,10 @@ def _container_views(containers: list[Fields], storage: dict[str, VolumeStorage]
     return tuple(views)
 
 
-def pod_shape(spec: Fields, labels: dict[str, str], *, namespaces: NamespaceIndex | None = None) -> PodShape:
+def pod_shape(spec: Fields, labels: dict[str, str], *, namespaces: NamespaceIndex | None = None,
+              claims: Collection[str] = ()) -> PodShape:
     """Read a PodSpec (``spec.template.spec`` or ``Pod.spec``); ``namespaces`` resolves the
-    ``namespaceSelector`` of pod affinity terms."""
+    ``namespaceSelector`` of pod affinity terms; ``claims`` are a StatefulSet's volumeClaimTemplates."""
     containers = spec.subs("containers")
     if not containers:
         raise Malformed(f"{spec.path}.containers", spec.raw("containers"), "a non-empty list")
@@ -256,6 +260,6 @@ def pod_shape(spec: Fields, labels: dict[str, str], *, namespaces: NamespaceInde
         pvc_mount_paths=tuple(m.text("mountPath") for m in mounts if m.text("name") in pvc_volumes),
         has_pvc_volume=bool(pvc_volumes),
         defaulted_requests=any(r[3] for r in app + init),
-        containers=_container_views(containers, _volume_storage(volumes)),
+        containers=_container_views(containers, _volume_storage(volumes, claims)),
         unmodelled=tuple(unmodelled),
     )

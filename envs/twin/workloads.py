@@ -102,9 +102,10 @@ def draft_workload(oid: ObjectId, obj: Mapping[str, object], namespaces: Namespa
     annotations = {**meta_annotations, **template_annotations}
     annotations.pop(LAST_APPLIED, None)
     pod_spec = template.sub("spec")
-    shape = pod_shape(pod_spec, tmeta.string_map("labels"), namespaces=namespaces)
+    claims = [c.sub("metadata").text("name") for c in spec.subs("volumeClaimTemplates")]
+    shape = pod_shape(pod_spec, tmeta.string_map("labels"), namespaces=namespaces, claims=claims)
 
-    persistent = shape.has_pvc_volume or bool(spec.subs("volumeClaimTemplates"))
+    persistent = shape.has_pvc_volume or bool(claims)
     if kind == "Job":
         replicas = _job_pods(spec)
         max_unavailable, max_surge = 1, 0

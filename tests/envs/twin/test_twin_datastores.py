@@ -124,3 +124,17 @@ def test_a_bad_datastore_annotation_is_noted_and_the_default_applies() -> None:
     text = "\n".join(spec.notes)
     assert "chaos-agent.io/datastore='maybe' is invalid (allowed: one of store, cache, none)" in text
     assert "chaos-agent.io/data-path='data' is invalid (allowed: an absolute path such as /data)" in text
+
+
+def test_a_claim_template_replaces_a_template_volume_of_its_name() -> None:
+    """The StatefulSet controller puts a claim in place of a pod template volume with the claim template's
+    name: data mounted from that name outlives the pod, whatever the template's volume said."""
+    mounted = [{"name": "data", "mountPath": "/var/lib/postgresql/data"}]
+    with_claim = statefulset("orders-db", replicas=1, containers=[store_container("postgres:16", mounts=mounted)],
+                             volumes=[{"name": "data", "emptyDir": {}}])
+    without = statefulset("orders-db", replicas=1, claims=False,
+                          containers=[store_container("postgres:16", mounts=mounted)],
+                          volumes=[{"name": "data", "emptyDir": {}}])
+    claimed, ephemeral = ds_of(build(with_claim), "orders-db"), ds_of(build(without), "orders-db")
+    assert claimed is not None and claimed.storage == "persistent"
+    assert ephemeral is not None and ephemeral.storage == "node"
