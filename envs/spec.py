@@ -288,6 +288,13 @@ class Datastore:
     """How many the whole store holds; None: unknown, loss is measured as a share of the data (0..1)."""
     replicated: bool = False
     """Replicas copy each other's data: a lost pod resyncs, data is lost only when every copy is."""
+    path: str = field(default="", compare=False)
+    """Where the manifests keep it, for a fix to name (not part of the model: records that differ only here
+    simulate the same): the data path ("" unknown) ..."""
+    volume: str = field(default="", compare=False)
+    """... the pod volume mounted there ("" none: the container's own filesystem) ..."""
+    container: str = field(default="", compare=False)
+    """... and the container that runs the engine."""
 
     @property
     def loses_data_with_pod(self) -> bool:

@@ -170,26 +170,27 @@ def _absolute_path(text: str) -> str:
     return text.rstrip("/") or "/"
 
 
-def storage_at(path: str, c: ContainerView, candidates: tuple[str, ...] = ()) -> tuple[DataStorage, str]:
-    """What backs ``path`` (or, when nothing is mounted there, any of the engine's other data paths)."""
-    def covering(p: str) -> tuple[str, str] | None:
+def storage_at(path: str, c: ContainerView, candidates: tuple[str, ...] = ()) -> tuple[DataStorage, str, str, str]:
+    """What backs ``path`` (or, when nothing is mounted there, any of the engine's other data paths): (storage,
+    why, the data path it found, the volume mounted there or "")."""
+    def covering(p: str) -> tuple[str, str, str] | None:
         best = None
-        for mount, kind in c.mounts:
+        for mount, kind, volume in c.mounts:
             root = mount.rstrip("/") or "/"
             inside = p == root or p.startswith(root + "/") or root == "/"
             if inside and kind != "config" and (best is None or len(root) > len(best[0])):
-                best = (root, kind)
+                best = (root, kind, volume)
         return best
 
     for p in (path, *[x for x in candidates if x != path]):
         hit = covering(p)
         if hit is not None:
-            root, kind = hit
+            root, kind, volume = hit
             storage: DataStorage = "persistent" if kind == "persistent" else kind  # type: ignore[assignment]
             what = {"persistent": "a volume that outlives the pod", "node": "an emptyDir",
                     "memory": "a memory-backed emptyDir"}[storage]
-            return storage, f"{what} at {root}"
-    return "container", f"no volume at {path} (the container's own filesystem)"
+            return storage, f"{what} at {root}", p, volume
+    return "container", f"no volume at {path} (the container's own filesystem)", path, ""
 
 
 def _unit(draft: WorkloadDraft, engine: Engine | None, image: str) -> str:
@@ -220,9 +221,9 @@ def read_datastore(draft: WorkloadDraft, reader: AnnotationReader, around: Itera
         provenance.add(owner, a.DATASTORE, usage, why)
     path = _data_path(engine, container, reader)
     storage: DataStorage = "container"
-    where = "no data path known"
+    where, found_at, volume = "no data path known", "", ""
     if path is not None:
-        storage, where = storage_at(path, container, engine.paths if engine else ())
+        storage, where, found_at, volume = storage_at(path, container, engine.paths if engine else ())
     if path is not None and a.DATA_PATH not in reader.values:
         provenance.add(owner, a.DATA_PATH, path, f"{engine.name if engine else 'the'} data path; {where}")
     unit = reader.get(a.DATA_UNIT, _unit_text, _unit(draft, engine, image))
@@ -237,6 +238,9 @@ def read_datastore(draft: WorkloadDraft, reader: AnnotationReader, around: Itera
         unit=unit,
         items=reader.optional(a.DATA_ITEMS, a.positive_number),
         replicated=replicated and draft.replicas > 1,
+        path=found_at,
+        volume=volume,
+        container=container.name,
     )
 
 

@@ -53,8 +53,8 @@ class ContainerView:
     """``command`` then ``args``."""
     env: tuple[tuple[str, str], ...]
     """Literal env values by name."""
-    mounts: tuple[tuple[str, VolumeStorage], ...]
-    """(mountPath, what kind of storage backs it)."""
+    mounts: tuple[tuple[str, VolumeStorage, str], ...]
+    """(mountPath, what kind of storage backs it, volume name)."""
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,8 @@ def _container_views(containers: list[Fields], storage: dict[str, VolumeStorage]
     views = []
     for c in containers:
         env = tuple((var.text("name"), str(var.raw("value"))) for var in c.subs("env") if var.has("value"))
-        mounts = tuple((m.text("mountPath"), storage.get(m.text("name"), "persistent")) for m in c.subs("volumeMounts"))
+        mounts = tuple((m.text("mountPath"), storage.get(m.text("name"), "persistent"), m.text("name"))
+                       for m in c.subs("volumeMounts"))
         views.append(ContainerView(c.text("name"), c.text("image"), tuple(c.strings("command") + c.strings("args")),
                                    env, mounts))
     return tuple(views)

@@ -155,9 +155,19 @@ def _image(w: Workload) -> str:
 
 
 def claim_name(w: Workload) -> str:
-    """The claim of a workload with persistent storage: ``data``, unless its datastore keeps its data elsewhere."""
+    """The claim of a workload with persistent storage: the datastore's volume (``data``), unless the datastore
+    keeps its data elsewhere."""
     ds = w.datastore
-    return DATA_VOLUME if ds is None or ds.storage == "persistent" else "claim"
+    if ds is not None and ds.storage == "persistent":
+        return ds.volume or DATA_VOLUME
+    if ds is None:
+        return DATA_VOLUME
+    return "claim" if ds.volume != "claim" else "claims"
+
+
+def data_path(w: Workload) -> str:
+    """Where the workload's datastore keeps its data, as its record says (``DATA_PATH`` when it does not)."""
+    return w.datastore.path if w.datastore is not None and w.datastore.path else DATA_PATH
 
 
 def _volumes(w: Workload) -> tuple[list[Obj], list[Obj]]:
@@ -166,13 +176,14 @@ def _volumes(w: Workload) -> tuple[list[Obj], list[Obj]]:
     volumes: list[Obj] = []
     mounts: list[Obj] = []
     ds = w.datastore
+    at_data = data_path(w)
     if w.persistent_storage:
         name = claim_name(w)
-        at = DATA_PATH if ds is not None and ds.storage == "persistent" else "/data"
+        at = at_data if ds is not None and ds.storage == "persistent" else "/data"
         if w.kind != "StatefulSet":
             volumes.append({"name": name, "persistentVolumeClaim": {"claimName": f"{w.name}-{name}"}})
-        if w.kind != "StatefulSet" or at == DATA_PATH:  # a StatefulSet's claim template, mounted where needed
-            mounts.append({"name": name, "mountPath": at})
+        if w.kind != "StatefulSet" or (ds is not None and ds.storage == "persistent"):
+            mounts.append({"name": name, "mountPath": at})  # a StatefulSet's claim template, mounted where needed
     if ds is None:
         return volumes, mounts
     sources: dict[str, Obj] = {"node": {"emptyDir": {}}, "memory": {"emptyDir": {"medium": "Memory"}}}
@@ -180,8 +191,9 @@ def _volumes(w: Workload) -> tuple[list[Obj], list[Obj]]:
     if ds.storage == "persistent" and not w.persistent_storage:  # a volume outliving the pod without a claim
         source = {"hostPath": {"path": f"/srv/{w.namespace}/{w.name}"}}
     if source is not None:
-        volumes.append({"name": DATA_VOLUME, **source})
-        mounts.append({"name": DATA_VOLUME, "mountPath": DATA_PATH})
+        name = ds.volume or DATA_VOLUME
+        volumes.append({"name": name, **source})
+        mounts.append({"name": name, "mountPath": at_data})
     return volumes, mounts
 
 
@@ -189,7 +201,7 @@ def pod_spec(w: Workload) -> Obj:
     """The pod template's spec: one container with the requests, probes, volumes and scheduling rules."""
     t = w.template
     container: Obj = {
-        "name": w.name,
+        "name": w.datastore.container if w.datastore is not None and w.datastore.container else w.name,
         "image": _image(w),
         "resources": {"requests": {"cpu": f"{t.cpu_millis}m", "memory": f"{t.memory_mib}Mi"}},
         "ports": [{"containerPort": CONTAINER_PORT}],
@@ -276,7 +288,7 @@ def _datastore_annotations(w: Workload) -> dict[str, str]:
     ds = w.datastore
     if ds is None:  # say so where the rendered image would make the twin take it for one
         return {PREFIX + "datastore": "none"} if engine_of([_image(w)]) is not None else {}
-    a = {PREFIX + "datastore": ds.usage, PREFIX + "data-path": DATA_PATH, PREFIX + "data-unit": ds.unit,
+    a = {PREFIX + "datastore": ds.usage, PREFIX + "data-path": data_path(w), PREFIX + "data-unit": ds.unit,
          PREFIX + "data-replicated": str(ds.replicated).lower()}
     if ds.items is not None:
         a[PREFIX + "data-items"] = _number(ds.items)

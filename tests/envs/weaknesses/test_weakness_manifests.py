@@ -126,6 +126,18 @@ def test_merge_follows_strategic_merge_rules() -> None:
     assert base["spec"]["replicas"] == 1, "the base is not modified"
 
 
+def test_merge_keys_are_the_api_s_and_a_delete_directive_removes_an_element() -> None:
+    base = {"volumes": [{"name": "a", "emptyDir": {}}, {"name": "b", "emptyDir": {}}],
+            "containers": [{"name": "c", "volumeMounts": [{"name": "a", "mountPath": "/x"}]}]}
+    patch = {"volumes": [{"name": "a", "$patch": "delete"}],
+             "containers": [{"name": "c", "volumeMounts": [{"name": "b", "mountPath": "/x"},
+                                                           {"name": "b", "mountPath": "/y"}]}]}
+    out = merge(base, patch)
+    assert out["volumes"] == [{"name": "b", "emptyDir": {}}]
+    # volumeMounts merge by mountPath (patchMergeKey in the API): /x is re-pointed, /y added
+    assert out["containers"][0]["volumeMounts"] == [{"name": "b", "mountPath": "/x"}, {"name": "b", "mountPath": "/y"}]
+
+
 def test_a_patch_of_a_missing_object_is_refused() -> None:
     with pytest.raises(PatchError, match="ns/Deployment/ghost"):
         apply_patches([], [ManifestPatch("ns/Deployment/ghost", {"spec": {"replicas": 2}})])
