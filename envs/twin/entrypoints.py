@@ -69,7 +69,8 @@ def finish_services(
         client = client_override(reader, via.client if via is not None else EntryClient())
         retries = reader.optional(a.EDGE_RETRIES, a.non_negative_int)
         if retries is not None:  # the shorthand: only how often the edge retries on another endpoint
-            client = replace(client, name=client.name if via is not None else "edge", tries=retries + 1)
+            named = via is not None or ENTRY_CLIENT in reader.values
+            client = replace(client, name=client.name if named else "edge", tries=retries + 1)
         if is_entry and via is not None and ENTRY_CLIENT not in reader.values:
             provenance.add(draft.describe, ENTRY_CLIENT, client_annotation(client), via.source)
         defaults = ServiceSpec(draft.namespace, draft.name, draft.selector)
