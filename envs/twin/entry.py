@@ -4,7 +4,7 @@ objects that route to it.
 - An Ingress served by ingress-nginx (class name or IngressClass controller mentioning nginx, or no class
   at all, the common default) retries another endpoint when connecting fails or times out: nginx's
   ``proxy_next_upstream error timeout``, at most ``proxy-next-upstream-tries`` (3) tries, each failed
-  connection costing up to ``proxy-connect-timeout`` (5 s). The Ingress annotations
+  connection costing up to ``proxy-connect-timeout`` (5 s; whole seconds). The Ingress annotations
   ``nginx.ingress.kubernetes.io/proxy-next-upstream`` (``off``, or a list that may add ``http_502`` ...),
   ``-proxy-next-upstream-tries`` and ``-proxy-connect-timeout`` change them. Another controller's retry
   behaviour is not known: no retry, with a note.
@@ -59,14 +59,20 @@ def _nginx_client(name: str, annotations: Mapping[str, str], notes: Notes, where
         if "off" in words:
             tries = 1
         on_error = any(w.startswith("http_5") for w in words)
-    try:
-        if NGINX + "proxy-next-upstream-tries" in annotations:
-            value = int(annotations[NGINX + "proxy-next-upstream-tries"])
+    for key in ("proxy-next-upstream-tries", "proxy-connect-timeout"):  # whole numbers (ingress-nginx's parser)
+        text = annotations.get(NGINX + key)
+        if text is None:
+            continue
+        try:
+            value = int(text)
+        except ValueError:
+            notes.add(f"{where}: {NGINX}{key}={text!r} is not a whole number, which ingress-nginx ignores; its "
+                      "default is used")
+            continue
+        if key == "proxy-next-upstream-tries":
             tries = tries if tries == 1 else (value if value > 0 else NGINX_TRIES)
-        if NGINX + "proxy-connect-timeout" in annotations:
-            timeout_s = float(annotations[NGINX + "proxy-connect-timeout"])
-    except ValueError:
-        notes.add(f"{where}: an ingress-nginx retry annotation is not a number; its default is used")
+        elif value > 0:
+            timeout_s = float(value)
     return EntryClient(name, tries, timeout_s * 1000.0, on_error)
 
 

@@ -67,6 +67,8 @@ def test_ingress_nginx_retries_another_endpoint_by_default() -> None:
     ({"nginx.ingress.kubernetes.io/proxy-next-upstream": "error timeout http_502 http_503"}, 3, 5000.0, True),
     ({"nginx.ingress.kubernetes.io/proxy-next-upstream-tries": "5",
       "nginx.ingress.kubernetes.io/proxy-connect-timeout": "2"}, 5, 2000.0, False),
+    # ingress-nginx parses its timeouts as whole seconds and ignores anything else: the 5 s default holds
+    ({"nginx.ingress.kubernetes.io/proxy-connect-timeout": "0.5"}, 3, 5000.0, False),
 ])
 def test_ingress_nginx_annotations_change_the_retries(annotations: dict[str, str], tries: int, timeout_ms: float,
                                                       on_error: bool) -> None:
