@@ -175,7 +175,8 @@ def _through_client(client: EntryClient, endpoints: int, broken: int, hung: int,
     """(availability, p99) an entry point's users see through a client that tries ``client.tries`` endpoints.
 
     A connection that fails (a broken endpoint, a lost packet) is retried on another endpoint, one not yet
-    tried while there is one (nginx's next upstream, ingress-nginx's balancer, Envoy's ``previous_hosts``);
+    tried while there is one (nginx's next upstream, ingress-nginx's EWMA balancer and, unless other requests
+    move it on, its round robin; Envoy's ``previous_hosts``);
     once every endpoint has been tried, the tries left go to endpoints already tried (ingress-nginx's EWMA
     balancer then picks among all of them again, its round robin simply goes on), so a broken one fails
     again and a lost packet is another draw. One that hangs (a stopped node, a partition, a lost packet)
