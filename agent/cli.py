@@ -28,7 +28,8 @@ def _load_strategy(config: Config, name: str | None = None) -> object:
     from policies.runtime import PolicyFileError
 
     try:
-        return make_strategy(name or config.policy.strategy, policy_dir=config.policy.path)
+        return make_strategy(name or config.policy.strategy, policy_dir=config.policy.path,
+                             adapt=config.policy.adapt)
     except PolicyFileError as e:
         raise PolicyError(f"policy.path: {e}") from e
 
@@ -41,6 +42,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from agent.audit import AuditJournal
     from agent.findings import FindingStore, render_list
     from agent.loop import InjectionEvent, Supervision, run_game_day
+    from agent.memory import MemoryStore, memory_path
     from agent.safety import SafetyGuard
     from agent.supervision import recover
     from agent.worlds import simulated_world
@@ -60,6 +62,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     guard = SafetyGuard(config.safety, agent_namespace=config.agent.namespace)
     journal = AuditJournal.open(config.audit.path, config_hash=config.sha256, policy_hash=_policy_hash(strategy))
     store = FindingStore(config.findings.path)
+    memory = MemoryStore(memory_path(config.findings.path))
     try:
         left = recover(journal, world.backend)
         if left:
@@ -80,10 +83,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         result = run_game_day(world=world, strategy=strategy, config=config,  # type: ignore[arg-type]
                               max_injections=max_injections, on_event=on_event,
-                              supervision=Supervision(guard=guard, journal=journal, store=store))
+                              supervision=Supervision(guard=guard, journal=journal, store=store, memory=memory))
     finally:
         journal.close()
         store.close()
+        memory.close()
     if args.report:
         _write_json(Path(args.report), result.report())
     stopped = f" Stopped early: {result.stopped}." if result.stopped else ""
@@ -211,6 +215,23 @@ def cmd_export_policy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compared_policies(values: list[str]) -> dict[str, Path]:
+    """``--compare NAME=DIR`` values: exported policies to run side by side, each under its name."""
+    from policies.runtime import PolicyFileError, RuntimePolicy
+
+    out: dict[str, Path] = {}
+    for value in values:
+        name, sep, directory = value.partition("=")
+        if not sep or not name or not directory:
+            raise ChaosAgentError(f"chaos-agent benchmark: --compare {value!r} must be NAME=DIR (an exported policy)")
+        try:
+            RuntimePolicy.load(Path(directory))
+        except PolicyFileError as e:
+            raise ChaosAgentError(f"chaos-agent benchmark: --compare {name}: {e}") from e
+        out[name] = Path(directory)
+    return out
+
+
 def cmd_benchmark(args: argparse.Namespace) -> int:
     from envs.scenarios import HELD_OUT_SETS
     from policies.benchmark import markdown, plot, run_benchmark
@@ -221,8 +242,13 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
                               f"known: {', '.join(HELD_OUT_SETS)}")
 
     strategies = tuple(args.strategies.split(",")) if args.strategies else BENCHMARK_STRATEGIES
+    compared = _compared_policies(args.compare or [])
+    if args.game_days < 1 or args.budget % args.game_days:
+        raise ChaosAgentError(f"chaos-agent benchmark: --game-days {args.game_days} must be >= 1 and divide "
+                              f"--budget {args.budget}")
     report = run_benchmark(seeds=args.seeds, budget=args.budget, strategies=strategies,
                            policy_dir=Path(args.policy) if args.policy else None, clusters=args.clusters,
+                           policies=compared, game_days=args.game_days,
                            progress=lambda msg: print(f"benchmark: {msg}", file=sys.stderr, flush=True))
     report["command"] = shlex.join(["chaos-agent", *sys.argv[1:]])
     _write_json(Path(args.json), report)
@@ -288,6 +314,10 @@ def build_parser() -> argparse.ArgumentParser:
     bm.add_argument("--markdown", help="also write the tables as Markdown")
     bm.add_argument("--policy", help="exported policy folder (default: the shipped one)")
     bm.add_argument("--strategies", help="comma-separated subset")
+    bm.add_argument("--compare", action="append", metavar="NAME=DIR",
+                    help="also run the exported policy in DIR under NAME, side by side with rl (repeatable)")
+    bm.add_argument("--game-days", type=int, default=1, metavar="N",
+                    help="split the budget over N game days per cluster, the cluster's memory kept between them")
     bm.add_argument("--clusters", default="held-out",
                     help="the held-out set: held-out (the benchmark's own) or held-out-large (the same weaknesses "
                          "among three times as many healthy workloads, about twice the cluster)")

@@ -35,6 +35,7 @@ from agent.daemon_watch import CombinedKillSwitch, ConfigMapHalt, HaltWatch
 from agent.errors import ChaosAgentError, PolicyError
 from agent.exporters import ExportQueue, build_exporters
 from agent.findings import FindingStore
+from agent.memory import MemoryStore, memory_path
 from agent.loop import InjectionEvent, Supervision, run_game_day
 from agent.prometheus.errors import PrometheusUnavailable
 from agent.safety import FileKillSwitch, SafetyGuard
@@ -124,6 +125,7 @@ class Service:
         cfg = self.config
         self.journal = AuditJournal.open(cfg.audit.path, config_hash=cfg.sha256, policy_hash=self._policy_hash())
         self.store = FindingStore(cfg.findings.path)
+        self.memory = MemoryStore(memory_path(cfg.findings.path))
         self.exports = ExportQueue(self.store, build_exporters(cfg.exporters))
         self.watch = HaltWatch(switch=FileKillSwitch(cfg.safety.halt_file), journal=self.journal,
                                interrupt=self.interrupt, poll_s=cfg.agent.kill_switch_poll_s,
@@ -248,6 +250,8 @@ class Service:
             self.journal.close()
         if getattr(self, "store", None) is not None:
             self.store.close()
+        if getattr(self, "memory", None) is not None:
+            self.memory.close()
         if self.kubernetes is not None:
             self.kubernetes.close()
         if self.prometheus is not None:
@@ -441,7 +445,8 @@ class Service:
             world = self._world()
             result = run_game_day(world=world, strategy=self._strategy(), config=slot_config,
                                   max_injections=budget, on_event=on_event, should_stop=should_stop,
-                                  supervision=Supervision(guard=guard, journal=self.journal, store=self.store))
+                                  supervision=Supervision(guard=guard, journal=self.journal, store=self.store,
+                                                          memory=self.memory))
         except Interrupted as e:
             log.info("slot_interrupted", reason=str(e))
             self._after_failed_slot()
@@ -486,7 +491,8 @@ class Service:
             from policies.runtime import PolicyFileError
 
             try:
-                self._strategy_obj = make_strategy(self.config.policy.strategy, policy_dir=self.config.policy.path)
+                self._strategy_obj = make_strategy(self.config.policy.strategy, policy_dir=self.config.policy.path,
+                                                   adapt=self.config.policy.adapt)
             except PolicyFileError as e:
                 raise PolicyError(f"policy.path: {e}") from e
         return self._strategy_obj

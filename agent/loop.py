@@ -23,10 +23,13 @@ from agent.findings import Finding, FindingStore, findings_from_result
 from agent.safety import SafetyGuard
 from agent.supervision import SupervisedBackend
 from envs.actions import decode
-from envs.chaos_env import ChaosClusterEnv
+from agent.memory import MemoryStore
+from envs.chaos_env import ChaosClusterEnv, weakness_id
 from envs.experiment import ExperimentResult, Timing
 from envs.faults import INTENSITY_NAMES
+from envs.memory import ClusterMemory
 from envs.world import World
+from policies.adaptive import AdaptivePolicy, NothingLeftToTry
 from policies.base import Decision, Strategy, outcome_of
 from policies.combine import choice_distribution, sample
 
@@ -67,11 +70,25 @@ class RunResult:
 
 @dataclass
 class Supervision:
-    """What watches over a run: the guard, the journal, the findings store."""
+    """What watches over a run: the guard, the journal, the findings store, the cluster's memory."""
 
     guard: SafetyGuard
     journal: AuditJournal
     store: FindingStore | None = None
+    memory: MemoryStore | None = None
+    """Where the cluster's memory persists; with it (and ``[policy] adapt``) the game day continues the
+    last one on this cluster and learns from every outcome."""
+
+
+def _remembering(strategy: Strategy, world: World, config: Config, supervision: Supervision
+                 ) -> tuple[Strategy, ClusterMemory | None]:
+    """The strategy with the cluster's persisted memory attached, when the policy adapts to the cluster."""
+    if supervision.memory is None or not config.policy.adapt or not isinstance(strategy, AdaptivePolicy):
+        return strategy, None
+    memory = supervision.memory.load(world.spec.name, world.spec)
+    memory.game_days += 1
+    strategy.attach(memory)
+    return strategy, memory
 
 
 def run_game_day(*, world: World, strategy: Strategy, config: Config, max_injections: int,
@@ -86,10 +103,11 @@ def run_game_day(*, world: World, strategy: Strategy, config: Config, max_inject
                           timing=timing_of(config), guard=supervision.guard, warmup_s=(0.0, 0.0))
     seed = config.cluster.simulated.seed
     rng = np.random.default_rng(seed)
+    strategy, memory = _remembering(strategy, world, config, supervision)
     strategy.reset(rng)
     out = RunResult()
     try:
-        obs, _ = env.reset(seed=seed, options={"run_id": uuid.uuid4().hex[:8]})
+        obs, _ = env.reset(seed=seed, options={"run_id": uuid.uuid4().hex[:8], "memory": memory})
         for index in range(1, max_injections + 1):
             stop = _why_stop(env, supervision, should_stop)
             if stop:
@@ -97,8 +115,12 @@ def run_game_day(*, world: World, strategy: Strategy, config: Config, max_inject
                 break
             started = time.perf_counter()
             decision = Decision.from_observation(obs, env.action_masks(), env.targets, env.max_targets)
-            p = choice_distribution(strategy, decision, temperature=config.policy.temperature,
-                                    anomaly_weight=config.policy.anomaly_weight)
+            try:
+                p = choice_distribution(strategy, decision, temperature=config.policy.temperature,
+                                        anomaly_weight=config.policy.anomaly_weight)
+            except NothingLeftToTry as e:
+                out.stopped = str(e)
+                break
             action = sample(p, rng)
             decision_ms = (time.perf_counter() - started) * 1000
             obs, reward, _, _, info = env.step(action)
@@ -116,6 +138,9 @@ def run_game_day(*, world: World, strategy: Strategy, config: Config, max_inject
             strategy.observe(decision, outcome_of(action, result, new_findings=len(info["findings"]),
                                                   refound=len(info.get("all_findings", [])) - len(info["findings"]),
                                                   reward=reward))
+            if memory is not None and supervision.memory is not None:
+                memory.learn(weakness_id(f) for f in info.get("all_findings", []))
+                supervision.memory.save(memory)  # after every injection: a restart loses nothing
             if on_event is not None:
                 on_event(event)
     finally:

@@ -45,6 +45,7 @@ from envs.actions import PER_TARGET, Action, decode, full_mask
 from envs.cluster import ActionGuard, Injection, Violation
 from envs.experiment import ExperimentResult, Timing, run_experiment, wait_for_steady_state
 from envs.faults import Fault, FaultKind
+from envs.memory import ClusterMemory
 from envs.observation import (
     N_GLOBAL_FEATURES,
     N_TARGET_FEATURES,
@@ -74,6 +75,11 @@ class StepFinding:
 def finding_signature(violation: str, faults: tuple[Fault, ...], affected: tuple[str, ...]) -> tuple[str, ...]:
     """Identity of a weakness for 'found again': what broke, and where the faults were."""
     return (violation, *sorted({f.target for f in faults}), "->", *sorted(affected))
+
+
+def weakness_id(finding: StepFinding) -> str:
+    """The identity under which a finding counts as known: one string, storable in the cluster's memory."""
+    return "|".join(finding.signature)
 
 
 def findings_of(result: ExperimentResult) -> list[StepFinding]:
@@ -118,7 +124,9 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
         self._profile: TopologyProfile | None = None
         self._history = History(0)
         self._held: Injection | None = None
-        self._known: set[tuple[str, ...]] = set()
+        self._known: set[str] = set()
+        """Identities (``weakness_id``) of the weaknesses found so far, in this game day or, from the
+        cluster's memory, in earlier ones."""
         self._used = 0
         self._mask = np.zeros(self.action_space.n, dtype=bool)
         self._noop_only = False
@@ -132,8 +140,13 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
             self._world.backend.revert(self._held)
         self._world = self.world_factory(self.np_random)
         self._profile = profile(self._world.spec)
-        self._history = History(len(self._profile.targets))
-        self._held, self._known, self._used = None, set(), 0
+        # A daemon passes the cluster's memory of earlier game days: what was tried where, what is known.
+        memory: ClusterMemory | None = (options or {}).get("memory")
+        if memory is None:
+            self._history, known = History(len(self._profile.targets)), set()
+        else:
+            self._history, known = History.from_memory(memory, self._profile.targets), set(memory.known)
+        self._held, self._known, self._used = None, known, 0
         # Injection ids must be unique across runs, as the journal outlives them: a daemon passes its run id
         # in ``options["run_id"]``; otherwise they are drawn from np_random, so a seeded episode repeats.
         run_id = (options or {}).get("run_id")
@@ -234,10 +247,10 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
         if result is None:
             return [], 0
         found = findings_of(result)
-        new = [f for f in found if f.signature not in self._known]
-        self._known.update(f.signature for f in found)
+        new = [f for f in found if weakness_id(f) not in self._known]
+        self._known.update(weakness_id(f) for f in found)
         fault = result.injection.fault
-        self._history.record(self._profile_index(fault.target), fault.kind, bool(found))
+        self._history.record(self._profile_index(fault.target), fault.kind, bool(found), new=bool(new))
         info["findings"] = new
         info["all_findings"] = found
         return new, len(found) - len(new)
