@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.config.cluster import ClusterSettings
+from agent.config.design_basis import DesignBasisSettings
 from agent.config.exporters import ExportersSettings
 from agent.config.parse import ParseContext, parse_section, setting
 from agent.config.prometheus import PrometheusSettings
@@ -29,6 +30,7 @@ class Settings:
     experiment: ExperimentSettings = setting(factory=ExperimentSettings, doc="[experiment]")
     policy: PolicySettings = setting(factory=PolicySettings, doc="[policy]")
     safety: SafetySettings = setting(factory=SafetySettings, doc="[safety]")
+    design_basis: DesignBasisSettings = setting(factory=DesignBasisSettings, doc="[design_basis]")
     audit: AuditSettings = setting(factory=AuditSettings, doc="[audit]")
     findings: FindingsSettings = setting(factory=FindingsSettings, doc="[findings]")
     exporters: ExportersSettings = setting(factory=ExportersSettings, doc="[exporters]")

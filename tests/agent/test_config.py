@@ -83,3 +83,25 @@ def test_config_hash_changes_with_content(tmp_path: Path) -> None:
     a.write_text("[agent]\nmax_injections = 5\n")
     b.write_text("[agent]\nmax_injections = 6\n")
     assert load_config(a).sha256 != load_config(b).sha256
+
+
+def test_design_basis_bounds_come_from_the_config_as_the_envs_dataclass(tmp_path: Path) -> None:
+    from envs.design_basis import DesignBasisBounds
+
+    (tmp_path / "c.toml").write_text("[design_basis]\nmax_packet_loss = 0.1\nconcurrent_failures = 2\n")
+    bounds = load_config(tmp_path / "c.toml").design_basis.bounds()
+    assert bounds == DesignBasisBounds(max_packet_loss=0.1, concurrent_failures=2)
+    assert load_config(ROOT / "config.toml").design_basis.bounds() == DesignBasisBounds()
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("[design_basis]\nmax_packet_loss = nan\n", "design_basis.max_packet_loss"),
+    ("[design_basis]\nmax_ingestion_delay_s = inf\n", "design_basis.max_ingestion_delay_s"),
+    ("[design_basis]\nmax_packet_loss = 1.5\n", "design_basis.max_packet_loss"),
+    ("[design_basis]\npods_per_workload = -1\n", "design_basis.pods_per_workload"),
+    ("[design_basis]\nzones = 2\n", "design_basis.zones"),
+])
+def test_design_basis_refuses_bad_bounds_with_the_key(tmp_path: Path, text: str, key: str) -> None:
+    (tmp_path / "c.toml").write_text(text)
+    with pytest.raises(ConfigError, match=key):
+        load_config(tmp_path / "c.toml")
