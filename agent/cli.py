@@ -173,7 +173,8 @@ def cmd_config_reference(args: argparse.Namespace) -> int:
 
 TRAIN_FLAGS = {"timesteps": "--timesteps", "n_envs": "--envs", "budget": "--budget",
                "warm_start_states": "--warm-start", "dagger_rounds": "--dagger-rounds",
-               "learning_rate": "--learning-rate", "ent_coef": "--ent-coef"}
+               "learning_rate": "--learning-rate", "ent_coef": "--ent-coef", "clusters": "--clusters",
+               "families": "--without-family"}
 """TrainingRun fields -> the train flags that set them, for error messages."""
 
 
@@ -183,11 +184,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     except ImportError as e:
         raise ChaosAgentError(f"training needs torch and stable-baselines3 ({e.name} is missing): run "
                               "scripts/bootstrap dev, or pip install torch==2.13.0 -e '.[train]'") from e
+    from envs.scenarios import FAMILY_NAMES
+
+    unknown = [f for f in args.without_family or [] if f not in FAMILY_NAMES]
+    if unknown:
+        raise ChaosAgentError(f"chaos-agent train: --without-family {unknown[0]!r} is not a topology family; "
+                              f"known: {', '.join(FAMILY_NAMES)}")
+    families = tuple(f for f in FAMILY_NAMES if f not in (args.without_family or []))
     try:  # before any work: a bad number is refused with the flag that set it
         run = TrainingRun(timesteps=args.timesteps, out_dir=Path(args.out), seed=args.seed, n_envs=args.envs,
                           budget=args.budget, tensorboard=Path(args.tensorboard) if args.tensorboard else None,
                           progress=not args.no_progress, warm_start_states=args.warm_start,
-                          dagger_rounds=args.dagger_rounds, learning_rate=args.learning_rate, ent_coef=args.ent_coef)
+                          dagger_rounds=args.dagger_rounds, learning_rate=args.learning_rate, ent_coef=args.ent_coef,
+                          clusters=args.clusters, families=families if args.without_family else (),
+                          key_cache=Path(args.key_cache))
     except TrainingRunError as e:
         flag = TRAIN_FLAGS.get(e.field, e.field)
         raise ChaosAgentError(f"chaos-agent train: {flag} must be {e.requirement}, got {e.value}") from e
@@ -248,7 +258,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
                               f"--budget {args.budget}")
     report = run_benchmark(seeds=args.seeds, budget=args.budget, strategies=strategies,
                            policy_dir=Path(args.policy) if args.policy else None, clusters=args.clusters,
-                           policies=compared, game_days=args.game_days,
+                           policies=compared, game_days=args.game_days, key_cache=Path(args.key_cache),
                            progress=lambda msg: print(f"benchmark: {msg}", file=sys.stderr, flush=True))
     report["command"] = shlex.join(["chaos-agent", *sys.argv[1:]])
     _write_json(Path(args.json), report)
@@ -301,6 +311,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="training-cluster states labelled by a privileged teacher, cloned before PPO (0: none)")
     tr.add_argument("--dagger-rounds", type=int, default=2, metavar="N",
                     help="after the warm start, rounds of the student's own game days relabelled by the teacher")
+    tr.add_argument("--clusters", type=int, default=150, metavar="N",
+                    help="generated training clusters (their answer keys are swept once and cached)")
+    tr.add_argument("--without-family", action="append", metavar="FAMILY",
+                    help="leave a topology family out of training (repeatable), for leave-one-family-out")
+    tr.add_argument("--key-cache", default="var/cache/answer-keys", metavar="DIR",
+                    help="where the training clusters' answer keys are kept between runs")
     tr.set_defaults(func=cmd_train)
     ex = sub.add_parser("export-policy", help="export a training checkpoint to the daemon's torch-free format")
     ex.add_argument("--checkpoint", required=True, help="a checkpoints/*.zip written by train")
@@ -316,6 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     bm.add_argument("--strategies", help="comma-separated subset")
     bm.add_argument("--compare", action="append", metavar="NAME=DIR",
                     help="also run the exported policy in DIR under NAME, side by side with rl (repeatable)")
+    bm.add_argument("--key-cache", default="var/cache/answer-keys", metavar="DIR",
+                    help="where the held-out clusters' answer keys are kept between runs")
     bm.add_argument("--game-days", type=int, default=1, metavar="N",
                     help="split the budget over N game days per cluster, the cluster's memory kept between them")
     bm.add_argument("--clusters", default="held-out",

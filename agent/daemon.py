@@ -35,8 +35,8 @@ from agent.daemon_watch import CombinedKillSwitch, ConfigMapHalt, HaltWatch
 from agent.errors import ChaosAgentError, PolicyError
 from agent.exporters import ExportQueue, build_exporters
 from agent.findings import FindingStore
-from agent.memory import MemoryStore, memory_path
 from agent.loop import InjectionEvent, Supervision, run_game_day
+from agent.memory import MemoryStore, memory_path
 from agent.prometheus.errors import PrometheusUnavailable
 from agent.safety import FileKillSwitch, SafetyGuard
 from agent.service.http import AgentMetrics, Readiness, ServiceEndpoints

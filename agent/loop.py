@@ -20,10 +20,10 @@ import numpy as np
 from agent.audit import AuditJournal
 from agent.config import Config
 from agent.findings import Finding, FindingStore, findings_from_result
+from agent.memory import MemoryStore
 from agent.safety import SafetyGuard
 from agent.supervision import SupervisedBackend
 from envs.actions import decode
-from agent.memory import MemoryStore
 from envs.chaos_env import ChaosClusterEnv, weakness_id
 from envs.experiment import ExperimentResult, Timing
 from envs.faults import INTENSITY_NAMES

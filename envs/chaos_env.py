@@ -43,6 +43,7 @@ from numpy.typing import NDArray
 
 from envs.actions import PER_TARGET, Action, decode, full_mask
 from envs.cluster import ActionGuard, Injection, Violation
+from envs.design_basis import DEFAULT_BOUNDS, DesignBasisBounds, classify
 from envs.experiment import ExperimentResult, Timing, run_experiment, wait_for_steady_state
 from envs.faults import Fault, FaultKind
 from envs.memory import ClusterMemory
@@ -56,6 +57,7 @@ from envs.observation import (
 )
 from envs.profile import TopologyProfile, profile
 from envs.reward import RewardWeights, reward
+from envs.scenarios.scoring import score_finding
 from envs.verdict import Breach
 from envs.world import World, WorldFactory
 
@@ -104,7 +106,7 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
     def __init__(self, world_factory: WorldFactory | None = None, *, budget: int = 50, max_targets: int = 64,
                  timing: Timing = Timing(), guard: ActionGuard | None = None,
                  weights: RewardWeights = RewardWeights(), warmup_s: tuple[float, float] = (0.0, 3600.0),
-                 render_mode: str | None = None) -> None:
+                 bounds: DesignBasisBounds = DEFAULT_BOUNDS, render_mode: str | None = None) -> None:
         if budget < 1:
             raise ValueError(f"budget must be >= 1 injection, got {budget}")
         if max_targets < 1:
@@ -115,7 +117,7 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
             world_factory = training_worlds()
         self.world_factory = world_factory
         self.budget, self.max_targets, self.timing = budget, max_targets, timing
-        self.guard, self.weights, self.warmup_s = guard, weights, warmup_s
+        self.guard, self.weights, self.warmup_s, self.bounds = guard, weights, warmup_s, bounds
         self.render_mode = render_mode
         n_obs = max_targets * N_TARGET_FEATURES + N_GLOBAL_FEATURES
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(n_obs,), dtype=np.float32)
@@ -247,13 +249,34 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
         if result is None:
             return [], 0
         found = findings_of(result)
-        new = [f for f in found if weakness_id(f) not in self._known]
-        self._known.update(weakness_id(f) for f in found)
         fault = result.injection.fault
+        info["all_findings"] = found
+        info["beyond_design_basis"] = beyond = bool(found) and not classify(
+            list(found[0].faults), self.world.spec, self.bounds).within
+        if beyond:  # impact, not a weakness: no novelty, no severity, only the budget it burned
+            info["findings"] = []
+            self._history.record(self._profile_index(fault.target), fault.kind, False)
+            return [], 0
+        new: list[StepFinding] = []
+        for f in found:
+            identity = self._identity(f)
+            if identity not in self._known:
+                self._known.add(identity)
+                new.append(f)
         self._history.record(self._profile_index(fault.target), fault.kind, bool(found), new=bool(new))
         info["findings"] = new
-        info["all_findings"] = found
         return new, len(found) - len(new)
+
+    def _identity(self, finding: StepFinding) -> str:
+        """What makes a finding new: in training, the weakness of the cluster's answer key it shows (one
+        per root cause, however many faults show it); elsewhere its ``weakness_id``."""
+        scenario = self.world.label
+        key = getattr(scenario, "weaknesses", None)
+        if key:
+            cid = score_finding(scenario, finding.faults, finding.violation, finding.affected)
+            if cid is not None:
+                return f"weakness/{cid}"
+        return weakness_id(finding)
 
     def _profile_index(self, target: str) -> int:
         assert self._profile is not None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from envs.faults import INTENSITY_NAMES, FaultKind
 
@@ -110,21 +110,24 @@ class ClusterMemory:
     def from_json(cls, data: Mapping[str, object]) -> ClusterMemory:
         if data.get("format") != MEMORY_FORMAT:
             raise MemoryFormatError(f"memory format {data.get('format')!r} is not {MEMORY_FORMAT!r}")
+        raw: Any = data
         try:
-            mem = cls(cluster=str(data["cluster"]), game_days=int(data["game_days"]),  # type: ignore[call-overload]
-                      injections=int(data["injections"]), known=set(map(str, data["known"])),  # type: ignore[call-overload,arg-type]
-                      fingerprints={str(k): str(v) for k, v in data["fingerprints"].items()})  # type: ignore[attr-defined]
-            for t, k, i, *counts in data["cells"]:  # type: ignore[attr-defined]
+            mem = cls(cluster=str(raw["cluster"]), game_days=int(raw["game_days"]), injections=int(raw["injections"]),
+                      known=set(map(str, raw["known"])),
+                      fingerprints={str(k): str(v) for k, v in raw["fingerprints"].items()})
+            for t, k, i, *counts in raw["cells"]:
+                if len(counts) != 4:
+                    raise ValueError(f"a cell has {len(counts)} counts, not 4")
                 mem.cells[(str(t), FaultKind(k), _intensity(i))] = CellCounts(*map(int, counts))
-            for t, k, n in data["streaks"]:  # type: ignore[attr-defined]
+            for t, k, n in raw["streaks"]:
                 mem.streaks[(str(t), FaultKind(k))] = int(n)
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise MemoryFormatError(f"memory of cluster {data.get('cluster')!r} is malformed: {e}") from e
         return mem
 
 
-def _intensity(value: object) -> int:
-    i = int(value)  # type: ignore[call-overload]
+def _intensity(value: Any) -> int:
+    i = int(value)
     if not 0 <= i < len(INTENSITY_NAMES):
         raise ValueError(f"intensity {i} is not 0..{len(INTENSITY_NAMES) - 1}")
     return i

@@ -73,9 +73,9 @@ class History:
                 history.found[i, KIND_INDEX[kind]] = float(found)
         index = {t: i for i, t in enumerate(targets)}
         for (target, kind), streak in memory.streaks.items():
-            i = index.get(target)
-            if i is not None:
-                history.streak[i, KIND_INDEX[kind]] = streak
+            at = index.get(target)
+            if at is not None:
+                history.streak[at, KIND_INDEX[kind]] = streak
         return history
 
 

@@ -16,18 +16,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from numpy.typing import NDArray
 
 from envs.chaos_env import ChaosClusterEnv, StepFinding, weakness_id
+from envs.design_basis import Basis
 from envs.faults import FaultKind
 from envs.memory import ClusterMemory
-from envs.scenarios import HELD_OUT_SETS, Scenario, held_out_scenarios, score_finding
+from envs.scenarios import HELD_OUT_SETS, Scenario, generate_cluster
+from envs.scenarios.scoring import score_within_basis
 from envs.world import World, WorldFactory
 from envs.worlds import scenario_world, training_worlds
 from policies.adaptive import AdaptivePolicy, NothingLeftToTry
 from policies.base import Decision, Strategy, outcome_of
 from policies.combine import combine, sample
+from policies.keys import DEFAULT_CACHE, keyed
 from policies.registry import make_strategy
 
 Progress = Callable[[str], None]
@@ -40,11 +42,15 @@ class EpisodeTrace:
     k: int
     kinds: dict[str, str]
     """class id -> weakness kind, for the per-kind breakdown."""
+    family: str = ""
     discovered: list[int] = field(default_factory=list)
     """D(t) for t = 1..B."""
     found: dict[str, int] = field(default_factory=dict)
     """class id -> injection index (1-based) it was first found at."""
     false_findings: int = 0
+    """Findings under design-basis faults that match no weakness of the key."""
+    impact: int = 0
+    """Findings under faults beyond the design basis: impact, neither a weakness nor a false finding."""
     breach_s: float = 0.0
     max_fruitless: int = 0
     """The most tries of one target and fault kind without new evidence in between (the cap is 3)."""
@@ -63,7 +69,7 @@ def play(env: ChaosClusterEnv, strategy: Strategy, scenario: Scenario, *, seed: 
     strategy.reset(rng)
     if trace is None:
         trace = EpisodeTrace(strategy.name, seed, len(scenario.weaknesses),
-                             {w.class_id: w.kind for w in scenario.weaknesses})
+                             {w.class_id: w.kind for w in scenario.weaknesses}, family=scenario.family)
     streaks: dict[tuple[str, str], int] = {}
     offset = len(trace.discovered)
     for t in range(offset + 1, offset + budget + 1):
@@ -77,8 +83,10 @@ def play(env: ChaosClusterEnv, strategy: Strategy, scenario: Scenario, *, seed: 
         obs, reward, terminated, _, info = env.step(action)
         findings: list[StepFinding] = info.get("all_findings", [])
         for f in findings:
-            cid = score_finding(scenario, f.faults, f.violation, f.affected)
-            if cid is None:
+            basis, cid = score_within_basis(scenario, f.faults, f.violation, f.affected)
+            if basis is Basis.BEYOND:
+                trace.impact += 1
+            elif cid is None:
                 trace.false_findings += 1
             elif cid not in trace.found:
                 trace.found[cid] = t
@@ -165,6 +173,7 @@ def summarise(traces: Sequence[EpisodeTrace], budget: int) -> dict[str, Any]:
     out["t_all_capped_share"] = round(float(np.mean([m["t_all_capped"] for m in per if "t_all_capped" in m]
                                                     or [0.0])), 3)
     out["false_findings_total"] = int(sum(m["false_findings"] for m in per))
+    out["impact_total"] = int(sum(t.impact for t in traces))
     out["max_fruitless"] = int(max((t.max_fruitless for t in traces), default=0))
     kinds: dict[str, list[int]] = {}
     for tr in traces:
@@ -173,6 +182,11 @@ def summarise(traces: Sequence[EpisodeTrace], budget: int) -> dict[str, Any]:
             hit[1] += 1
             hit[0] += int(cid in tr.found)
     out["recall_by_kind"] = {k: round(f / n, 3) for k, (f, n) in sorted(kinds.items())}
+    families: dict[str, list[float]] = {}
+    for tr, m in zip(traces, per, strict=True):
+        if tr.family and "recall_at_budget" in m:
+            families.setdefault(tr.family, []).append(m["recall_at_budget"])
+    out["recall_by_family"] = {f: round(float(np.median(v)), 3) for f, v in sorted(families.items())}
     curves = np.array([tr.discovered + [tr.discovered[-1]] * (budget - len(tr.discovered)) for tr in traces
                        if tr.discovered and tr.k > 0], dtype=float)  # controls have nothing to discover
     out["median_curve"] = np.median(curves, axis=0).tolist() if len(curves) else []
@@ -201,7 +215,7 @@ def run_benchmark(*, seeds: int, budget: int, strategies: Sequence[str], policy_
                   max_targets: int = 64, warmup_episodes: int = 10, anomaly_weight: float = 1.0,
                   progress: Progress | None = None, first_seed: int = 10_000,
                   clusters: str = "held-out", policies: Mapping[str, Path] | None = None,
-                  game_days: int = 1) -> dict[str, Any]:
+                  game_days: int = 1, key_cache: Path | None = DEFAULT_CACHE) -> dict[str, Any]:
     """Every strategy on ``seeds`` clusters of the held-out set ``clusters`` (``HELD_OUT_SETS``).
 
     ``policies`` adds exported RL policies under names of their own, side by side with ``rl`` (the one in
@@ -209,7 +223,8 @@ def run_benchmark(*, seeds: int, budget: int, strategies: Sequence[str], policy_
     days on each cluster, the cluster's memory kept between them."""
     if game_days < 1 or budget % game_days:
         raise ValueError(f"game_days must be >= 1 and divide the budget {budget}, got {game_days}")
-    scenarios = held_out_scenarios(range(first_seed, first_seed + seeds), HELD_OUT_SETS[clusters])
+    scenarios = keyed([generate_cluster(s, HELD_OUT_SETS[clusters]) for s in range(first_seed, first_seed + seeds)],
+                      cache=key_cache, progress=progress)
     made = {name: make_strategy(name, policy_dir=policy_dir) for name in strategies}
     for name, directory in (policies or {}).items():
         made[name] = make_strategy("rl", policy_dir=directory, label=name)
@@ -240,7 +255,8 @@ def run_benchmark(*, seeds: int, budget: int, strategies: Sequence[str], policy_
         "protocol": "../shared/BENCHMARK.md", "seeds": seeds, "budget": budget, "first_seed": first_seed,
         "clusters": clusters, "game_days": game_days,
         "policies": {name: str(d) for name, d in (policies or {}).items()},
-        "held_out_scenarios": [{"seed": s.seed, "k": len(s.weaknesses), "control": s.control} for s in scenarios],
+        "held_out_scenarios": [{"seed": s.seed, "k": len(s.weaknesses), "family": s.family, "control": s.control}
+                               for s in scenarios],
         "strategies": {name: summarise(tr, budget) for name, tr in traces.items()},
     }
     ks = [len(s.weaknesses) for s in scenarios if s.weaknesses]

@@ -59,12 +59,18 @@ class TrainingRun:
     warm_start_epochs: int = 20
     dagger_rounds: int = 1
     """After cloning the teacher's game days: rounds of the student's own, relabelled by the teacher."""
+    clusters: int = 150
+    """Generated training clusters (with their answer keys) the game days are played on."""
+    families: tuple[str, ...] = ()
+    """Topology families to train on (empty: all); leave-one-family-out trains without one."""
+    key_cache: Path | None = Path("var/cache/answer-keys")
+    """Where the training clusters' answer keys are kept between runs (None: swept every run)."""
 
     def __post_init__(self) -> None:
         for name in ("timesteps", "n_envs", "warm_start_states", "dagger_rounds"):
             if getattr(self, name) < 0:
                 raise TrainingRunError(name, ">= 0", getattr(self, name))
-        for name in ("budget", "max_targets", "n_steps", "batch_size", "n_epochs", "warm_start_epochs"):
+        for name in ("budget", "max_targets", "n_steps", "batch_size", "n_epochs", "warm_start_epochs", "clusters"):
             if getattr(self, name) < 1:
                 raise TrainingRunError(name, ">= 1", getattr(self, name))
         if not self.learning_rate > 0:
@@ -73,27 +79,39 @@ class TrainingRun:
             raise TrainingRunError("ent_coef", ">= 0", self.ent_coef)
 
 
-def _world_factory(twin: ClusterSpec | None) -> WorldFactory:
-    from envs.worlds import fixed_world, mixed, training_worlds
+def _mixed_twin(pool: WorldFactory, twin: ClusterSpec) -> WorldFactory:
+    """PPO on the generated clusters and the twin of the user's manifests (the twin 30 % of episodes)."""
+    from envs.worlds import fixed_world, mixed
 
-    if twin is None:
-        return training_worlds()
-    return mixed(training_worlds(), fixed_world(twin), weights=(0.7, 0.3))
+    return mixed(pool, fixed_world(twin), weights=(0.7, 0.3))
 
 
-def _make_env(run: TrainingRun, worlds: WorldFactory | None, twin: ClusterSpec | None, rank: int) -> Any:
+def training_pool(run: TrainingRun, say: Callable[[str], None] | None = None) -> WorldFactory:
+    """``run.clusters`` generated training clusters of ``run.families`` with their answer keys (cached)."""
+    import dataclasses
+
+    from envs.scenarios import TRAINING, generate_cluster
+    from envs.worlds import pool_worlds
+    from policies.keys import keyed
+
+    params = dataclasses.replace(TRAINING, families=run.families) if run.families else TRAINING
+    clusters = [generate_cluster(seed, params) for seed in range(run.clusters)]
+    return pool_worlds(keyed(clusters, cache=run.key_cache, workers=run.n_envs, progress=say))
+
+
+def _make_env(run: TrainingRun, worlds: WorldFactory, rank: int) -> Any:
     def build() -> ChaosClusterEnv:
-        env = ChaosClusterEnv(worlds or _world_factory(twin), budget=run.budget, max_targets=run.max_targets)
+        env = ChaosClusterEnv(worlds, budget=run.budget, max_targets=run.max_targets)
         env.reset(seed=run.seed * 1000 + rank)
         return env
 
     return build
 
 
-def warm_start(model: Any, run: TrainingRun, worlds: WorldFactory | None, twin: ClusterSpec | None) -> float:
+def warm_start(model: Any, run: TrainingRun, factory: WorldFactory) -> float:
     """Behaviour cloning from the privileged teacher, then DAgger rounds on the student's own game days;
-    returns the final cross-entropy. Game days are played on every core (``run.n_envs`` workers)."""
-    factory = worlds or _world_factory(None)  # the teacher needs labelled clusters: never the twin
+    returns the final cross-entropy. Game days are played on every core (``run.n_envs`` workers).
+    ``factory`` gives keyed clusters: the teacher needs the answer keys (never the twin)."""
     say = _progress(run)
     rng = np.random.default_rng(run.seed)
     demos = collect_parallel(run, factory, run.warm_start_states, seed=run.seed * 7919 + 1)
@@ -142,6 +160,8 @@ def collect_parallel(run: TrainingRun, worlds: WorldFactory, states: int, *, see
                      student: dict[str, NDArray[np.float32]] | None = None) -> Demonstrations:
     """``policies.rl.teacher.collect`` split over ``run.n_envs`` worker processes (one per core by default),
     each on its own seeds; ``student`` is the student's exported arrays (run in numpy, as the daemon does)."""
+    import policies.rl.teacher  # noqa: F401  (loaded before the fork: every worker runs this very code)
+
     workers = max(1, min(run.n_envs or (os.cpu_count() or 1), states))
     shares = [states // workers + (1 if w < states % workers else 0) for w in range(workers)]
     jobs = [(run.budget, run.max_targets, n, seed + 1_000_003 * w, explore, student) for w, n in enumerate(shares)]
@@ -223,7 +243,9 @@ def train(run: TrainingRun, *, twin: ClusterSpec | None = None, worlds: WorldFac
 
     n_envs = run.n_envs or (os.cpu_count() or 1)
     torch.set_num_threads(1)
-    fns = [_make_env(run, worlds, twin, i) for i in range(n_envs)]
+    labelled = worlds or training_pool(run, _progress(run))
+    ppo_worlds = worlds or (labelled if twin is None else _mixed_twin(labelled, twin))
+    fns = [_make_env(run, ppo_worlds, i) for i in range(n_envs)]
     vec = SubprocVecEnv(fns, start_method="fork") if n_envs > 1 else DummyVecEnv(fns)
     model = MaskablePPO(
         PerTargetPolicy, vec, seed=run.seed, learning_rate=run.learning_rate, n_steps=run.n_steps,
@@ -235,7 +257,7 @@ def train(run: TrainingRun, *, twin: ClusterSpec | None = None, worlds: WorldFac
                                     save_path=str(run.out_dir / "checkpoints"), name_prefix="ppo")]
     started = time.monotonic()
     if run.warm_start_states:
-        warm_start(model, run, worlds, twin)
+        warm_start(model, run, labelled)
     if run.timesteps:
         model.learn(total_timesteps=run.timesteps, callback=callbacks, progress_bar=run.progress)
     elapsed = time.monotonic() - started

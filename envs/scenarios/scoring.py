@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import permutations
 
+from envs.design_basis import DEFAULT_BOUNDS, Basis, DesignBasisBounds, classify
 from envs.faults import Fault
 from envs.scenarios.records import FaultRequirement, PlantedWeakness, Scenario, Trigger
 
@@ -31,7 +32,8 @@ def trigger_met(trigger: Trigger, faults: Sequence[Fault]) -> bool:
 
 def matches(weakness: PlantedWeakness, faults: Sequence[Fault], violation: str,
             affected: Sequence[str]) -> bool:
-    if weakness.violation != violation or weakness.affected not in affected:
+    if not (weakness.violation == violation or violation in weakness.violations) or not (
+            weakness.affected in affected or any(s in affected for s in weakness.subjects)):
         return False
     return any(trigger_met(t, faults) for t in weakness.triggers)
 
@@ -47,3 +49,15 @@ def score_finding(scenario: Scenario, faults: Sequence[Fault], violation: str,
         if matches(w, faults, violation, affected):
             return w.class_id
     return None
+
+
+def score_within_basis(scenario: Scenario, faults: Sequence[Fault], violation: str, affected: Sequence[str],
+                       bounds: DesignBasisBounds = DEFAULT_BOUNDS) -> tuple[Basis, str | None]:
+    """Where the faults fall against the design basis, and the class id when within it.
+
+    A breach under faults beyond the design basis is impact, never a weakness: it scores no class (and is
+    no false finding either). Within it, ``score_finding`` decides."""
+    basis = classify(list(faults), scenario.spec, bounds).basis
+    if basis is Basis.BEYOND:
+        return basis, None
+    return basis, score_finding(scenario, faults, violation, affected)
