@@ -174,7 +174,7 @@ def cmd_config_reference(args: argparse.Namespace) -> int:
 TRAIN_FLAGS = {"timesteps": "--timesteps", "n_envs": "--envs", "budget": "--budget",
                "warm_start_states": "--warm-start", "dagger_rounds": "--dagger-rounds",
                "learning_rate": "--learning-rate", "ent_coef": "--ent-coef", "clusters": "--clusters",
-               "families": "--without-family"}
+               "families": "--without-family", "init_policy": "--init-policy", "critic_warmup": "--critic-warmup"}
 """TrainingRun fields -> the train flags that set them, for error messages."""
 
 
@@ -197,10 +197,18 @@ def cmd_train(args: argparse.Namespace) -> int:
                           progress=not args.no_progress, warm_start_states=args.warm_start,
                           dagger_rounds=args.dagger_rounds, learning_rate=args.learning_rate, ent_coef=args.ent_coef,
                           clusters=args.clusters, families=families if args.without_family else (),
-                          key_cache=Path(args.key_cache))
+                          key_cache=Path(args.key_cache), critic_warmup=args.critic_warmup,
+                          init_policy=Path(args.init_policy) if args.init_policy else None)
     except TrainingRunError as e:
         flag = TRAIN_FLAGS.get(e.field, e.field)
         raise ChaosAgentError(f"chaos-agent train: {flag} must be {e.requirement}, got {e.value}") from e
+    if run.init_policy is not None:
+        from policies.runtime import PolicyFileError, RuntimePolicy
+
+        try:
+            RuntimePolicy.load(run.init_policy)
+        except PolicyFileError as e:
+            raise ChaosAgentError(f"chaos-agent train: --init-policy: {e}") from e
     config = load_config(args.config)
     twin = None
     if config.cluster.simulated.manifests is not None:
@@ -317,6 +325,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="leave a topology family out of training (repeatable), for leave-one-family-out")
     tr.add_argument("--key-cache", default="var/cache/answer-keys", metavar="DIR",
                     help="where the training clusters' answer keys are kept between runs")
+    tr.add_argument("--init-policy", metavar="DIR",
+                    help="start from this exported policy's weights (sha256 checked), e.g. to fine-tune with PPO")
+    tr.add_argument("--critic-warmup", type=int, default=0, metavar="STEPS",
+                    help="PPO steps that train only the critic before the actor moves")
     tr.set_defaults(func=cmd_train)
     ex = sub.add_parser("export-policy", help="export a training checkpoint to the daemon's torch-free format")
     ex.add_argument("--checkpoint", required=True, help="a checkpoints/*.zip written by train")

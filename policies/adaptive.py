@@ -46,6 +46,17 @@ class PosteriorSettings:
     """Cap on the factor of a target and kind that showed new weaknesses (more may hide there)."""
 
 
+@dataclass(frozen=True)
+class _Tally:
+    cells: NDArray[np.float64]
+    """(targets, kinds, intensities): the discount of each action tried before (1 where untried)."""
+    rows: NDArray[np.int64]
+    """(tried rows, 2): target and kind index of each target and kind tried before."""
+    new: NDArray[np.float64]
+    rest: NDArray[np.float64]
+    capped: NDArray[np.bool_]
+
+
 def outcome_kind(outcome: Outcome) -> ActionOutcome:
     if not outcome.injected:
         return "refused"
@@ -66,7 +77,7 @@ class AdaptivePolicy:
         self._own_memory = memory is None
         self._rng = np.random.default_rng(0)
         self._held: tuple[str, FaultKind] | None = None
-        self._index: tuple[tuple[str, ...], dict[str, int]] | None = None
+        self._cache: tuple[tuple[str, ...], tuple[int, int, int, bool], _Tally] | None = None
 
     @property
     def sha256(self) -> str:
@@ -75,6 +86,7 @@ class AdaptivePolicy:
     def attach(self, memory: ClusterMemory) -> None:
         """Learn into ``memory`` from now on (a daemon: the cluster's persisted memory)."""
         self.memory, self._own_memory = memory, False
+        self._cache = None
 
     # -- Strategy ---------------------------------------------------------------------------------
 
@@ -108,9 +120,24 @@ class AdaptivePolicy:
     def factors(self, decision: Decision) -> NDArray[np.float64]:
         """Shape (targets, kinds, intensities): the weight of each action's prior probability."""
         s = self.settings
-        n = len(decision.targets)
-        out = np.ones((n, N_KINDS, N_INTENSITIES), dtype=np.float64)
-        index = self._targets_index(decision.targets)
+        tally = self._tally(decision.targets)
+        out = tally.cells.copy()
+        if len(tally.rows):
+            theta = self._rng.beta(s.prior_new + tally.new, s.prior_other + tally.rest)
+            mean = s.prior_new / (s.prior_new + s.prior_other)
+            row_factor = np.where(tally.capped, 0.0, np.minimum(theta / mean, s.max_boost))
+            out[tally.rows[:, 0], tally.rows[:, 1], :] *= row_factor[:, None]
+        return out
+
+    def _tally(self, targets: tuple[str, ...]) -> _Tally:
+        """The memory summed per target and kind, recomputed only when the memory or the targets changed."""
+        version = (id(self.memory), self.memory.injections, len(self.memory.cells), self.retest)
+        cached = self._cache
+        if cached is not None and cached[0] is targets and cached[1] == version:
+            return cached[2]
+        s = self.settings
+        index = {t: i for i, t in enumerate(targets)}
+        cells = np.ones((len(targets), N_KINDS, N_INTENSITIES), dtype=np.float64)
         rows: dict[tuple[int, int], list[int]] = {}
         for (target, kind, intensity), counts in self.memory.cells.items():
             t = index.get(target)
@@ -120,24 +147,19 @@ class AdaptivePolicy:
             row = rows.setdefault((t, k), [0, 0])
             row[0] += counts.new
             row[1] += counts.tries - counts.new
-            cell = s.prior_new / (s.prior_new + counts.tries)
+            factor = s.prior_new / (s.prior_new + counts.tries)
             if counts.showed_a_weakness and not self.retest:
-                cell *= s.known_factor
-            out[t, k, intensity] *= cell
-        if not rows:
-            return out
+                factor *= s.known_factor
+            cells[t, k, intensity] *= factor
         keys = list(rows)
-        new = np.array([rows[r][0] for r in keys], dtype=np.float64)
-        rest = np.array([rows[r][1] for r in keys], dtype=np.float64)
-        theta = self._rng.beta(s.prior_new + new, s.prior_other + rest)
-        mean = s.prior_new / (s.prior_new + s.prior_other)
-        row_factor = np.minimum(theta / mean, s.max_boost)
-        for (t, k), f in zip(keys, row_factor, strict=True):
-            target = decision.targets[t]
-            if self.memory.streak(target, FAULT_KINDS[k]) >= s.max_fruitless:
-                f = 0.0
-            out[t, k, :] *= f
-        return out
+        tally = _Tally(
+            cells=cells, rows=np.array(keys, dtype=np.int64).reshape(-1, 2),
+            new=np.array([rows[r][0] for r in keys], dtype=np.float64),
+            rest=np.array([rows[r][1] for r in keys], dtype=np.float64),
+            capped=np.array([self.memory.streak(targets[t], FAULT_KINDS[k]) >= s.max_fruitless for t, k in keys],
+                            dtype=bool))
+        self._cache = (targets, version, tally)
+        return tally
 
     def _reweigh(self, decision: Decision, p: NDArray[np.float64]) -> NDArray[np.float64]:
         if not self.memory.cells:
@@ -150,9 +172,3 @@ class AdaptivePolicy:
                 f"every allowed action was tried {self.settings.max_fruitless} times on its target without "
                 "new evidence; nothing is left to try on this cluster until it changes")
         return q / total
-
-    def _targets_index(self, targets: tuple[str, ...]) -> dict[str, int]:
-        if self._index is None or self._index[0] is not targets:
-            self._index = (targets, {t: i for i, t in enumerate(targets)})
-        return self._index[1]
-

@@ -12,7 +12,7 @@ import hashlib
 import json
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +75,8 @@ def _store(cache: Path | None, scenario: Scenario) -> None:
     tmp.replace(_path(cache, scenario))
 
 
-def _compute(scenario: Scenario) -> Scenario:
-    return with_key(scenario)
+def _compute(job: tuple[int, Scenario]) -> tuple[int, Scenario]:
+    return job[0], with_key(job[1])
 
 
 def keyed(scenarios: Sequence[Scenario], *, cache: Path | None = DEFAULT_CACHE, workers: int = 0,
@@ -88,12 +88,17 @@ def keyed(scenarios: Sequence[Scenario], *, cache: Path | None = DEFAULT_CACHE, 
     if todo and progress:
         progress(f"answer keys: sweeping {len(todo)} cluster(s) ({len(scenarios) - len(todo)} cached)")
     n = max(1, min(workers or (os.cpu_count() or 1), len(todo)))
+    jobs = [(i, scenarios[i]) for i in todo]
     if n == 1:
-        done = [_compute(scenarios[i]) for i in todo]
+        _keep(map(_compute, jobs), out, cache)
     else:
         with multiprocessing.get_context("fork").Pool(n) as pool:
-            done = pool.map(_compute, [scenarios[i] for i in todo], chunksize=1)
-    for i, s in zip(todo, done, strict=True):
+            _keep(pool.imap_unordered(_compute, jobs, chunksize=1), out, cache)
+    return [s for s in out if s is not None]
+
+
+def _keep(done: Iterable[tuple[int, Scenario]], out: list[Scenario | None], cache: Path | None) -> None:
+    """Store each key as soon as it is swept: an interrupted run keeps what it finished."""
+    for i, s in done:
         _store(cache, s)
         out[i] = s
-    return [s for s in out if s is not None]

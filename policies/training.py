@@ -6,11 +6,12 @@ torch-free (``policies.runtime``): the daemon never loads the pickled SB3 model.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ from numpy.typing import NDArray
 from envs.chaos_env import ChaosClusterEnv
 from envs.spec import ClusterSpec
 from envs.world import WorldFactory
-from policies.runtime import export_arrays
+from policies.runtime import RuntimePolicy, export_arrays
 
 if TYPE_CHECKING:
     from policies.rl.teacher import Demonstrations
@@ -65,9 +66,15 @@ class TrainingRun:
     """Topology families to train on (empty: all); leave-one-family-out trains without one."""
     key_cache: Path | None = Path("var/cache/answer-keys")
     """Where the training clusters' answer keys are kept between runs (None: swept every run)."""
+    init_policy: Path | None = None
+    """An exported policy (its sha256 checked) whose weights start the run: PPO fine-tuning of a policy
+    trained by imitation, without a pickle and without cloning again."""
+    critic_warmup: int = 0
+    """PPO steps at the start that train only the critic (the actor frozen): a fresh value function
+    first, so the first policy updates follow real advantages, not noise."""
 
     def __post_init__(self) -> None:
-        for name in ("timesteps", "n_envs", "warm_start_states", "dagger_rounds"):
+        for name in ("timesteps", "n_envs", "warm_start_states", "dagger_rounds", "critic_warmup"):
             if getattr(self, name) < 0:
                 raise TrainingRunError(name, ">= 0", getattr(self, name))
         for name in ("budget", "max_targets", "n_steps", "batch_size", "n_epochs", "warm_start_epochs", "clusters"):
@@ -88,14 +95,16 @@ def _mixed_twin(pool: WorldFactory, twin: ClusterSpec) -> WorldFactory:
 
 def training_pool(run: TrainingRun, say: Callable[[str], None] | None = None) -> WorldFactory:
     """``run.clusters`` generated training clusters of ``run.families`` with their answer keys (cached)."""
-    import dataclasses
-
     from envs.scenarios import TRAINING, generate_cluster
     from envs.worlds import pool_worlds
     from policies.keys import keyed
 
-    params = dataclasses.replace(TRAINING, families=run.families) if run.families else TRAINING
-    clusters = [generate_cluster(seed, params) for seed in range(run.clusters)]
+    # Leaving a family out drops its clusters from the same pool, so every split shares the cached keys.
+    clusters = [generate_cluster(seed, TRAINING) for seed in range(run.clusters)]
+    if run.families:
+        clusters = [c for c in clusters if c.family in run.families]
+    if not clusters:
+        raise TrainingRunError("families", "families some of the clusters belong to", ", ".join(run.families))
     return pool_worlds(keyed(clusters, cache=run.key_cache, workers=run.n_envs, progress=say))
 
 
@@ -228,6 +237,35 @@ def arrays_from_policy(policy: Any) -> dict[str, NDArray[np.float32]]:
     }
 
 
+def load_arrays(policy: Any, arrays: dict[str, NDArray[np.float32]]) -> None:
+    """The inverse of ``arrays_from_policy``: an exported policy's weights into the torch actor."""
+    import torch
+
+    ext = policy.mlp_extractor
+    layers = {"enc_w1": ext.encoder[0].weight, "enc_b1": ext.encoder[0].bias, "enc_w2": ext.encoder[2].weight,
+              "enc_b2": ext.encoder[2].bias, "head_w": ext.head.weight, "head_b": ext.head.bias}
+    with torch.no_grad():
+        for name, param in layers.items():
+            if tuple(param.shape) != arrays[name].shape:
+                raise TrainingRunError("init_policy", f"a policy of this network's shape ({name} {tuple(param.shape)})",
+                                       arrays[name].shape)
+            param.copy_(torch.as_tensor(arrays[name]))
+
+
+@contextlib.contextmanager
+def _actor_frozen(policy: Any) -> Iterator[None]:
+    """Only the critic learns inside: the shared encoder and the action head keep their weights."""
+    ext = policy.mlp_extractor
+    actor = [*ext.encoder.parameters(), *ext.head.parameters()]
+    for p in actor:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in actor:
+            p.requires_grad_(True)
+
+
 def train(run: TrainingRun, *, twin: ClusterSpec | None = None, worlds: WorldFactory | None = None,
           command: str = "") -> Path:
     """Train for ``run.timesteps`` steps and export into ``run.out_dir``; returns the export folder.
@@ -256,10 +294,16 @@ def train(run: TrainingRun, *, twin: ClusterSpec | None = None, worlds: WorldFac
     callbacks: list[BaseCallback] = [CheckpointCallback(save_freq=max(run.checkpoint_every // n_envs, 1),
                                     save_path=str(run.out_dir / "checkpoints"), name_prefix="ppo")]
     started = time.monotonic()
+    if run.init_policy is not None:
+        load_arrays(model.policy, RuntimePolicy.load(run.init_policy).arrays)
     if run.warm_start_states:
         warm_start(model, run, labelled)
+    if run.timesteps and run.critic_warmup:
+        with _actor_frozen(model.policy):
+            model.learn(total_timesteps=run.critic_warmup, callback=callbacks, progress_bar=run.progress)
     if run.timesteps:
-        model.learn(total_timesteps=run.timesteps, callback=callbacks, progress_bar=run.progress)
+        model.learn(total_timesteps=run.timesteps, callback=callbacks, progress_bar=run.progress,
+                    reset_num_timesteps=not run.critic_warmup)
     elapsed = time.monotonic() - started
     vec.close()
     (run.out_dir / "checkpoints").mkdir(parents=True, exist_ok=True)

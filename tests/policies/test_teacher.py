@@ -12,20 +12,19 @@ from envs.actions import Action, decode
 from envs.chaos_env import ChaosClusterEnv
 from envs.cluster import ClusterState, WorkloadStatus
 from envs.faults import Fault
-from envs.scenarios import TRAINING, PlantedWeakness, Scenario, generate
+from envs.scenarios import PlantedWeakness, Scenario, builtin, with_key
 from envs.worlds import scenario_world
-from policies.rl.teacher import collect, imitation_target, in_season, routes
-
-PAIR_PLAN = dataclasses.replace(TRAINING, shallow=0, intensity=0, two_fault=2, state_dependent=1, flaky=0, ml=0)
+from policies.rl.teacher import collect, imitation_target, in_season, routes, trigger_weight
+from tests.envs.scenarios.test_answer_key import back_in_one_zone
 
 
 def _scenario_with(kind_violation: tuple[str, str]) -> tuple[Scenario, PlantedWeakness]:
-    for seed in range(50):
-        sc = generate(seed, PAIR_PLAN)
+    for name in ("ml-platform", "storefront"):
+        sc = builtin(name, 7)
         for w in sc.weaknesses:
             if (w.kind, w.violation) == kind_violation:
                 return sc, w
-    raise AssertionError(f"no generated scenario plants {kind_violation}")
+    raise AssertionError(f"no built-in scenario plants {kind_violation}")
 
 
 def _env(sc: Scenario) -> ChaosClusterEnv:
@@ -61,6 +60,28 @@ def test_a_two_fault_weakness_is_held_first_then_completed() -> None:
     assert label.sum() == pytest.approx(1.0, abs=1e-2)
     assert label[completing].sum() >= 0.8, "a held fault is wasted unless its pair is completed"
     assert not (label[~completing] > label[completing].max()).any()
+
+
+def test_a_generated_key_weighs_its_surest_gentlest_actions_most() -> None:
+    """From a swept key: each action that showed the weakness is labelled at its own intensity, weighted by
+    how surely it showed it and how little SLO budget it burned; a zone outage is held, then completed."""
+    sc = with_key(Scenario("zone", 3, back_in_one_zone(), (), (), False))
+    env = _env(sc)
+    zone = next(w for w in sc.weaknesses if w.kind == "colocated_replicas")
+    assert all(t.size == 2 for t in zone.triggers)
+    sure = dataclasses.replace(zone, rates=(1.0, 0.5, 1.0), blast_s=(30.0, 30.0, 600.0))
+    assert trigger_weight(sure, 0) > trigger_weight(sure, 1) and trigger_weight(sure, 0) > trigger_weight(sure, 2)
+    mine = [r for r in routes(env, sc, set(), None) if any(
+        _act(env, int(i))[1] in ("Node/a1", "Node/a2") for i in np.flatnonzero(r.actions))]
+    assert mine and all(_act(env, int(i))[0].hold for i in np.flatnonzero(mine[0].actions))
+    held = Fault(*next((next(iter(r.kinds)), r.min_intensity, r.target) for r in zone.triggers[0].requires))
+    completing = routes(env, sc, set(), held)
+    done = [r for r in completing if r.completes_held]
+    assert done
+    for i in np.flatnonzero(done[0].actions):
+        a, target = _act(env, int(i))
+        assert not a.hold and target in ("Node/a1", "Node/a2") and target != held.target
+        assert a.intensity == zone.triggers[0].requires[0].min_intensity, "exactly the intensity the sweep ran"
 
 
 def _state(sc: Scenario, job: str, since_checkpoint_s: float | None) -> ClusterState:
