@@ -13,6 +13,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from agent.config import Config, load_config
 from agent.errors import ChaosAgentError, PolicyError
@@ -40,7 +41,7 @@ def _policy_hash(strategy: object) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from agent.audit import AuditJournal
-    from agent.findings import FindingStore, render_list
+    from agent.findings import FindingStore
     from agent.loop import InjectionEvent, Supervision, run_game_day
     from agent.memory import MemoryStore, memory_path
     from agent.safety import SafetyGuard
@@ -84,19 +85,56 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = run_game_day(world=world, strategy=strategy, config=config,  # type: ignore[arg-type]
                               max_injections=max_injections, on_event=on_event,
                               supervision=Supervision(guard=guard, journal=journal, store=store, memory=memory))
+        weak = _after_run(config, world.spec, store, list(result.findings.values()))
     finally:
         journal.close()
         store.close()
         memory.close()
     if args.report:
-        _write_json(Path(args.report), result.report())
-    stopped = f" Stopped early: {result.stopped}." if result.stopped else ""
-    print(f"\n{result.injections} injections, {len(result.findings)} findings, every fault reverted.{stopped}\n")
-    print(render_list(sorted(result.findings.values(), key=lambda f: f.injection_index)), end="")
+        _write_json(Path(args.report), {**result.report(), **weak.report()})
+    _print_run_summary(result, weak)
     if args.report:
         print(f"\nreport: {args.report}")
     print(f"audit trail: {config.audit.path}  (verify: chaos-agent audit verify {config.audit.path})")
     return 0
+
+
+def _after_run(config: Config, spec: object, store: object, findings: list[object]) -> Any:
+    """Weaknesses behind the stored findings, with their tickets sent when exporters are configured."""
+    from datetime import UTC, datetime
+
+    from agent.exporters import ExportQueue, build_exporters
+    from agent.weaknesses.session import after_game_day
+
+    exporters = build_exporters(config.exporters)
+    now = datetime.now(UTC)
+    if config.weaknesses.tickets == "finding" and exporters:
+        queue = ExportQueue(store, exporters)  # type: ignore[arg-type]
+        queue.record(findings, now)  # type: ignore[arg-type]
+        queue.drain_queue(now)
+        exporters = {}
+    return after_game_day(spec=spec, config=config, findings=store, run_findings=findings,  # type: ignore[arg-type]
+                          exporters=exporters, now=now)
+
+
+def _print_run_summary(result: Any, weak: Any) -> None:
+    """Weaknesses first (the root causes to fix), the blast radius of extreme faults, then the findings."""
+    from agent.findings import render_list
+    from agent.weaknesses.render import render_impacts, render_weakness_list
+
+    stopped = f" Stopped early: {result.stopped}." if result.stopped else ""
+    print(f"\n{result.injections} injections, {len(weak.shown)} weaknesses, {len(result.findings)} findings, "
+          f"every fault reverted.{stopped}\n")
+    print("Weaknesses (root causes under design-basis faults; `chaos-agent weaknesses show ID` for the fix):")
+    print(render_weakness_list(weak.shown), end="")
+    if weak.tickets is not None:
+        t = weak.tickets
+        print(f"tickets: {t.sent} sent, {t.failed} failed (retried later), {t.parked} parked")
+    impacts = render_impacts(weak.impacts)
+    if impacts:
+        print("\n" + impacts, end="")
+    print("\nFindings (the evidence):")
+    print(render_list(sorted(result.findings.values(), key=lambda f: f.injection_index)), end="")
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
@@ -137,6 +175,79 @@ def cmd_findings(args: argparse.Namespace) -> int:
     with FindingStore(config.findings.path) as store:
         text = findings_list_text(store) if args.findings_command == "list" else finding_show_text(store, args.id)
     print(text, end="" if text.endswith("\n") else "\n")
+    return 0
+
+
+def cmd_weaknesses(args: argparse.Namespace) -> int:
+    from agent.findings import FindingStore
+    from agent.weaknesses.render import render_weakness, render_weakness_list, unknown
+    from agent.weaknesses.store import WeaknessStore
+
+    config = load_config(args.config)
+    if not config.findings.path.exists():
+        print(f"no weaknesses yet ({config.findings.path} does not exist: run the agent first)")
+        return 0
+    with FindingStore(config.findings.path) as findings, WeaknessStore(config.findings.path) as store:
+        if args.weaknesses_command == "list":
+            text = render_weakness_list(store.all(args.status))
+        else:
+            record = store.get(args.id)
+            if record is None:
+                raise unknown(args.id, str(config.findings.path))
+            if args.patch:
+                text = record.remedy.patch if record.remedy is not None and record.remedy.patch else ""
+                if not text:
+                    raise ChaosAgentError(f"{record.id} has no manifest patch: "
+                                          f"{record.remedy.summary if record.remedy else 'no known fix'}")
+            else:
+                evidence = [f for f in (findings.get(i) for i in record.weakness.findings) if f is not None]
+                text = render_weakness(record, evidence, store.tickets(record.id), store.events(record.id))
+    print(text, end="" if text.endswith("\n") else "\n")
+    return 0
+
+
+def cmd_retest(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from agent.audit import AuditJournal
+    from agent.exporters import build_exporters
+    from agent.findings import FindingStore
+    from agent.loop import Supervision
+    from agent.safety import SafetyGuard
+    from agent.supervision import recover
+    from agent.weaknesses.retest import retest
+    from agent.weaknesses.session import send_tickets
+    from agent.weaknesses.store import WeaknessStore
+    from agent.weaknesses.tickets import ticket_exporters
+    from agent.worlds import simulated_world
+
+    config = load_config(args.config)
+    if config.cluster.backend == "kubernetes":
+        raise ChaosAgentError("chaos-agent retest runs on the simulated cluster; on a real cluster schedule it in the "
+                              'service: [[schedule.game_days]] with kind = "retest" (docs/weaknesses.md)')
+    world = simulated_world(config)
+    exporters = ticket_exporters(build_exporters(config.exporters))
+    guard = SafetyGuard(config.safety, agent_namespace=config.agent.namespace)
+    journal = AuditJournal.open(config.audit.path, config_hash=config.sha256, policy_hash="retest")
+    try:
+        recover(journal, world.backend)
+        with FindingStore(config.findings.path) as findings, WeaknessStore(config.findings.path) as store:
+            if not store.all():
+                print("no weaknesses to retest: run a game day first")
+                return 0
+            report = retest(world=world, config=config, findings=findings, weaknesses=store,
+                            supervision=Supervision(guard=guard, journal=journal, store=findings),
+                            exporters=exporters, max_injections=args.max_injections or None)
+            tickets = send_tickets(store, findings, exporters, datetime.now(UTC)) if exporters else None
+    finally:
+        journal.close()
+    for o in report.outcomes:
+        verdict = "reproduces" if o.reproduced else "no longer reproduces"
+        print(f"{o.weakness}  {o.status:<8}  {verdict} ({o.experiments} experiment(s))  {o.title}")
+    stopped = f"; stopped early: {report.stopped}" if report.stopped else ""
+    print(f"\nretest: {report.injections} injections, {len(report.outcomes)} weaknesses retested{stopped}")
+    if tickets is not None:
+        print(f"tickets: {tickets.sent} sent, {tickets.failed} failed (retried later), {tickets.parked} parked")
     return 0
 
 
@@ -371,6 +482,20 @@ def build_parser() -> argparse.ArgumentParser:
     show = fnd_sub.add_parser("show", help="one finding with its evidence and exports")
     show.add_argument("id", help="finding id (F-..., a unique prefix) or signature")
     show.set_defaults(func=cmd_findings)
+    wk = sub.add_parser("weaknesses", help="list or show weaknesses: root causes with their fix and evidence")
+    wk.add_argument("--config", default="config.toml")
+    wk_sub = wk.add_subparsers(dest="weaknesses_command", required=True)
+    wk_list = wk_sub.add_parser("list", help="every weakness, open first, worst first")
+    wk_list.add_argument("--status", choices=("open", "resolved"), help="only weaknesses in this status")
+    wk_list.set_defaults(func=cmd_weaknesses)
+    wk_show = wk_sub.add_parser("show", help="one weakness: why, what it breaks, the fix, the evidence, tickets")
+    wk_show.add_argument("id", help="weakness id (W-..., a unique prefix)")
+    wk_show.add_argument("--patch", action="store_true", help="print only the fix as YAML, to apply")
+    wk_show.set_defaults(func=cmd_weaknesses)
+    rt = sub.add_parser("retest", help="re-run what reproduced each weakness; resolve or reopen its tickets")
+    rt.add_argument("--config", default="config.toml")
+    rt.add_argument("--max-injections", type=int, default=0, help="stop after N injections")
+    rt.set_defaults(func=cmd_retest)
     rep = sub.add_parser("report", help="write the game-day report (Markdown and HTML with charts)")
     rep.add_argument("--config", default="config.toml")
     rep.add_argument("--out", help="output folder (default: [findings] report_dir)")

@@ -441,8 +441,12 @@ class Service:
                     or self.table.ended(slot))
 
         log.info("slot_started", budget=budget, game_day=session.name if session else None)
+        kind = next((g.kind for g in cfg.schedule.game_days if session and g.name == session.name), "game_day")
         try:
             world = self._world()
+            if kind == "retest":
+                self._retest(world, slot, slot_config, guard, budget, should_stop)
+                return
             result = run_game_day(world=world, strategy=self._strategy(), config=slot_config,
                                   max_injections=budget, on_event=on_event, should_stop=should_stop,
                                   supervision=Supervision(guard=guard, journal=self.journal, store=self.store,
@@ -463,14 +467,49 @@ class Service:
         self._backoff().reset()
         log.info("slot_finished", injections=result.injections, findings=len(result.findings),
                  stopped=result.stopped or None)
-        self._export(list(result.findings.values()))
+        self._export(list(result.findings.values()), world)
 
     def _after_failed_slot(self) -> None:
         """run_game_day reverts on the way out; what a failed revert left open is retried from the journal."""
         if open_intents(self.journal.path):
             self._revert_open(time.monotonic() + self.config.agent.revert_timeout_s)
 
-    def _export(self, findings: list[Any]) -> None:
+    def _retest(self, world: World, slot: Slot, config: Config, guard: SafetyGuard, budget: int,
+                should_stop: Any) -> None:
+        """A retest session: re-run what reproduced each weakness; tickets are resolved, reopened or commented."""
+        from agent.weaknesses.retest import retest
+        from agent.weaknesses.session import send_tickets
+        from agent.weaknesses.store import WeaknessStore
+        from agent.weaknesses.tickets import ticket_exporters
+
+        exporters = ticket_exporters(self.exports.exporters)
+        with WeaknessStore(config.findings.path) as store:
+            report = retest(world=world, config=config, findings=self.store, weaknesses=store,
+                            supervision=Supervision(guard=guard, journal=self.journal, store=self.store),
+                            exporters=exporters, max_injections=budget, should_stop=should_stop)
+            for _ in range(min(report.injections, budget)):
+                self.table.spend(slot)
+            sent = send_tickets(store, self.store, exporters, self.clock()) if exporters else None
+        self._backoff().reset()
+        log.info("retest_finished", injections=report.injections, stopped=report.stopped or None,
+                 resolved=[o.weakness for o in report.outcomes if o.status == "resolved"],
+                 reproduced=[o.weakness for o in report.outcomes if o.reproduced],
+                 tickets_sent=sent.sent if sent else 0)
+
+    def _export(self, findings: list[Any], world: World) -> None:
+        if self.config.weaknesses.tickets == "weakness":
+            from agent.weaknesses.session import after_game_day
+
+            try:
+                weak = after_game_day(spec=world.spec, config=self.config, findings=self.store, run_findings=findings,
+                                      exporters=self.exports.exporters, now=self.clock())
+            except ChaosAgentError as e:
+                log.warning("weaknesses_failed", error=str(e))
+                return
+            sent = weak.tickets
+            log.info("weaknesses_recorded", shown=[r.id for r in weak.shown], impacts=len(weak.impacts),
+                     tickets_sent=sent.sent if sent else 0, tickets_failed=sent.failed if sent else 0)
+            return
         if not self.exports.exporters:
             return
         now = self.clock()

@@ -24,7 +24,7 @@ from agent.memory import MemoryStore
 from agent.safety import SafetyGuard
 from agent.supervision import SupervisedBackend
 from envs.actions import decode
-from envs.chaos_env import ChaosClusterEnv, weakness_id
+from envs.chaos_env import ChaosClusterEnv
 from envs.experiment import ExperimentResult, Timing
 from envs.faults import INTENSITY_NAMES
 from envs.memory import ClusterMemory
@@ -139,7 +139,7 @@ def run_game_day(*, world: World, strategy: Strategy, config: Config, max_inject
                                                   refound=len(info.get("all_findings", [])) - len(info["findings"]),
                                                   reward=reward))
             if memory is not None and supervision.memory is not None:
-                memory.learn(weakness_id(f) for f in info.get("all_findings", []))
+                memory.learn(info.get("weaknesses", []))
                 supervision.memory.save(memory)  # after every injection: a restart loses nothing
             if on_event is not None:
                 on_event(event)

@@ -21,20 +21,27 @@ held fault). Nothing of the scenario's hidden weakness ids.
 
 ## Rewards
 ``envs.reward.reward``: severity + novelty bonus per new weakness, minus blast cost (minutes of SLO
-breach), minus a penalty per weakness found again, minus a small penalty for an action that injected
-nothing. ``info["reward_terms"]`` carries every term.
+breach), minus a penalty per weakness seen again, minus a small penalty for an action that injected
+nothing. ``info["reward_terms"]`` carries every term. A finding is an ``envs.symptoms.Symptom``; it is
+new when the weakness it shows was not found before (``_identity``: in training the answer key's
+weakness, elsewhere the root-cause analysis's ``W-...`` id), however many faults or nodes show it; the
+cluster's memory (``options["memory"]`` at reset) carries the ones found in earlier game days.
+Symptoms under faults beyond the design basis are impact: no weakness, only their blast.
+``info["findings"]`` holds the new symptoms, ``info["all_findings"]`` every symptom of the step,
+``info["weaknesses"]`` the identity of each within-basis one.
 
 ## Episode End
 Terminated when the injection budget of the game day is spent. Truncation comes from
 ``max_episode_steps`` at registration.
 
 ## Version History
-* v0: initial version.
+* v0: initial version. A finding seen again is now recognised by the weakness it shows (before: by its
+  violation, fault targets and affected workloads); beyond-design-basis breaches earn no novelty.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import gymnasium as gym
@@ -42,7 +49,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from envs.actions import PER_TARGET, Action, decode, full_mask
-from envs.cluster import ActionGuard, Injection, Violation
+from envs.cluster import ActionGuard, Injection
 from envs.design_basis import DEFAULT_BOUNDS, DesignBasisBounds, classify
 from envs.experiment import ExperimentResult, Timing, run_experiment, wait_for_steady_state
 from envs.faults import Fault, FaultKind
@@ -58,46 +65,21 @@ from envs.observation import (
 from envs.profile import TopologyProfile, profile
 from envs.reward import RewardWeights, reward
 from envs.scenarios.scoring import score_finding
-from envs.verdict import Breach
+from envs.spec import ClusterSpec
+from envs.symptoms import Symptom, symptoms_of
+from envs.weaknesses import Case, diagnose
+from envs.weaknesses import weakness_id as component_id
 from envs.world import World, WorldFactory
 
 
-@dataclass(frozen=True)
-class StepFinding:
-    """A weakness as the env saw it: the faults active together, and what broke."""
-
-    faults: tuple[Fault, ...]
-    violation: Violation
-    target: str
-    affected: tuple[str, ...]
-    severity: float
-    signature: tuple[str, ...]
-
-
-def finding_signature(violation: str, faults: tuple[Fault, ...], affected: tuple[str, ...]) -> tuple[str, ...]:
-    """Identity of a weakness for 'found again': what broke, and where the faults were."""
-    return (violation, *sorted({f.target for f in faults}), "->", *sorted(affected))
-
-
-def weakness_id(finding: StepFinding) -> str:
-    """The identity under which a finding counts as known: one string, storable in the cluster's memory."""
-    return "|".join(finding.signature)
-
-
-def findings_of(result: ExperimentResult) -> list[StepFinding]:
-    faults = (*(i.fault for i in result.concurrent), result.injection.fault)
-    by_violation: dict[Violation, list[Breach]] = {}
-    for b in result.breaches:
-        by_violation.setdefault(b.violation, []).append(b)
-    out = []
-    for violation, breaches in by_violation.items():
-        affected = tuple(sorted({b.subject for b in breaches}))
-        out.append(StepFinding(
-            faults=faults, violation=violation, target=result.injection.fault.target, affected=affected,
-            severity=max(b.severity for b in breaches),
-            signature=finding_signature(violation, faults, affected),
-        ))
-    return out
+def weakness_identity(spec: ClusterSpec, result: ExperimentResult, symptom: Symptom,
+                      bounds: DesignBasisBounds = DEFAULT_BOUNDS) -> str | None:
+    """The weakness a symptom shows (``W-...``, one per root cause and component, as the findings store
+    names it), or None when its faults are beyond the design basis (impact, never a weakness)."""
+    case = Case("", symptom.violation, symptom.faults, symptom.affected, symptom.worst, result.footprint,
+                symptom.severity)
+    d = diagnose(spec, case, bounds)
+    return None if d.cause is None else component_id(d.component)
 
 
 class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
@@ -127,7 +109,7 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
         self._history = History(0)
         self._held: Injection | None = None
         self._known: set[str] = set()
-        """Identities (``weakness_id``) of the weaknesses found so far, in this game day or, from the
+        """Identities of the weaknesses found so far (``_identity``), in this game day or, from the
         cluster's memory, in earlier ones."""
         self._used = 0
         self._mask = np.zeros(self.action_space.n, dtype=bool)
@@ -245,21 +227,23 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
             self._held = result.injection
         return result
 
-    def _score(self, result: ExperimentResult | None, info: dict[str, Any]) -> tuple[list[StepFinding], int]:
+    def _score(self, result: ExperimentResult | None, info: dict[str, Any]) -> tuple[list[Symptom], int]:
         if result is None:
             return [], 0
-        found = findings_of(result)
+        found = symptoms_of(result)
         fault = result.injection.fault
         info["all_findings"] = found
+        info["weaknesses"] = []
         info["beyond_design_basis"] = beyond = bool(found) and not classify(
             list(found[0].faults), self.world.spec, self.bounds).within
         if beyond:  # impact, not a weakness: no novelty, no severity, only the budget it burned
             info["findings"] = []
             self._history.record(self._profile_index(fault.target), fault.kind, False)
             return [], 0
-        new: list[StepFinding] = []
+        new: list[Symptom] = []
         for f in found:
-            identity = self._identity(f)
+            identity = self._identity(result, f)
+            info["weaknesses"].append(identity)
             if identity not in self._known:
                 self._known.add(identity)
                 new.append(f)
@@ -267,16 +251,16 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
         info["findings"] = new
         return new, len(found) - len(new)
 
-    def _identity(self, finding: StepFinding) -> str:
-        """What makes a finding new: in training, the weakness of the cluster's answer key it shows (one
-        per root cause, however many faults show it); elsewhere its ``weakness_id``."""
+    def _identity(self, result: ExperimentResult, symptom: Symptom) -> str:
+        """What makes a finding new: the weakness it shows, one per root cause however many faults or nodes
+        show it. In training, the weakness of the cluster's answer key (privileged, for the reward only);
+        elsewhere the root-cause analysis's (``weakness_identity``), as the findings store names it."""
         scenario = self.world.label
-        key = getattr(scenario, "weaknesses", None)
-        if key:
-            cid = score_finding(scenario, finding.faults, finding.violation, finding.affected)
+        if getattr(scenario, "weaknesses", None):
+            cid = score_finding(scenario, symptom.faults, symptom.violation, symptom.affected)
             if cid is not None:
-                return f"weakness/{cid}"
-        return weakness_id(finding)
+                return f"key/{cid}"
+        return weakness_identity(self.world.spec, result, symptom, self.bounds) or symptom.key
 
     def _profile_index(self, target: str) -> int:
         assert self._profile is not None

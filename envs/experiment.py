@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from envs.cluster import ClusterBackend, Injection, SteadyStateSample, SteadyStateSource
 from envs.faults import Fault, FaultKind
+from envs.footprint import Touch, footprint
 from envs.spec import ClusterSpec
 from envs.verdict import Breach, baseline_holds, judge
 
@@ -44,6 +45,8 @@ class ExperimentResult:
     started_s: float
     reverted_s: float | None
     held: bool
+    footprint: tuple[Touch, ...] = ()
+    """What the active faults reached, workload by workload, read just before the injection."""
 
     @property
     def budget_burned_s(self) -> float:
@@ -80,6 +83,7 @@ def run_experiment(*, spec: ClusterSpec, backend: ClusterBackend, steady: Steady
     ``stop`` is a stop condition checked on every sample: when true the fault is reverted at once.
     """
     started = backend.now()
+    touched = footprint((*(h.fault for h in held), fault), backend.snapshot())
     window = min(fault.duration_s, timing.duration_of(fault.kind, fault.magnitude))
     injection = backend.inject(fault, injection_id=injection_id)
     during: list[SteadyStateSample] = []
@@ -110,7 +114,7 @@ def run_experiment(*, spec: ClusterSpec, backend: ClusterBackend, steady: Steady
     return ExperimentResult(
         injection=injection, concurrent=tuple(held), breaches=breaches, before=before,
         during=tuple(during), after=tuple(after), started_s=started, reverted_s=reverted,
-        held=hold and applied,
+        held=hold and applied, footprint=touched,
     )
 
 

@@ -234,6 +234,9 @@ class ServiceSpec:
     """Requests per second arriving at an entry point (ignored elsewhere)."""
     slo: Slo = field(default_factory=Slo)
     base_latency_ms: float = 20.0
+    edge_retries: int = 0
+    """Entry points: how often the edge in front (ingress, load balancer) retries a failed request on another
+    endpoint (``chaos-agent.io/edge-retries``); 0: a lost request reaches the user."""
 
     @property
     def key(self) -> str:

@@ -17,6 +17,15 @@ from envs.spec import ClusterSpec, ServiceSpec
 
 MAX_BAD_ROWS = 0.05
 """Share of bad input rows a model tolerates before its predictions count as degraded."""
+COMPARATORS: dict[Violation, str] = {
+    "availability": ">=",
+    "latency": "<=",
+    "training_progress": "<=",
+    "data_loss": "<=",
+    "undetected_drift": ">=",
+    "data_quality": "<=",
+}
+"""How each bound reads as a hypothesis: the signal must stay on this side of the threshold."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,11 @@ class Breach:
     @property
     def severity(self) -> float:
         return severity_score(self)
+
+    @property
+    def hypothesis(self) -> str:
+        """The steady-state bound that broke, as a hypothesis: ``ns/Service/x availability >= 0.99``."""
+        return f"{self.signal} {COMPARATORS[self.violation]} {self.threshold:g}"
 
 
 def severity_score(b: Breach) -> float:

@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from envs.chaos_env import ChaosClusterEnv, StepFinding, weakness_id
+from envs.chaos_env import ChaosClusterEnv
 from envs.design_basis import Basis
 from envs.faults import FaultKind
 from envs.memory import ClusterMemory
 from envs.scenarios import HELD_OUT_SETS, Scenario, generate_cluster
 from envs.scenarios.scoring import score_within_basis
+from envs.symptoms import Symptom
 from envs.world import World, WorldFactory
 from envs.worlds import scenario_world, training_worlds
 from policies.adaptive import AdaptivePolicy, NothingLeftToTry
@@ -81,7 +82,7 @@ def play(env: ChaosClusterEnv, strategy: Strategy, scenario: Scenario, *, seed: 
             break
         action = sample(p, rng)
         obs, reward, terminated, _, info = env.step(action)
-        findings: list[StepFinding] = info.get("all_findings", [])
+        findings: list[Symptom] = info.get("all_findings", [])
         for f in findings:
             basis, cid = score_within_basis(scenario, f.faults, f.violation, f.affected)
             if basis is Basis.BEYOND:
@@ -99,7 +100,7 @@ def play(env: ChaosClusterEnv, strategy: Strategy, scenario: Scenario, *, seed: 
         streaks[row] = 0 if info["findings"] else streaks.get(row, _streak(memory, row)) + 1
         trace.max_fruitless = max(trace.max_fruitless, streaks[row])
         if memory is not None:
-            memory.learn(weakness_id(f) for f in findings)
+            memory.learn(info.get("weaknesses", []))
         if learn:
             strategy.observe(decision, outcome_of(action, result, new_findings=len(info["findings"]),
                                                   refound=len(findings) - len(info["findings"]), reward=reward))

@@ -1,13 +1,16 @@
 """Answer keys of generated clusters, computed on every core and kept as JSON between runs.
 
 A generated cluster's key takes seconds (every design-basis fault run in several states,
-``envs.scenarios.effects``), and training and the benchmark need hundreds. Keys are a pure function of
-the cluster, so they are cached: one JSON file per cluster, holding the digest of the spec and timings
-it was computed for; a file whose digest differs (the generator changed) is recomputed. JSON only.
+``envs.scenarios.effects``), and training and the benchmark need hundreds. The sweep is a pure function
+of the cluster, so it is cached: one JSON file per cluster with every effect and the digest of the spec
+and timings it was run for (a file whose digest differs, because the generator changed, is swept
+again). The key is grouped from the stored effects on load, so a change to the root-cause analysis
+needs no new simulation. JSON only, never a pickle.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import multiprocessing
@@ -16,10 +19,15 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from envs.faults import FaultKind
+from envs.faults import Fault, FaultKind
+from envs.footprint import Touch
 from envs.scenarios import FaultRequirement, PlantedWeakness, Scenario, Trigger, with_key
+from envs.scenarios.effects import Action, Effect, Sweep, sweep
+from envs.scenarios.key import answer_key
+from envs.spec import ClusterSpec
+from envs.verdict import Breach
 
-KEY_FORMAT = "chaos-agent-answer-key/1"
+KEY_FORMAT = "chaos-agent-sweep/1"
 DEFAULT_CACHE = Path("var/cache/answer-keys")
 
 
@@ -47,6 +55,32 @@ def weakness_from_json(d: dict[str, Any]) -> PlantedWeakness:
         blast_s=tuple(d["blast_s"]), culprit=d["culprit"])
 
 
+def _action_json(action: Action) -> list[list[Any]]:
+    return [[f.kind.value, f.intensity, f.target] for f in action]
+
+
+def _action(data: list[list[Any]]) -> Action:
+    return tuple(Fault(FaultKind(k), int(i), str(t)) for k, i, t in data)
+
+
+def sweep_to_json(sweep: Sweep) -> dict[str, Any]:
+    return {
+        "tries": [[_action_json(a), n] for a, n in sweep.tries.items()],
+        "effects": [{"action": _action_json(e.action), "state": e.state, "violation": e.violation,
+                     "subjects": list(e.subjects), "breach_s": e.breach_s, "severity": e.severity,
+                     "worst": dataclasses.asdict(e.worst), "footprint": [t.to_dict() for t in e.footprint]}
+                    for e in sweep.effects],
+    }
+
+
+def sweep_from_json(spec: ClusterSpec, data: dict[str, Any]) -> Sweep:
+    tries = {_action(a): int(n) for a, n in data["tries"]}
+    effects = tuple(Effect(_action(e["action"]), int(e["state"]), e["violation"], tuple(e["subjects"]),
+                           float(e["breach_s"]), float(e["severity"]), Breach(**e["worst"]),
+                           tuple(Touch.from_dict(t) for t in e["footprint"])) for e in data["effects"])
+    return Sweep(spec=spec, tries=tries, effects=effects)
+
+
 def _path(cache: Path, scenario: Scenario) -> Path:
     return cache / f"{scenario.name}-{digest(scenario)}.json"
 
@@ -61,22 +95,24 @@ def _load(cache: Path | None, scenario: Scenario) -> Scenario | None:
         return None
     if data.get("format") != KEY_FORMAT or data.get("digest") != digest(scenario):
         return None
-    return with_key(scenario, [weakness_from_json(w) for w in data["weaknesses"]])
+    return with_key(scenario, answer_key(sweep_from_json(scenario.spec, data["sweep"])))
 
 
-def _store(cache: Path | None, scenario: Scenario) -> None:
+def _store(cache: Path | None, scenario: Scenario, sweep: Sweep) -> None:
     if cache is None:
         return
     cache.mkdir(parents=True, exist_ok=True)
     body = {"format": KEY_FORMAT, "digest": digest(scenario), "name": scenario.name, "family": scenario.family,
-            "weaknesses": [weakness_to_json(w) for w in scenario.weaknesses]}
+            "sweep": sweep_to_json(sweep)}
     tmp = _path(cache, scenario).with_suffix(".tmp")
     tmp.write_text(json.dumps(body, separators=(",", ":")))
     tmp.replace(_path(cache, scenario))
 
 
-def _compute(job: tuple[int, Scenario]) -> tuple[int, Scenario]:
-    return job[0], with_key(job[1])
+def _compute(job: tuple[int, Scenario]) -> tuple[int, Scenario, Sweep]:
+    i, scenario = job
+    swept = sweep(scenario.spec, seed=scenario.seed, timings=scenario.timings)
+    return i, with_key(scenario, answer_key(swept)), swept
 
 
 def keyed(scenarios: Sequence[Scenario], *, cache: Path | None = DEFAULT_CACHE, workers: int = 0,
@@ -97,8 +133,8 @@ def keyed(scenarios: Sequence[Scenario], *, cache: Path | None = DEFAULT_CACHE, 
     return [s for s in out if s is not None]
 
 
-def _keep(done: Iterable[tuple[int, Scenario]], out: list[Scenario | None], cache: Path | None) -> None:
-    """Store each key as soon as it is swept: an interrupted run keeps what it finished."""
-    for i, s in done:
-        _store(cache, s)
+def _keep(done: Iterable[tuple[int, Scenario, Sweep]], out: list[Scenario | None], cache: Path | None) -> None:
+    """Store each sweep as soon as it is done: an interrupted run keeps what it finished."""
+    for i, s, swept in done:
+        _store(cache, s, swept)
         out[i] = s

@@ -20,6 +20,7 @@ from agent.config.records import AuditSettings, FindingsSettings
 from agent.config.run import AgentSettings, ExperimentSettings, PolicySettings
 from agent.config.safety import SafetySettings
 from agent.config.schedule import ScheduleSettings, ServiceSettings
+from agent.config.weaknesses import WeaknessSettings
 from agent.errors import ConfigError
 
 
@@ -31,6 +32,7 @@ class Settings:
     policy: PolicySettings = setting(factory=PolicySettings, doc="[policy]")
     safety: SafetySettings = setting(factory=SafetySettings, doc="[safety]")
     design_basis: DesignBasisSettings = setting(factory=DesignBasisSettings, doc="[design_basis]")
+    weaknesses: WeaknessSettings = setting(factory=WeaknessSettings, doc="[weaknesses]")
     audit: AuditSettings = setting(factory=AuditSettings, doc="[audit]")
     findings: FindingsSettings = setting(factory=FindingsSettings, doc="[findings]")
     exporters: ExportersSettings = setting(factory=ExportersSettings, doc="[exporters]")

@@ -86,6 +86,10 @@ class GameDaySettings:
         'When it starts, as crontab in schedule.timezone, e.g. "0 10 * * tue".'))
     budget: int = setting(5, minimum=1, maximum=1000, doc="Injections allowed in one session.")
     duration_s: float = setting(7200.0, minimum=60, doc="How long a session stays open after it starts.")
+    kind: Literal["game_day", "retest"] = setting("game_day", doc=(
+        '"game_day": the agent chooses faults; "retest": re-run the reproducing experiments of the known '
+        "weaknesses (chaos-agent retest), resolving the tickets of those that no longer reproduce and "
+        "reopening those that come back; the budget caps its injections too."))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ Alertmanager identifies an alert by its labels, so the labels are the finding's 
 (alertname, signature, finding id, violation, fault kind, target) plus its severity label. Each post
 sets ``endsAt = now + resolve_after_s``: the alert keeps firing while the finding recurs and
 resolves by itself after. When the severity label changes, the alert under the old label is ended
-in the same post, so there is never a stale duplicate. Verified against a real Alertmanager 0.25.
+in the same post, so there is never a stale duplicate. A weakness is one alert (``weakness_id`` label) that
+fires while it reproduces and ends (``endsAt`` now) when a retest resolves it. Verified against a real
+Alertmanager 0.25.
 """
 
 from __future__ import annotations
@@ -12,12 +14,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.exporters.base import recurrence_text, title
 from agent.exporters.http import JsonHttp
 from agent.findings.model import Finding
 from agent.findings.store import ExportRef
+from agent.weaknesses.model import TicketEvent
+
+if TYPE_CHECKING:
+    from agent.weaknesses.tickets import WeaknessTicket
 
 
 def _now() -> datetime:
@@ -75,3 +81,29 @@ class AlertmanagerExporter:
         return ExportRef(
             self.name, f"{finding.id}:{finding.severity_label}", f"{self.http.base_url.rstrip('/')}/#/alerts"
         )
+
+    def ticket(self, ticket: WeaknessTicket, event: TicketEvent, existing: ExportRef | None) -> ExportRef:
+        """The weakness as one alert: firing while it reproduces, ended when a retest resolves it."""
+        now = self.clock()
+        w = ticket.record.weakness
+        ends = now if event == "resolved" else now + timedelta(seconds=self.resolve_after_s)
+        alerts = [self._weakness_alert(ticket, w.severity_label, ends)]
+        previous = existing.external_id.rpartition(":")[2] if existing is not None else None
+        if previous and previous != w.severity_label:
+            alerts.append(self._weakness_alert(ticket, previous, now))
+        self.http.request("POST", "/api/v2/alerts", alerts, expect=(200,))
+        return ExportRef(self.name, f"{w.id}:{w.severity_label}", f"{self.http.base_url.rstrip('/')}/#/alerts")
+
+    def _weakness_alert(self, ticket: WeaknessTicket, severity: str, ends: datetime) -> dict[str, Any]:
+        w = ticket.record.weakness
+        alert: dict[str, Any] = {
+            "labels": {"alertname": self.alertname, "severity": severity, "weakness_id": w.id,
+                       "kind": w.cause.value, "locus": w.locus},
+            "annotations": {"summary": ticket.title, "description": w.explanation,
+                            "fix": "" if ticket.record.remedy is None else ticket.record.remedy.summary},
+            "startsAt": _rfc3339(ticket.record.first_seen),
+            "endsAt": _rfc3339(ends),
+        }
+        if self.generator_url:
+            alert["generatorURL"] = self.generator_url
+        return alert

@@ -30,7 +30,7 @@ def title(f: Finding) -> str:
 
 def fact_lines(f: Finding) -> list[tuple[str, str]]:
     """The finding as (label, value) pairs, in the order a reader needs them."""
-    e = f.evidence
+    e = f.evidence.breach
     recover = "not within the watch" if e.recover_s is None else f"{e.recover_s:g} s after the revert"
     return [
         ("Hypothesis", f.hypothesis),
@@ -60,12 +60,12 @@ def markdown_body(f: Finding) -> str:
         f"chaos-agent found a weakness: **{f.hypothesis}** did not hold under {f.faults_text()}.\n\n"
         f"| | |\n|---|---|\n{rows}\n\n"
         f"Reproduce: inject `{f.fault.kind}` at intensity {f.fault.intensity} on `{f.target}` "
-        f"and watch `{f.evidence.signal}`.\n"
+        f"and watch `{f.evidence.breach.signal}`.\n"
     )
 
 
 def recurrence_text(f: Finding) -> str:
-    e = f.evidence
+    e = f.evidence.breach
     return (
         f"Reproduced again: now seen {f.reproductions} times, last at {f.last_seen.isoformat()}. "
         f"Worst so far: {e.signal} {e.worst:g} against {e.threshold:g} "

@@ -1,4 +1,6 @@
-"""Jira Cloud exporter (REST v3): a finding becomes an issue with an ADF description; a recurrence a comment.
+"""Jira Cloud exporter (REST v3): a finding or a weakness becomes an issue with an ADF description; a recurrence
+a comment; a weakness resolved by a retest takes the issue's transition into the "done" status category, one
+that comes back the transition into "to do" (the workflow's own transitions, read from the issue).
 
 Basic auth with the account email and an API token. Verified against the published Jira Cloud
 platform OpenAPI parts and the Atlassian Document Format JSON schema (tests/schemas/), not a live Jira.
@@ -7,13 +9,17 @@ platform OpenAPI parts and the Atlassian Document Format JSON schema (tests/sche
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.errors import ExportError
 from agent.exporters.base import fact_lines, recurrence_text, title
 from agent.exporters.http import JsonHttp
 from agent.findings.model import Finding
 from agent.findings.store import ExportRef
+from agent.weaknesses.model import TicketEvent
+
+if TYPE_CHECKING:
+    from agent.weaknesses.tickets import WeaknessTicket
 
 
 def _text(value: str, *, strong: bool = False) -> dict[str, Any]:
@@ -46,7 +52,7 @@ def adf_description(f: Finding) -> dict[str, Any]:
             _paragraph(
                 _text(
                     f"Reproduce: inject {f.fault.kind} at intensity {f.fault.intensity} on {f.target} "
-                    f"and watch {f.evidence.signal}."
+                    f"and watch {f.evidence.breach.signal}."
                 )
             ),
         ],
@@ -74,11 +80,14 @@ class JiraExporter:
                 expect=(201,),
             )
             return existing
+        return self._create(title(finding), adf_description(finding))
+
+    def _create(self, summary: str, description: dict[str, Any]) -> ExportRef:
         fields = {
             "project": {"key": self.project_key},
-            "summary": title(finding)[:255],
+            "summary": summary[:255],
             "issuetype": {"name": self.issue_type},
-            "description": adf_description(finding),
+            "description": description,
             "labels": list(self.labels),
         }
         reply = self.http.request("POST", "/rest/api/3/issue", {"fields": fields}, expect=(201,))
@@ -87,3 +96,33 @@ class JiraExporter:
         except (TypeError, KeyError) as e:
             raise ExportError("jira: POST /rest/api/3/issue answered 201 without an issue key") from e
         return ExportRef(self.name, key, f"{self.http.base_url.rstrip('/')}/browse/{key}")
+
+    def ticket(self, ticket: WeaknessTicket, event: TicketEvent, existing: ExportRef | None) -> ExportRef:
+        """One issue per weakness: opened, commented on, moved to done and back as the weakness goes."""
+        if existing is None:
+            lead = _paragraph(_text("chaos-agent found a weakness: "), _text(ticket.record.weakness.title, strong=True))
+            facts = [{"type": "listItem", "content": [_paragraph(_text(f"{k}: ", strong=True), _text(v))]}
+                     for k, v in ticket.facts()]
+            doc = {"version": 1, "type": "doc", "content": [
+                lead, _paragraph(_text(ticket.record.weakness.explanation)), {"type": "bulletList", "content": facts}]}
+            existing = self._create(ticket.title, doc)
+            if event == "opened":
+                return existing
+        comment = {"version": 1, "type": "doc", "content": [_paragraph(_text(ticket.event_text(event)))]}
+        issue = f"/rest/api/3/issue/{existing.external_id}"
+        if event in ("resolved", "reopened"):
+            transition = self._transition(issue, "done" if event == "resolved" else "new")
+            self.http.request("POST", f"{issue}/transitions", {
+                "transition": {"id": transition}, "update": {"comment": [{"add": {"body": comment}}]}}, expect=(204,))
+        else:
+            self.http.request("POST", f"{issue}/comment", {"body": comment}, expect=(201,))
+        return existing
+
+    def _transition(self, issue: str, category: str) -> str:
+        """The id of the issue's transition into a status of ``category`` (done, new) in its own workflow."""
+        reply = self.http.request("GET", f"{issue}/transitions", None, expect=(200,))
+        try:
+            options = list(reply.body["transitions"])
+            return next(str(t["id"]) for t in options if t["to"]["statusCategory"]["key"] == category)
+        except (TypeError, KeyError, StopIteration) as e:
+            raise ExportError(f"jira: {issue} has no transition into a {category!r} status") from e

@@ -1,6 +1,7 @@
 """Generic webhook exporter: POST the finding as JSON, signed with HMAC-SHA256 when a key is configured.
 
-The body is ``{"event": "finding.created" | "finding.recurred", "finding": <report dict>}``; the
+The body is ``{"event": "finding.created" | "finding.recurred", "finding": <report dict>}``, or for a
+weakness ``{"event": "weakness.opened" | ".reproduced" | ".resolved" | ".reopened", "weakness": <report dict>}``; the
 signature header carries ``sha256=<hex>`` of the exact body bytes, as GitHub's webhooks do, and
 ``Idempotency-Key`` lets a receiver drop a redelivery.
 """
@@ -11,11 +12,16 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from agent.exporters.http import JsonHttp
 from agent.exporters.secrets import Secret
 from agent.findings.model import Finding
 from agent.findings.store import ExportRef
+from agent.weaknesses.model import TicketEvent
+
+if TYPE_CHECKING:
+    from agent.weaknesses.tickets import WeaknessTicket
 
 
 def sign(key: Secret, body: bytes) -> str:
@@ -36,7 +42,20 @@ class WebhookExporter:
             "X-Chaos-Agent-Event": event,
             "Idempotency-Key": f"{finding.signature}:{finding.reproductions}",
         }
+        self._post(body, headers)
+        return existing or ExportRef(self.name, finding.id, self.http.base_url)
+
+    def _post(self, body: bytes, headers: dict[str, str]) -> None:
         if self.key is not None:
             headers[self.signature_header] = sign(self.key, body)
         self.http.request("POST", "", data=body, extra_headers=headers, expect=tuple(range(200, 300)))
-        return existing or ExportRef(self.name, finding.id, self.http.base_url)
+
+    def ticket(self, ticket: WeaknessTicket, event: TicketEvent, existing: ExportRef | None) -> ExportRef:
+        payload: dict[str, Any] = {"event": f"weakness.{event}", "weakness": ticket.record.to_report_dict(),
+                                   "text": ticket.event_text(event)}
+        body = json.dumps(payload, sort_keys=True).encode()
+        r = ticket.record
+        stamp = (r.resolved_at if event == "resolved" and r.resolved_at else r.last_seen).isoformat()
+        self._post(body, {"X-Chaos-Agent-Event": f"weakness.{event}",
+                          "Idempotency-Key": f"{ticket.id}:{event}:{stamp}"})
+        return existing or ExportRef(self.name, ticket.id, self.http.base_url)

@@ -1,15 +1,12 @@
 """A finding: one steady-state bound a fault broke, with the evidence, deduplicated by a stable signature.
 
-``findings_from_result`` turns an experiment's breaches (the verdict in ``envs.verdict``) into
-findings, one per (violation, fault target), grouping the workloads that broke. The signature hashes
-what makes a weakness the same weakness (violation, fault kinds and targets, affected workloads) and
-leaves out intensity and numbers, so a repeat merges into the finding already stored.
+``findings_from_result`` stores an experiment's symptoms (``envs.symptoms``: the one grouping of
+breaches and the one key of "the same finding") with their evidence and history. A repeat merges into
+the finding already stored. Findings are the evidence of weaknesses (``agent.weaknesses``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -17,18 +14,11 @@ from typing import Any
 
 from envs.cluster import Injection, SteadyStateSample, Violation
 from envs.experiment import ExperimentResult
-from envs.faults import INTENSITY_NAMES
+from envs.faults import INTENSITY_NAMES, Fault, FaultKind
+from envs.footprint import Touch
+from envs.symptoms import symptom_key, symptoms_of
 from envs.verdict import Breach, severity_label
-
-COMPARATORS: Mapping[Violation, str] = {
-    "availability": ">=",
-    "latency": "<=",
-    "training_progress": "<=",
-    "data_loss": "<=",
-    "undetected_drift": ">=",
-    "data_quality": "<=",
-}
-"""How each bound reads as a hypothesis: the signal must stay on this side of the threshold."""
+from envs.weaknesses import Case
 
 
 @dataclass(frozen=True)
@@ -53,40 +43,40 @@ class FaultRef:
 
 @dataclass(frozen=True)
 class Evidence:
-    """The numbers behind a finding, from its worst breach."""
+    """The numbers behind a finding: its worst breach (``envs.verdict.Breach``), the signal's series and
+    every signal broken with it."""
 
-    signal: str
-    threshold: float
-    before: float
-    worst: float
-    after: float
-    detect_s: float
-    """Seconds from the fault's start to the first sample in breach."""
-    recover_s: float | None
-    """Seconds from the revert until the bound held again; None: not within the watch."""
-    breach_s: float
+    breach: Breach
     series: tuple[tuple[float, float], ...] = ()
     """(seconds since the fault started, signal value) for every sample, before through recovery."""
     signals: tuple[str, ...] = ()
-    """Every broken signal grouped into this finding (the worst one is ``signal``)."""
+    """Every broken signal grouped into this finding (the worst one is ``breach.signal``)."""
+    footprint: tuple[Touch, ...] = ()
+    """What the active faults reached, workload by workload (``envs.footprint``)."""
 
     def to_dict(self) -> dict[str, Any]:
+        b = self.breach
         return {
-            "signal": self.signal,
-            "threshold": self.threshold,
-            "before": self.before,
-            "worst": self.worst,
-            "after": self.after,
-            "detect_s": self.detect_s,
-            "recover_s": self.recover_s,
-            "breach_s": self.breach_s,
+            "signal": b.signal,
+            "threshold": b.threshold,
+            "before": b.before,
+            "worst": b.worst,
+            "after": b.after,
+            "detect_s": b.detect_s,
+            "recover_s": b.recover_s,
+            "breach_s": b.breach_s,
+            "subject": b.subject,
             "series": [list(p) for p in self.series],
             "signals": list(self.signals),
+            "footprint": [t.to_dict() for t in self.footprint],
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Evidence:
-        return cls(
+    def from_dict(cls, d: Mapping[str, Any], *, violation: Violation, subject: str) -> Evidence:
+        """``subject`` is used for rows written before the evidence named its subject."""
+        breach = Breach(
+            violation=violation,
+            subject=d.get("subject", subject),
             signal=d["signal"],
             threshold=d["threshold"],
             before=d["before"],
@@ -95,8 +85,12 @@ class Evidence:
             detect_s=d["detect_s"],
             recover_s=d["recover_s"],
             breach_s=d["breach_s"],
+        )
+        return cls(
+            breach=breach,
             series=tuple((float(t), float(v)) for t, v in d.get("series", ())),
             signals=tuple(d.get("signals", ())),
+            footprint=tuple(Touch.from_dict(t) for t in d.get("footprint", ())),
         )
 
 
@@ -119,6 +113,21 @@ class Finding:
     concurrent: tuple[FaultRef, ...] = field(default=())
     """Faults held active during the injection (two-fault findings)."""
     last_injection_index: int | None = None
+    lowest_intensity: int | None = None
+    """The mildest intensity that reproduced it (None: ``fault.intensity``, the only one seen). A finding
+    reproduced within the design basis stays within it however hard it was hit later."""
+
+    @property
+    def mildest(self) -> FaultRef:
+        """The injected fault at the lowest intensity that reproduced the finding."""
+        low = self.fault.intensity if self.lowest_intensity is None else self.lowest_intensity
+        return replace(self.fault, intensity=low)
+
+    def case(self) -> Case:
+        """The finding as the root-cause analysis reads it (``envs.weaknesses``), at its mildest fault."""
+        faults = tuple(Fault(FaultKind(r.kind), r.intensity, r.target) for r in (*self.concurrent, self.mildest))
+        return Case(id=self.id, violation=self.violation, faults=faults, affected=self.affected,
+                    worst=self.evidence.breach, footprint=self.evidence.footprint, severity=self.severity)
 
     @property
     def severity_label(self) -> str:
@@ -146,6 +155,7 @@ class Finding:
             "first_seen": self.first_seen.isoformat(),
             "last_seen": self.last_seen.isoformat(),
             "last_injection_index": self.last_injection_index,
+            "lowest_intensity": self.mildest.intensity,
         }
 
     @classmethod
@@ -159,7 +169,7 @@ class Finding:
             target=d["target"],
             affected=tuple(d["affected"]),
             violation=d["violation"],
-            evidence=Evidence.from_dict(d["evidence"]),
+            evidence=Evidence.from_dict(d["evidence"], violation=d["violation"], subject=d["affected"][0]),
             severity=float(d["severity"]),
             injection_index=int(d["injection_index"]),
             first_seen=datetime.fromisoformat(d["first_seen"]),
@@ -170,16 +180,20 @@ class Finding:
                 for c in d.get("concurrent", ())
             ),
             last_injection_index=d.get("last_injection_index"),
+            lowest_intensity=d.get("lowest_intensity"),
         )
 
     def merged_with(self, repeat: Finding) -> Finding:
-        """This finding seen again: counts and times move on; the worse evidence and higher intensity stay."""
+        """This finding seen again: counts and times move on; the worse evidence and higher intensity stay,
+        and so do the mildest intensity and what that mildest fault reached (its footprint)."""
         worse = repeat if repeat.severity > self.severity else self
+        mild = repeat if repeat.mildest.intensity < self.mildest.intensity else self
         intensity = max(self.fault.intensity, repeat.fault.intensity)
         return replace(
             self,
             hypothesis=worse.hypothesis,
-            evidence=worse.evidence,
+            evidence=replace(worse.evidence, footprint=mild.evidence.footprint),
+            lowest_intensity=mild.mildest.intensity,
             severity=worse.severity,
             fault=replace(self.fault, intensity=intensity),
             reproductions=self.reproductions + repeat.reproductions,
@@ -202,22 +216,12 @@ class Finding:
 def signature_of(
     violation: str, fault: FaultRef, concurrent: Sequence[FaultRef], affected: Sequence[str]
 ) -> str:
-    """Stable across runs and intensities: what broke, under which faults where, hurting whom."""
-    key = {
-        "violation": violation,
-        "fault": [fault.kind, fault.target],
-        "concurrent": sorted([c.kind, c.target] for c in concurrent),
-        "affected": sorted(set(affected)),
-    }
-    return hashlib.sha256(json.dumps(key, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    """``envs.symptoms.symptom_key`` of a stored finding's faults: the one identity of "the same finding"."""
+    return symptom_key(violation, (fault.kind, fault.target), ((c.kind, c.target) for c in concurrent), affected)
 
 
 def finding_id(signature: str) -> str:
     return f"F-{signature[:10]}"
-
-
-def hypothesis_of(b: Breach) -> str:
-    return f"{b.signal} {COMPARATORS.get(b.violation, '~')} {b.threshold:g}"
 
 
 def _signal_value(b: Breach, s: SteadyStateSample, before: SteadyStateSample) -> float | None:
@@ -248,47 +252,32 @@ def _series(b: Breach, result: ExperimentResult) -> tuple[tuple[float, float], .
 def findings_from_result(
     result: ExperimentResult, *, injection_index: int, seen_at: datetime | None = None
 ) -> list[Finding]:
-    """One finding per (violation, fault target) of the experiment, grouping the affected workloads."""
+    """One finding per symptom of the experiment (``envs.symptoms.symptoms_of``), worst first."""
     when = seen_at or datetime.now(UTC)
     fault = FaultRef.of(result.injection)
     concurrent = tuple(FaultRef.of(c) for c in result.concurrent)
-    by_violation: dict[str, list[Breach]] = {}
-    for b in result.breaches:
-        by_violation.setdefault(b.violation, []).append(b)
     findings = []
-    for violation, breaches in by_violation.items():
-        worst = max(breaches, key=lambda b: (b.severity, b.subject))
-        affected = tuple(sorted({b.subject for b in breaches}))
-        signals = tuple(sorted({b.signal for b in breaches}))
-        sig = signature_of(violation, fault, concurrent, affected)
-        hypotheses = sorted({hypothesis_of(b) for b in breaches})
+    for symptom in symptoms_of(result):
+        worst = symptom.worst
+        sig = symptom.key
         findings.append(
             Finding(
                 id=finding_id(sig),
                 signature=sig,
-                hypothesis="; ".join(hypotheses),
+                hypothesis="; ".join(sorted({b.hypothesis for b in symptom.breaches})),
                 fault=fault,
                 target=fault.target,
-                affected=affected,
-                violation=worst.violation,
-                evidence=Evidence(
-                    signal=worst.signal,
-                    threshold=worst.threshold,
-                    before=worst.before,
-                    worst=worst.worst,
-                    after=worst.after,
-                    detect_s=worst.detect_s,
-                    recover_s=worst.recover_s,
-                    breach_s=worst.breach_s,
-                    series=_series(worst, result),
-                    signals=signals,
-                ),
+                affected=symptom.affected,
+                violation=symptom.violation,
+                evidence=Evidence(breach=worst, series=_series(worst, result), signals=symptom.signals,
+                                  footprint=result.footprint),
                 severity=worst.severity,
                 injection_index=injection_index,
                 first_seen=when,
                 last_seen=when,
                 concurrent=concurrent,
                 last_injection_index=injection_index,
+                lowest_intensity=fault.intensity,
             )
         )
     return sorted(findings, key=lambda f: (-f.severity, f.id))

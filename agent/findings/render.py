@@ -47,7 +47,7 @@ def _num(v: float | None, unit: str = "") -> str:
 
 def render_show(finding: Finding, exports: Sequence[ExportRef] = (), queue: Sequence[QueueEntry] = ()) -> str:
     """Everything known about one finding, for a human deciding what to fix."""
-    f, e = finding, finding.evidence
+    f, e = finding, finding.evidence.breach
     lines = [
         f"Finding {f.id}  ({f.severity:.2f} {f.severity_label})",
         f"  hypothesis     {f.hypothesis}",
@@ -66,10 +66,11 @@ def render_show(finding: Finding, exports: Sequence[ExportRef] = (), queue: Sequ
         f"  detected after {_num(e.detect_s, ' s')} ; recovered after revert {_num(e.recover_s, ' s')} ; "
         f"in breach {_num(e.breach_s, ' s')}",
     ]
-    if len(e.signals) > 1:
-        lines.append(f"  also broken    {', '.join(s for s in e.signals if s != e.signal)}")
-    if e.series:
-        lines.append("  series (s since fault: value)  " + "  ".join(f"{t:g}:{v:g}" for t, v in e.series))
+    signals, series = finding.evidence.signals, finding.evidence.series
+    if len(signals) > 1:
+        lines.append(f"  also broken    {', '.join(s for s in signals if s != e.signal)}")
+    if series:
+        lines.append("  series (s since fault: value)  " + "  ".join(f"{t:g}:{v:g}" for t, v in series))
     if exports or queue:
         lines.append("Exports")
         for r in exports:

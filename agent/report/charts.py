@@ -101,7 +101,7 @@ def fault_timeline(results: Sequence[ExperimentResult], findings: Sequence[Findi
     thresholds: dict[str, set[float]] = {}
     for f in findings:
         if f.violation in PANEL_OF_VIOLATION:
-            thresholds.setdefault(PANEL_OF_VIOLATION[f.violation], set()).add(f.evidence.threshold)
+            thresholds.setdefault(PANEL_OF_VIOLATION[f.violation], set()).add(f.evidence.breach.threshold)
     for ax, (field, label, series) in zip(axes[:, 0], panels, strict=True):
         for r in results:
             if r.injection.outcome != "applied":

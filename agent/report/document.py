@@ -60,7 +60,7 @@ def _ordered(findings: Sequence[Finding]) -> list[Finding]:
 
 
 def _recover(f: Finding) -> str:
-    return "not recovered" if f.evidence.recover_s is None else f"{f.evidence.recover_s:g} s"
+    return "not recovered" if f.evidence.breach.recover_s is None else f"{f.evidence.breach.recover_s:g} s"
 
 
 def _markdown(s: Summary, findings: list[Finding], when: str) -> str:
@@ -93,7 +93,7 @@ def _markdown(s: Summary, findings: list[Finding], when: str) -> str:
         for f in findings
     ]
     for f in findings:
-        e = f.evidence
+        e = f.evidence.breach
         lines += [
             "",
             f"### {f.id}: {f.hypothesis}",
@@ -115,9 +115,10 @@ def _html(s: Summary, findings: list[Finding], when: str) -> str:
         f"<td>{f.severity:.2f} {esc(f.severity_label)}</td>"
         f"<td>{esc(f.violation)}</td><td>{esc(f.faults_text())}</td><td>{esc(f.target)}</td>"
         f"<td>{esc(', '.join(f.affected))}</td><td>{f.reproductions}</td><td>{f.injection_index + 1}</td>"
-        f"<td>{esc(f.hypothesis)}</td><td>{f.evidence.before:g} → {f.evidence.worst:g} → {f.evidence.after:g}"
+        f"<td>{esc(f.hypothesis)}</td><td>{b.before:g} → {b.worst:g} → {b.after:g}"
         f"</td><td>{esc(_recover(f))}</td></tr>"
         for f in findings
+        for b in (f.evidence.breach,)
     )
     sev = ", ".join(f"{esc(k)} <b>{v}</b>" for k, v in s.by_severity.items())
     first = "none" if s.first_finding_at is None else f"injection {s.first_finding_at + 1}"

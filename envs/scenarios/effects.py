@@ -5,37 +5,36 @@ design basis counts as one failure (two nodes of one zone: a zone outage), is ru
 steady state, inject, watch, revert, recovery, verdict. Each action runs in several cluster states (a
 few independent simulations, each taking the actions in its own order, so jobs sit at other points of
 their checkpoint interval and leaders on other pods); actions that can depend on the state (on a job, a
-leader-elected or rolling workload, or a node holding one) run in more. What broke is an ``Effect``;
-``envs.scenarios.key`` groups them into the weaknesses of the answer key. Planting code is never read.
+leader-elected or rolling workload, or a node holding one) run in more. What broke is an ``Effect`` (a
+symptom with its footprint); ``envs.scenarios.key`` groups them into the weaknesses of the answer key
+with the root-cause analysis (``envs.weaknesses``). Planting code is never read.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from envs.cluster import ClusterState, Injection, Violation
-from envs.design_basis import DEFAULT_BOUNDS, DesignBasisBounds, classify
+from envs.cluster import Injection, Violation
+from envs.design_basis import DEFAULT_BOUNDS, DesignBasisBounds
 from envs.experiment import Timing, run_experiment, wait_for_steady_state
-from envs.faults import CATALOG, FAULT_KINDS, Fault, FaultKind
-from envs.profile import profile
+from envs.faults import Fault
+from envs.footprint import Touch
 from envs.sim import SimulatedCluster
 from envs.sim.timings import Timings
 from envs.spec import ClusterSpec
+from envs.symptoms import symptoms_of
 from envs.verdict import Breach
+from envs.weaknesses.sweep import design_basis_faults
 
 Action = tuple[Fault, ...]
-"""One fault, or a held fault then the one added to it."""
-ZONE_PAIR_KIND = FaultKind.NODE_FAILURE
-ZONE_PAIR_INTENSITY = 1
-"""A zone outage is swept as two nodes of one zone failing together for 3 minutes."""
+"""One fault, or a held fault then the one added to it (a zone outage: two nodes of one zone)."""
 
 
 @dataclass(frozen=True)
 class Effect:
-    """One broken steady-state bound under one action, in one sampled state."""
+    """One broken steady-state bound under one action, in one sampled state: a symptom, with its evidence."""
 
     action: Action
     state: int
@@ -44,8 +43,9 @@ class Effect:
     """The workloads whose steady state broke (the verdict's subjects), sorted."""
     breach_s: float
     severity: float
-    before: ClusterState
-    """The cluster as it was just before the injection (where pods ran, jobs' progress at risk)."""
+    worst: Breach
+    footprint: tuple[Touch, ...]
+    """What the action's faults reached just before the injection (``envs.footprint``)."""
 
 
 @dataclass(frozen=True)
@@ -57,27 +57,9 @@ class Sweep:
 
 
 def design_basis_actions(spec: ClusterSpec, bounds: DesignBasisBounds = DEFAULT_BOUNDS) -> list[Action]:
-    """Every applicable single fault within the design basis, then every within-basis zone pair."""
-    prof = profile(spec)
-    out: list[Action] = []
-    for ti, target in enumerate(prof.targets):
-        for ki, kind in enumerate(FAULT_KINDS):
-            if not prof.applicable[ti, ki]:
-                continue
-            for intensity in range(3):
-                fault = Fault(kind, intensity, target)
-                if classify([fault], spec, bounds).within:
-                    out.append((fault,))
-    by_zone: dict[str, list[str]] = {}
-    for n in spec.nodes:
-        by_zone.setdefault(n.zone, []).append(n.key)
-    for nodes in by_zone.values():
-        for i, a in enumerate(nodes):
-            for b in nodes[i + 1:]:
-                pair = (Fault(ZONE_PAIR_KIND, ZONE_PAIR_INTENSITY, a), Fault(ZONE_PAIR_KIND, ZONE_PAIR_INTENSITY, b))
-                if classify(list(pair), spec, bounds).within:
-                    out.append(pair)
-    return out
+    """Every applicable single fault within the design basis, then every within-basis zone pair
+    (``envs.weaknesses.sweep.design_basis_faults``: the one enumeration of the design basis)."""
+    return list(design_basis_faults(spec, bounds))
 
 
 def state_dependent_targets(spec: ClusterSpec) -> frozenset[str]:
@@ -94,7 +76,7 @@ def state_dependent_targets(spec: ClusterSpec) -> frozenset[str]:
 
 
 def sweep(spec: ClusterSpec, *, seed: int, timings: Timings = Timings(), timing: Timing = Timing(),
-          bounds: DesignBasisBounds = DEFAULT_BOUNDS, repeats: int = 2, state_repeats: int = 6,
+          bounds: DesignBasisBounds = DEFAULT_BOUNDS, repeats: int = 2, state_repeats: int = 4,
           warmup_s: tuple[float, float] = (300.0, 3600.0)) -> Sweep:
     """Run every design-basis action ``repeats`` times (``state_repeats`` where the state may matter)."""
     actions = design_basis_actions(spec, bounds)
@@ -142,22 +124,10 @@ def _run(sim: SimulatedCluster, spec: ClusterSpec, action: Action, timing: Timin
         for h in held:
             sim.revert(h)
         return None
-    state = sim.snapshot()
     result = run_experiment(spec=spec, backend=sim, steady=sim, fault=_fault(action[-1], timing, held=False),
                             injection_id=run_id, timing=timing, held=held, before=before, converged=sim.converged)
     if result.injection.outcome != "applied":
         return None
-    return [Effect(action, 0, violation, tuple(sorted({b.subject for b in group})),
-                   max(b.breach_s for b in group), max(b.severity for b in group), state)
-            for violation, group in _by_violation(result.breaches)]
+    return [Effect(action, 0, s.violation, s.affected, max(b.breach_s for b in s.breaches), s.severity, s.worst,
+                   result.footprint) for s in symptoms_of(result)]
 
-
-def _by_violation(breaches: Iterable[Breach]) -> list[tuple[Violation, list[Breach]]]:
-    groups: dict[Violation, list[Breach]] = {}
-    for b in breaches:
-        groups.setdefault(b.violation, []).append(b)
-    return sorted(groups.items())
-
-
-def node_faults(action: Sequence[Fault]) -> list[str]:
-    return [f.target for f in action if CATALOG[f.kind].target == "node"]

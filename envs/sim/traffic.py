@@ -98,7 +98,10 @@ def evaluate(sim: SimulatedCluster) -> Traffic:
     latency: dict[str, float] = {}
     for s, spec in enumerate(services):
         if e_s[s]:
-            served[s] = (1.0 - b_s[s] / e_s[s]) * (1.0 - loss[s]) * ok[s]
+            reached = (1.0 - b_s[s] / e_s[s]) * (1.0 - loss[s])
+            if spec.entrypoint and spec.edge_retries:  # the edge tries another endpoint
+                reached = 1.0 - (1.0 - reached) ** (spec.edge_retries + 1)
+            served[s] = reached * ok[s]
         if spec.entrypoint:
             availability[spec.key] = served[s]
             latency[spec.key] = p99[s] + lat[s] + 2.0 * jit[s]

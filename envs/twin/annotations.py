@@ -43,6 +43,7 @@ SLO_AVAILABILITY = PREFIX + "slo-availability"
 SLO_LATENCY = PREFIX + "slo-latency-p99-ms"
 LOAD_RPS = PREFIX + "load-rps"
 BASE_LATENCY = PREFIX + "base-latency-ms"
+EDGE_RETRIES = PREFIX + "edge-retries"
 
 WORKLOAD_KEYS = frozenset(
     {
@@ -63,7 +64,7 @@ WORKLOAD_KEYS = frozenset(
         ROLLOUT_EVERY,
     }
 )
-SERVICE_KEYS = frozenset({ENTRYPOINT, SLO_AVAILABILITY, SLO_LATENCY, LOAD_RPS, BASE_LATENCY})
+SERVICE_KEYS = frozenset({ENTRYPOINT, SLO_AVAILABILITY, SLO_LATENCY, LOAD_RPS, BASE_LATENCY, EDGE_RETRIES})
 ROLES = ("serving", "training", "pipeline", "cache", "batch")
 STAGES = ("producer", "feature_store", "model")
 CALL_FIELDS = ("timeout_ms", "retries", "fallback")
@@ -78,6 +79,12 @@ def one_of(allowed: tuple[str, ...]) -> Callable[[str], str]:
         return text.strip()
 
     return parse
+
+
+def non_negative_int(text: str) -> int:
+    if not text.strip().isdigit():
+        raise ValueError("a whole number of at least 0")
+    return int(text)
 
 
 def service_list(text: str) -> tuple[str, ...]:

@@ -326,6 +326,7 @@ def _finish_services(
                     latency_p99_ms=reader.get(a.SLO_LATENCY, a.positive_number, defaults.slo.latency_p99_ms),
                 ),
                 base_latency_ms=reader.get(a.BASE_LATENCY, a.positive_number, defaults.base_latency_ms),
+                edge_retries=reader.get(a.EDGE_RETRIES, a.non_negative_int, defaults.edge_retries),
             )
         )
     return out, defaulted

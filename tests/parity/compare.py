@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from envs.chaos_env import findings_of
 from envs.cluster import ClusterBackend, SteadyStateSample, SteadyStateSource
 from envs.experiment import Timing, run_experiment, wait_for_steady_state
 from envs.faults import Fault
 from envs.spec import ClusterSpec
+from envs.symptoms import symptoms_of
 
 TIMING = Timing(fault_duration_s=60.0, sample_every_s=15.0, recovery_s=180.0)
 """Short windows (seconds of cluster time) that still see every outage of the scenarios."""
@@ -45,6 +45,6 @@ def run_faults(spec: ClusterSpec, backend: ClusterBackend, steady: SteadyStateSo
         )
         observed.append(Observed(
             fault=fault.describe(), outcome=result.injection.outcome, pods_hit=len(result.injection.affected_pods),
-            findings=frozenset((f.violation, f.target, f.affected) for f in findings_of(result)),
+            findings=frozenset((f.violation, f.target, f.affected) for f in symptoms_of(result)),
         ))
     return observed

@@ -24,8 +24,9 @@ def test_one_finding_per_violation_grouping_affected_workloads() -> None:
     assert avail.affected == (API, WEB)
     assert avail.target == API
     assert avail.hypothesis == f"{FRONTEND} availability >= 0.99"
-    assert avail.evidence.before == 1.0 and avail.evidence.worst == 0.4 and avail.evidence.threshold == 0.99
-    assert avail.evidence.detect_s == 15.0 and avail.evidence.recover_s == 30.0
+    worst = avail.evidence.breach
+    assert worst.before == 1.0 and worst.worst == 0.4 and worst.threshold == 0.99
+    assert worst.detect_s == 15.0 and worst.recover_s == 30.0
     assert avail.severity == round(min(1.0, 0.3 + 1.4 * (0.99 - 0.4)), 3)
     assert avail.severity_label == severity_label(avail.severity)
     assert avail.injection_index == 3 and avail.reproductions == 1
@@ -89,7 +90,7 @@ def test_merge_keeps_worst_evidence_and_max_intensity() -> None:
     )
     merged = first.merged_with(worse).merged_with(milder)
     assert merged.reproductions == 3
-    assert merged.evidence.worst == 0.2 and merged.severity == worse.severity
+    assert merged.evidence.breach.worst == 0.2 and merged.severity == worse.severity
     assert merged.fault.intensity == 2
     assert merged.first_seen == T0 and merged.last_seen == T0 + timedelta(hours=2)
     assert merged.injection_index == 1 and merged.last_injection_index == 9
@@ -106,3 +107,36 @@ def test_rendering_lists_and_shows_the_essentials() -> None:
     page = render_show(avail)
     assert avail.hypothesis in page and "1 / 0.4 / 1" in page and "recovered after revert 30 s" in page
     assert render_list([]) == "no findings yet\n"
+
+
+def test_the_env_and_the_store_recognise_the_same_finding_by_one_key() -> None:
+    """One grouping and one key: the env's novelty and the findings store agree on every symptom."""
+    from envs.actions import Action
+    from tests.envs.test_chaos_env import BACK, make_env
+
+    env = make_env()
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(Action(env.targets.index(BACK), FaultKind.POD_KILL, 0, False).encode())
+    symptoms = info["all_findings"]
+    stored = findings_from_result(info["result"], injection_index=1, seen_at=T0)
+    assert symptoms and sorted(s.key for s in symptoms) == sorted(f.signature for f in stored)
+    assert {s.affected for s in symptoms} == {f.affected for f in stored}
+    # the same fault kind on the same target again is the same finding for both
+    _, _, _, _, again = env.step(Action(env.targets.index(BACK), FaultKind.POD_KILL, 0, False).encode())
+    assert again["findings"] == [] and {s.key for s in again["all_findings"]} <= {f.signature for f in stored}
+
+
+def test_evidence_is_the_worst_breach_and_keeps_the_footprint_through_the_store_format() -> None:
+    from envs.footprint import Touch
+
+    f = findings_from_result(result(), injection_index=0, seen_at=T0)[0]
+    touched = (Touch(Fault(FaultKind.POD_KILL, 2, API), API, 3, 3),)
+    f = replace(f, evidence=replace(f.evidence, footprint=touched))
+    back = Finding.from_report_dict(json.loads(json.dumps(f.to_report_dict())))
+    assert back.evidence.breach.violation == f.violation and back.evidence.breach.subject in f.affected
+    assert back.evidence.footprint == touched and back == f
+    # rows written before evidence named its subject or footprint still load
+    old = f.to_report_dict()
+    del old["evidence"]["subject"], old["evidence"]["footprint"]
+    legacy = Finding.from_report_dict(old)
+    assert legacy.evidence.breach.subject == f.affected[0] and legacy.evidence.footprint == ()

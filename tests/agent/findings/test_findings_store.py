@@ -35,7 +35,7 @@ def test_repeat_merges_into_one_row_and_survives_a_restart(tmp_path: Path) -> No
             result(worst=0.1, intensity=1), injection_index=4, seen_at=T0 + timedelta(minutes=5)
         )[0]
         stored, new = store.upsert(again)
-        assert not new and stored.reproductions == 2 and stored.evidence.worst == 0.1
+        assert not new and stored.reproductions == 2 and stored.evidence.breach.worst == 0.1
     with FindingStore(path) as reopened:
         [only] = reopened.all()
         assert only.reproductions == 2 and only.last_seen == T0 + timedelta(minutes=5)

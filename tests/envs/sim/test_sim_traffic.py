@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sim_specs import NS, WEB, WEB_SVC, deployment, nodes, service, web_spec
 
@@ -171,3 +173,13 @@ def test_call_cycles_are_broken_deterministically_and_still_propagate_failures()
     sim.metrics_text()  # extra evaluations must not change the answer
     sim.dirty = True
     assert sim.instant() == first
+
+
+@pytest.mark.parametrize(("retries", "expected"), [(0, 0.9), (1, 0.99), (2, 0.999)])
+def test_edge_retries_in_front_of_an_entry_point_absorb_lost_requests(retries: int, expected: float) -> None:
+    chain = _chain()
+    web = replace(chain.service(WEB_SVC), edge_retries=retries)
+    spec = replace(chain, services=(web, service("api")))
+    sim = SimulatedCluster(spec, seed=0)
+    sim.inject(Fault(FaultKind.NETWORK_LOSS, 0, WEB), injection_id="loss")  # 10 % of requests lost
+    assert sim.instant().availability[WEB_SVC] == pytest.approx(expected)

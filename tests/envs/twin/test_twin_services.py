@@ -105,13 +105,15 @@ def test_slo_and_load_annotations_and_their_defaults() -> None:
                 "chaos-agent.io/slo-latency-p99-ms": "300",
                 "chaos-agent.io/load-rps": "42",
                 "chaos-agent.io/base-latency-ms": "5",
+                "chaos-agent.io/edge-retries": "2",
             },
         ),
         service("plain", selector={"app": "web"}, type="LoadBalancer"),
     )
     web, plain = spec.service("default/Service/web"), spec.service("default/Service/plain")
     assert web.slo.availability == pytest.approx(0.999) and web.slo.latency_p99_ms == 300.0
-    assert (web.load_rps, web.base_latency_ms) == (42.0, 5.0)
+    assert (web.load_rps, web.base_latency_ms, web.edge_retries) == (42.0, 5.0, 2)
+    assert plain.edge_retries == 0
     assert plain.slo == Slo()
     assert plain.load_rps == 100.0  # half of 4 pods x 50 rps
     assert any(
