@@ -93,6 +93,8 @@ class WorkloadDraft:
     headroom: float | None = None
     """With it, the workload's capacity (all pods together) is ``headroom`` times its load, instead of
     ``CAPACITY_HEADROOM`` times its load per pod."""
+    edge_retries: int = 0
+    """An entry point: how often the edge in front (ingress, load balancer) retries on another endpoint."""
     slo_margin_ms: float | None = None
     """An entry point's latency SLO over its steady p99; None: the worst single fault's add plus a margin."""
     rollout_every_s: float = 0.0
@@ -246,6 +248,7 @@ class Draft:
                     namespace=w.namespace, name=w.name, selector=sel,
                     type="LoadBalancer" if w.entry else "ClusterIP", entrypoint=w.entry,
                     load_rps=w.load_rps if w.entry else 0.0, slo=slo, base_latency_ms=w.base_latency_ms,
+                    edge_retries=w.edge_retries if w.entry else 0,
                 ))
             if w.pdb_min_available is not None and w.kind != "Job":
                 pdbs.append(PdbSpec(namespace=w.namespace, name=w.name, selector=sel,

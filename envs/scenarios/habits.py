@@ -94,12 +94,14 @@ def datastore(b: Builder, name: str, *, ns: str | None = None) -> WorkloadDraft:
 
 
 def entry(b: Builder, name: str, load_rps: tuple[float, float]) -> WorkloadDraft:
-    """An internet-facing workload; its latency SLO sits a drawn margin above its steady p99."""
+    """An internet-facing workload; its latency SLO sits a drawn margin above its steady p99, and the edge in
+    front retries a failed request on another endpoint 0 (a bare load balancer) to 5 times."""
     w = serving(b, name, latency_ms=(5.0, 40.0), startup_s=(2.0, 20.0))
     w.entry = True
     w.load_rps = b.physics.load(log_uniform(b.rng, *load_rps))
     w.replicas = max(w.replicas, 2)
     w.slo_margin_ms = round(log_uniform(b.rng, 500.0, 5000.0), -1)
+    w.edge_retries = pick(b.rng, {0: 0.4, 1: 0.15, 3: 0.2, 5: 0.25})  # a bare load balancer, or an ingress
     b.entries.append(w)
     return w
 
