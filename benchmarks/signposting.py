@@ -7,9 +7,10 @@ checkpoints more rarely than the progress it may lose, is a pipeline stage with 
 schema check on its path or a tight freshness bound, or is called with a very long timeout. On a
 generator that signposts, such a rule finds every weak workload with few false alarms: the policy can
 learn to read the signs instead of the system. Also reported: a logistic regression on all 36 static
-features, fitted on training clusters and scored on held-out ones (the best a static reader does).
+features, fitted on training clusters and scored on held-out ones (what a static reader can learn).
+Keys come from the benchmark's cache (``var/cache/answer-keys``), swept where missing.
 
-    python benchmarks/signposting.py [--seeds 30] [--first-seed 10000]
+    python benchmarks/signposting.py [--seeds 30] [--first-seed 10000] [--json out.json]
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from numpy.typing import NDArray
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from envs.profile import STATIC_FEATURES, profile
-from envs.scenarios import Scenario, held_out_scenarios, training_scenarios
+from envs.scenarios import HELD_OUT, TRAINING, Scenario, generate_cluster
 from envs.spec import node_key
+from policies.keys import DEFAULT_CACHE, keyed
 
 RULE_FEATURES = (
     "backs_entrypoint", "caller_without_fallback", "stateful_without_storage", "checkpoint_vs_loss_bound",
@@ -128,8 +130,9 @@ def main() -> None:
     ap.add_argument("--first-seed", type=int, default=10_000)
     ap.add_argument("--json")
     args = ap.parse_args()
-    test = held_out_scenarios(range(args.first_seed, args.first_seed + args.seeds))
-    train = training_scenarios(range(args.seeds))
+    test = keyed([generate_cluster(s, HELD_OUT) for s in range(args.first_seed, args.first_seed + args.seeds)],
+                 cache=DEFAULT_CACHE)
+    train = keyed([generate_cluster(s, TRAINING) for s in range(args.seeds)], cache=DEFAULT_CACHE)
     x, y = dataset(test)
     flags = np.array([rule(r) for r in x], dtype=bool)
     report = {"rule": precision_recall(flags, y), "logistic": best_static(train, test),

@@ -64,7 +64,7 @@ from envs.observation import (
 )
 from envs.profile import TopologyProfile, profile
 from envs.reward import RewardWeights, reward
-from envs.scenarios.scoring import score_finding
+from envs.scenarios.scoring import score_symptom
 from envs.spec import ClusterSpec
 from envs.symptoms import Symptom, symptoms_of
 from envs.weaknesses import Case, diagnose
@@ -257,7 +257,7 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
         elsewhere the root-cause analysis's (``weakness_identity``), as the findings store names it."""
         scenario = self.world.label
         if getattr(scenario, "weaknesses", None):
-            cid = score_finding(scenario, symptom.faults, symptom.violation, symptom.affected)
+            _, cid = score_symptom(scenario, symptom, result.footprint, self.bounds)
             if cid is not None:
                 return f"key/{cid}"
         return weakness_identity(self.world.spec, result, symptom, self.bounds) or symptom.key

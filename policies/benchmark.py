@@ -23,7 +23,7 @@ from envs.design_basis import Basis
 from envs.faults import FaultKind
 from envs.memory import ClusterMemory
 from envs.scenarios import HELD_OUT_SETS, Scenario, generate_cluster
-from envs.scenarios.scoring import score_within_basis
+from envs.scenarios.scoring import score_symptom
 from envs.symptoms import Symptom
 from envs.world import World, WorldFactory
 from envs.worlds import scenario_world, training_worlds
@@ -83,15 +83,15 @@ def play(env: ChaosClusterEnv, strategy: Strategy, scenario: Scenario, *, seed: 
         action = sample(p, rng)
         obs, reward, terminated, _, info = env.step(action)
         findings: list[Symptom] = info.get("all_findings", [])
+        result = info.get("result")
         for f in findings:
-            basis, cid = score_within_basis(scenario, f.faults, f.violation, f.affected)
+            basis, cid = score_symptom(scenario, f, result.footprint if result is not None else ())
             if basis is Basis.BEYOND:
                 trace.impact += 1
             elif cid is None:
                 trace.false_findings += 1
             elif cid not in trace.found:
                 trace.found[cid] = t
-        result = info.get("result")
         if result is not None:
             trace.breach_s += result.budget_burned_s
         trace.discovered.append(len(trace.found))

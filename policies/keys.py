@@ -39,7 +39,7 @@ def weakness_to_json(w: PlantedWeakness) -> dict[str, Any]:
     return {
         "kind": w.kind, "violation": w.violation, "affected": w.affected, "description": w.description,
         "p": w.p, "surfacing": w.surfacing, "subjects": list(w.subjects), "violations": list(w.violations),
-        "rates": list(w.rates), "blast_s": list(w.blast_s), "culprit": w.culprit,
+        "rates": list(w.rates), "blast_s": list(w.blast_s), "culprit": w.culprit, "component": w.component,
         "triggers": [[[sorted(k.value for k in r.kinds), r.target, r.min_intensity] for r in t.requires]
                      for t in w.triggers],
     }
@@ -52,7 +52,7 @@ def weakness_from_json(d: dict[str, Any]) -> PlantedWeakness:
         class_id="", kind=d["kind"], violation=d["violation"], affected=d["affected"], triggers=triggers,
         description=d["description"], p=float(d["p"]), surfacing=int(d["surfacing"]),
         subjects=tuple(d["subjects"]), violations=tuple(d["violations"]), rates=tuple(d["rates"]),
-        blast_s=tuple(d["blast_s"]), culprit=d["culprit"])
+        blast_s=tuple(d["blast_s"]), culprit=d["culprit"], component=d.get("component", ""))
 
 
 def _action_json(action: Action) -> list[list[Any]]:

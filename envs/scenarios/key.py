@@ -80,7 +80,7 @@ def _weakness(component: str, members: Sequence[tuple[Effect, Diagnosis]], tries
         description=f"{kind.value} in {component.split('|', 1)[1]}: {'/'.join(violations)} of {', '.join(subjects)}",
         p=-rated[0][0], surfacing=len(triggers), subjects=tuple(subjects), violations=tuple(violations),
         rates=tuple(-r for r, *_ in rated), blast_s=tuple(b for _, b, *_ in rated),
-        culprit=culprit(component, lead, workloads))
+        culprit=culprit(component, lead, workloads), component=component)
 
 
 def _describe(action: Action) -> str:

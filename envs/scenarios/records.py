@@ -76,6 +76,9 @@ class PlantedWeakness:
     """Every violation it was seen to cause (a generated key; ``violation`` is the commonest)."""
     culprit: str = ""
     """The workload the weakness lives in (a generated key: what its root cause would fix)."""
+    component: str = ""
+    """The root-cause analysis's component (``envs.weaknesses.Diagnosis.component``; a generated key): a
+    finding diagnosed to it is this weakness, whichever fault showed it."""
     rates: tuple[float, ...] = ()
     """Per trigger (a generated key): the share of sampled cluster states in which it showed the weakness."""
     blast_s: tuple[float, ...] = ()

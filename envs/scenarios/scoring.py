@@ -14,7 +14,10 @@ from itertools import permutations
 
 from envs.design_basis import DEFAULT_BOUNDS, Basis, DesignBasisBounds, classify
 from envs.faults import Fault
+from envs.footprint import Touch
 from envs.scenarios.records import FaultRequirement, PlantedWeakness, Scenario, Trigger
+from envs.symptoms import Symptom
+from envs.weaknesses import Case, diagnose
 
 
 def meets(fault: Fault, req: FaultRequirement) -> bool:
@@ -61,3 +64,19 @@ def score_within_basis(scenario: Scenario, faults: Sequence[Fault], violation: s
     if basis is Basis.BEYOND:
         return basis, None
     return basis, score_finding(scenario, faults, violation, affected)
+
+
+def score_symptom(scenario: Scenario, symptom: Symptom, footprint: Sequence[Touch],
+                  bounds: DesignBasisBounds = DEFAULT_BOUNDS) -> tuple[Basis, str | None]:
+    """``score_within_basis`` for a finding with its evidence: a finding no trigger matches still scores
+    for the weakness of a generated key whose component the root-cause analysis names for it (the same
+    weakness shown by a fault, or in a cluster state, the sweep did not try)."""
+    basis, cid = score_within_basis(scenario, symptom.faults, symptom.violation, symptom.affected, bounds)
+    if basis is Basis.BEYOND or cid is not None or not any(w.component for w in scenario.weaknesses):
+        return basis, cid
+    case = Case("", symptom.violation, symptom.faults, symptom.affected, symptom.worst, tuple(footprint),
+                symptom.severity)
+    d = diagnose(scenario.spec, case, bounds)
+    if d.cause is None:
+        return basis, None
+    return basis, next((w.class_id for w in scenario.weaknesses if w.component == d.component), None)

@@ -27,7 +27,7 @@ from envs.chaos_env import ChaosClusterEnv
 from envs.cluster import ClusterState
 from envs.faults import Fault
 from envs.scenarios import FaultRequirement, PlantedWeakness, Scenario
-from envs.scenarios.scoring import meets, score_within_basis
+from envs.scenarios.scoring import meets, score_symptom
 from policies.base import Decision
 from policies.runtime import RuntimePolicy
 
@@ -186,11 +186,11 @@ def collect(env: ChaosClusterEnv, states: int, *, seed: int, explore: float = 0.
             action = _move(rng, mask, label, explore,
                            None if student is None else student(obs, mask, len(env.targets)))
             obs, _, terminated, truncated, info = env.step(action)
+            result = info.get("result")
             for f in info.get("all_findings", []):
-                _, cid = score_within_basis(scenario, f.faults, f.violation, f.affected)
+                _, cid = score_symptom(scenario, f, result.footprint if result is not None else ())
                 if cid is not None:
                     found.add(cid)
-            result = info.get("result")
             held = result.injection.fault if result is not None and result.held else None
             if terminated or truncated or len(obs_list) >= states:
                 break

@@ -51,3 +51,20 @@ def test_episode_metrics_follow_the_definitions() -> None:
     assert not m["t_all_capped"]
     short = episode_metrics(EpisodeTrace("x", 0, k=4, kinds={}, discovered=[0, 1]), budget=6)
     assert short["t_all"] == 6 and short["t_all_capped"] and short["recall_at_budget"] == 0.25
+
+
+def test_two_exported_policies_side_by_side_over_three_game_days(tmp_path: Path) -> None:
+    from policies.runtime import DEFAULT_POLICY_DIR
+
+    out = tmp_path / "compare.json"
+    common = ["benchmark", "--seeds", "1", "--json", str(out), "--clusters", "held-out-streaming",
+              "--key-cache", str(tmp_path / "keys")]
+    assert main([*common, "--budget", "6", "--game-days", "3", "--strategies", "rl",
+                 "--compare", f"again={DEFAULT_POLICY_DIR}"]) == 0
+    report = json.loads(out.read_text())
+    assert set(report["strategies"]) == {"rl", "again"} and report["game_days"] == 3
+    assert report["policies"] == {"again": str(DEFAULT_POLICY_DIR)}
+    for s in report["strategies"].values():
+        assert len(s["median_curve"]) == 6 and s["max_fruitless"] <= 3
+    assert main([*common, "--compare", "nameless"]) == 2
+    assert main([*common, "--compare", f"empty={tmp_path}"]) == 2
