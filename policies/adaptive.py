@@ -27,6 +27,9 @@ from envs.memory import ActionOutcome, ClusterMemory
 from policies.base import Decision, Outcome, Strategy
 from policies.combine import choice_distribution
 
+_ROW = np.arange(N_INTENSITIES * N_HOLD)
+_HOLD = np.arange(N_HOLD)
+
 
 class NothingLeftToTry(ValueError):
     """Every allowed action's target and kind was tried ``max_fruitless`` times without new evidence."""
@@ -50,6 +53,9 @@ class PosteriorSettings:
 class _Tally:
     cells: NDArray[np.float64]
     """(targets, kinds, intensities): the discount of each action tried before (1 where untried)."""
+    cell_at: NDArray[np.int64]
+    """Flat (target, kind, intensity) index of each action tried before: the sparse form of ``cells``."""
+    cell_factor: NDArray[np.float64]
     rows: NDArray[np.int64]
     """(tried rows, 2): target and kind index of each target and kind tried before."""
     new: NDArray[np.float64]
@@ -119,15 +125,18 @@ class AdaptivePolicy:
 
     def factors(self, decision: Decision) -> NDArray[np.float64]:
         """Shape (targets, kinds, intensities): the weight of each action's prior probability."""
-        s = self.settings
         tally = self._tally(decision.targets)
         out = tally.cells.copy()
         if len(tally.rows):
-            theta = self._rng.beta(s.prior_new + tally.new, s.prior_other + tally.rest)
-            mean = s.prior_new / (s.prior_new + s.prior_other)
-            row_factor = np.where(tally.capped, 0.0, np.minimum(theta / mean, s.max_boost))
-            out[tally.rows[:, 0], tally.rows[:, 1], :] *= row_factor[:, None]
+            out[tally.rows[:, 0], tally.rows[:, 1], :] *= self._row_factors(tally)[:, None]
         return out
+
+    def _row_factors(self, tally: _Tally) -> NDArray[np.float64]:
+        """One Thompson draw per tried target and kind, over the prior mean; 0 where it is capped."""
+        s = self.settings
+        theta = self._rng.beta(s.prior_new + tally.new, s.prior_other + tally.rest)
+        mean = s.prior_new / (s.prior_new + s.prior_other)
+        return np.where(tally.capped, 0.0, np.minimum(theta / mean, s.max_boost))
 
     def _tally(self, targets: tuple[str, ...]) -> _Tally:
         """The memory summed per target and kind, recomputed only when the memory or the targets changed."""
@@ -152,8 +161,10 @@ class AdaptivePolicy:
                 factor *= s.known_factor
             cells[t, k, intensity] *= factor
         keys = list(rows)
+        tried = np.flatnonzero(cells.reshape(-1) != 1.0)
         tally = _Tally(
-            cells=cells, rows=np.array(keys, dtype=np.int64).reshape(-1, 2),
+            cells=cells, cell_at=tried, cell_factor=cells.reshape(-1)[tried],
+            rows=np.array(keys, dtype=np.int64).reshape(-1, 2),
             new=np.array([rows[r][0] for r in keys], dtype=np.float64),
             rest=np.array([rows[r][1] for r in keys], dtype=np.float64),
             capped=np.array([self.memory.streak(targets[t], FAULT_KINDS[k]) >= s.max_fruitless for t, k in keys],
@@ -162,13 +173,19 @@ class AdaptivePolicy:
         return tally
 
     def _reweigh(self, decision: Decision, p: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``p`` (a fresh array: changed in place) times the factors, touching only the tried actions."""
         if not self.memory.cells:
             return p
-        f = self.factors(decision)
-        q = (p.reshape(len(decision.targets), N_KINDS, N_INTENSITIES, N_HOLD) * f[..., None]).reshape(-1)
-        total = q.sum()
+        tally = self._tally(decision.targets)
+        if len(tally.rows):  # every intensity and hold of a tried target and kind
+            first = (tally.rows[:, 0] * N_KINDS + tally.rows[:, 1]) * (N_INTENSITIES * N_HOLD)
+            p[first[:, None] + _ROW] *= self._row_factors(tally)[:, None]
+        if len(tally.cell_at):  # both holds of each tried action
+            p[tally.cell_at[:, None] * N_HOLD + _HOLD] *= tally.cell_factor[:, None]
+        total = p.sum()
         if not total > 0:
             raise NothingLeftToTry(
                 f"every allowed action was tried {self.settings.max_fruitless} times on its target without "
                 "new evidence; nothing is left to try on this cluster until it changes")
-        return q / total
+        p *= 1.0 / total
+        return p

@@ -144,3 +144,18 @@ def test_a_game_day_never_repeats_a_target_and_kind_beyond_three_fruitless_tries
     assert game_day(Fixated()).max_fruitless > 20  # type: ignore[attr-defined]
     adaptive = game_day(AdaptivePolicy(Fixated()))
     assert adaptive.max_fruitless <= 3 and len(adaptive.discovered) == 30  # type: ignore[attr-defined]
+
+
+def test_the_sparse_reweighting_is_the_dense_formula() -> None:
+    """The daemon's path touches only tried actions; it must give exactly prior x factors, renormalised."""
+    memory = ClusterMemory("c")
+    for target, kind, intensity, what in ((0, KILL, 0, "nothing"), (0, KILL, 2, "known"), (1, FaultKind.CPU_STRESS, 1,
+                                                                                             "new")):
+        memory.record(TARGETS[target], kind, intensity, what)  # type: ignore[arg-type]
+    policy = AdaptivePolicy(UniformRandom(), memory)
+    d = decision()
+    policy.reset(np.random.default_rng(5))
+    sparse = policy.probabilities(d)
+    policy.reset(np.random.default_rng(5))
+    dense = UniformRandom().probabilities(d).reshape(d.mask.shape) * policy.factors(d)[..., None]
+    np.testing.assert_allclose(sparse, (dense / dense.sum()).reshape(-1), rtol=1e-12)
