@@ -267,7 +267,7 @@ def run_benchmark(*, seeds: int, budget: int, strategies: Sequence[str], policy_
 
 def _learns(name: str, strategy: Strategy) -> bool:
     """The strategies that read the anomaly scores: the RL policies and the bandits."""
-    return isinstance(strategy, AdaptivePolicy) or name in ("rl", "thompson", "linucb")
+    return isinstance(strategy, AdaptivePolicy) or name in ("rl", "rl_alone", "thompson", "linucb")
 
 
 def _fixed(scenario: Scenario) -> WorldFactory:

@@ -33,6 +33,7 @@ def make_strategy(name: str, *, policy_dir: Path | None = None, adapt: bool = Tr
 
     factories: dict[str, Callable[[], Strategy]] = {
         "rl": rl,
+        "rl_alone": lambda: make_strategy("rl", policy_dir=policy_dir, adapt=False, label="rl_alone"),
         "anomaly_weighted": AnomalyWeighted,
         "pod_kill": PodKill,
         "uniform_random": UniformRandom,
