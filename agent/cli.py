@@ -7,16 +7,24 @@ traceback; an interrupted run reverts every fault before it exits.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
+import importlib
 import json
 import os
+import re
 import shlex
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from agent.config import Config, load_config
-from agent.errors import ChaosAgentError, PolicyError
+from agent.config.run import AgentSettings
+from agent.errors import ChaosAgentError
 
 
 def _write_json(path: Path, data: object) -> None:
@@ -24,29 +32,44 @@ def _write_json(path: Path, data: object) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
-def _load_strategy(config: Config, name: str | None = None) -> object:
-    from policies.registry import make_strategy
-    from policies.runtime import PolicyFileError
-
-    try:
-        return make_strategy(name or config.policy.strategy, policy_dir=config.policy.path,
-                             adapt=config.policy.adapt)
-    except PolicyFileError as e:
-        raise PolicyError(f"policy.path: {e}") from e
-
-
 def _policy_hash(strategy: object) -> str:
     return str(getattr(strategy, "sha256", "") or f"strategy:{getattr(strategy, 'name', '?')}")
 
 
+def _warn(problem: str) -> None:
+    print(f"chaos-agent: warning: {problem}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[list[int]]:
+    """SIGTERM and SIGINT ask the run to end after the experiment under way, which reverts its faults, so
+    the summary and the report are still written; a second signal interrupts at once (faults still reverted)."""
+    received: list[int] = []
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if received:
+            raise KeyboardInterrupt
+        received.append(signum)
+        print(f"chaos-agent: {signal.Signals(signum).name}: finishing the experiment under way (its faults are "
+              "reverted), then the summary; send it again to stop at once", file=sys.stderr, flush=True)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from agent.audit import AuditJournal
+    from agent.console import print_progress
     from agent.findings import FindingStore
     from agent.loop import InjectionEvent, Supervision, run_game_day
     from agent.memory import MemoryStore, memory_path
     from agent.safety import SafetyGuard
+    from agent.session import export_findings, prepare
     from agent.supervision import recover
-    from agent.worlds import simulated_world
 
     config = load_config(args.config)
     if config.cluster.backend == "kubernetes" or args.serve:
@@ -56,65 +79,73 @@ def cmd_run(args: argparse.Namespace) -> int:
         configure_logging(level=config.service.log_level)
         return serve(config)
     max_injections = args.max_injections or config.agent.max_injections
-    world = simulated_world(config)
+    ready = prepare(config)
+    world = ready.world
+    assert world is not None  # the simulated backend
     for note in world.spec.notes:
         print(f"note: {note}", file=sys.stderr)
-    strategy = _load_strategy(config)
     guard = SafetyGuard(config.safety, agent_namespace=config.agent.namespace)
-    journal = AuditJournal.open(config.audit.path, config_hash=config.sha256, policy_hash=_policy_hash(strategy))
-    store = FindingStore(config.findings.path)
+    journal = AuditJournal.open(config.audit.path, config_hash=config.sha256, policy_hash=_policy_hash(ready.strategy),
+                                sealer=ready.sealer)
+    store = FindingStore(config.findings.path, on_unreadable=_warn)
     memory = MemoryStore(memory_path(config.findings.path))
-    try:
-        left = recover(journal, world.backend)
-        if left:
-            print(f"chaos-agent: reverted {len(left)} fault(s) a previous run left open: {', '.join(left)}",
-                  file=sys.stderr)
-        print(f"chaos-agent: {world.spec.name}: {len(world.spec.workloads)} workloads, {len(world.spec.nodes)} "
-              f"nodes; strategy {config.policy.strategy}; dry run {config.safety.dry_run}; up to "
-              f"{max_injections} injections", file=sys.stderr)
-        found = 0
+    what = "one ticket per weakness" if config.weaknesses.tickets == "weakness" else "findings exported"
+    exports = f"; {what} to {', '.join(ready.exporters)} at the end" if ready.exporters else ""
+    found = 0
 
-        def on_event(event: InjectionEvent) -> None:
-            nonlocal found
-            found += len(event.new_findings)
-            if not args.quiet:
-                print_progress(event, max_injections, found)
+    def on_event(event: InjectionEvent) -> None:
+        nonlocal found
+        found += len(event.new_findings)
+        if not args.quiet:
+            print_progress(event, max_injections, found, sys.stderr)
 
-        from agent.console import print_progress
-
-        result = run_game_day(world=world, strategy=strategy, config=config,  # type: ignore[arg-type]
-                              max_injections=max_injections, on_event=on_event,
-                              supervision=Supervision(guard=guard, journal=journal, store=store, memory=memory))
-        weak = _after_run(config, world.spec, store, list(result.findings.values()))
-    finally:
-        journal.close()
-        store.close()
-        memory.close()
+    with _stop_on_signals() as signals:
+        try:
+            left = recover(journal, world.backend)
+            if left:
+                print(f"chaos-agent: reverted {len(left)} fault(s) a previous run left open: {', '.join(left)}",
+                      file=sys.stderr)
+            print(f"chaos-agent: {world.spec.name}: {len(world.spec.workloads)} workloads, {len(world.spec.nodes)} "
+                  f"nodes; strategy {config.policy.strategy}; dry run {config.safety.dry_run}; up to "
+                  f"{max_injections} injections{exports}", file=sys.stderr)
+            supervision = Supervision(guard=guard, journal=journal, store=store, memory=memory)
+            result = run_game_day(world=world, strategy=ready.strategy, config=config, max_injections=max_injections,
+                                  on_event=on_event, should_stop=lambda: bool(signals), supervision=supervision)
+            if signals:
+                result.stopped = f"{signal.Signals(signals[0]).name} received"
+            if ready.exporters and config.weaknesses.tickets == "finding":
+                sent = export_findings(store, ready.exporters, result.findings.values(), config, datetime.now(UTC))
+                print(f"chaos-agent: exports: {sent.sent} sent, {sent.failed + sent.parked} failed (kept in "
+                      f"{config.findings.path}; the next run tries them again)", file=sys.stderr)
+            weak = _after_run(config, world.spec, store, list(result.findings.values()),
+                              ready.exporters if config.weaknesses.tickets == "weakness" else {})
+            if weak.tickets is not None:
+                t = weak.tickets
+                print(f"chaos-agent: tickets: {t.sent} sent, {t.failed + t.parked} failed (kept in "
+                      f"{config.findings.path}; the next run tries them again)", file=sys.stderr)
+            _seq, head = journal.position()
+        finally:
+            journal.close()
+            store.close()
+            memory.close()
+    for warning in result.warnings:
+        _warn(warning)
     if args.report:
         _write_json(Path(args.report), {**result.report(), **weak.report()})
     _print_run_summary(result, weak)
     if args.report:
         print(f"\nreport: {args.report}")
-    print(f"audit trail: {config.audit.path}  (verify: chaos-agent audit verify {config.audit.path})")
-    return 0
+    print(f"audit trail: {config.audit.path}  (verify: chaos-agent audit verify {config.audit.path} "
+          f"--expected-head {head})")
+    return 128 + signals[0] if signals else 0
 
 
-def _after_run(config: Config, spec: object, store: object, findings: list[object]) -> Any:
-    """Weaknesses behind the stored findings, with their tickets sent when exporters are configured."""
-    from datetime import UTC, datetime
-
-    from agent.exporters import ExportQueue, build_exporters
+def _after_run(config: Config, spec: Any, store: Any, findings: list[Any], exporters: Any) -> Any:
+    """Weaknesses behind the stored findings, with one ticket per weakness in every exporter given."""
     from agent.weaknesses.session import after_game_day
 
-    exporters = build_exporters(config.exporters)
-    now = datetime.now(UTC)
-    if config.weaknesses.tickets == "finding" and exporters:
-        queue = ExportQueue(store, exporters)  # type: ignore[arg-type]
-        queue.record(findings, now)  # type: ignore[arg-type]
-        queue.drain_queue(now)
-        exporters = {}
-    return after_game_day(spec=spec, config=config, findings=store, run_findings=findings,  # type: ignore[arg-type]
-                          exporters=exporters, now=now)
+    return after_game_day(spec=spec, config=config, findings=store, run_findings=findings, exporters=exporters,
+                          now=datetime.now(UTC))
 
 
 def _print_run_summary(result: Any, weak: Any) -> None:
@@ -127,9 +158,6 @@ def _print_run_summary(result: Any, weak: Any) -> None:
           f"every fault reverted.{stopped}\n")
     print("Weaknesses (root causes under design-basis faults; `chaos-agent weaknesses show ID` for the fix):")
     print(render_weakness_list(weak.shown), end="")
-    if weak.tickets is not None:
-        t = weak.tickets
-        print(f"tickets: {t.sent} sent, {t.failed} failed (retried later), {t.parked} parked")
     impacts = render_impacts(weak.impacts)
     if impacts:
         print("\n" + impacts, end="")
@@ -138,9 +166,15 @@ def _print_run_summary(result: Any, weak: Any) -> None:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from agent.audit import verify
+    from agent.audit import load_sealer, verify
 
-    report = verify(Path(args.path))
+    if args.expected_head is not None and not re.fullmatch(r"[0-9a-f]{64}", args.expected_head):
+        raise ChaosAgentError(f"--expected-head must be the 64 hex digits of a published head (an audit_head log "
+                              f"line or AuditHead Event), got {args.expected_head!r}")
+    key_file = Path(args.key_file) if args.key_file else (load_config(args.config).audit.key_file
+                                                           if args.config else None)
+    report = verify(Path(args.path), expected_head=args.expected_head,
+                    sealer=load_sealer(key_file) if key_file else None)
     print(report.describe())
     return 0 if report.ok else 1
 
@@ -172,7 +206,7 @@ def cmd_findings(args: argparse.Namespace) -> int:
     if not config.findings.path.exists():
         print(f"no findings yet ({config.findings.path} does not exist: run the agent first)")
         return 0
-    with FindingStore(config.findings.path) as store:
+    with FindingStore(config.findings.path, on_unreadable=_warn) as store:
         text = findings_list_text(store) if args.findings_command == "list" else finding_show_text(store, args.id)
     print(text, end="" if text.endswith("\n") else "\n")
     return 0
@@ -187,7 +221,8 @@ def cmd_weaknesses(args: argparse.Namespace) -> int:
     if not config.findings.path.exists():
         print(f"no weaknesses yet ({config.findings.path} does not exist: run the agent first)")
         return 0
-    with FindingStore(config.findings.path) as findings, WeaknessStore(config.findings.path) as store:
+    with (FindingStore(config.findings.path, on_unreadable=_warn) as findings,
+          WeaknessStore(config.findings.path, on_unreadable=_warn) as store):
         if args.weaknesses_command == "list":
             text = render_weakness_list(store.all(args.status))
         else:
@@ -207,9 +242,8 @@ def cmd_weaknesses(args: argparse.Namespace) -> int:
 
 
 def cmd_retest(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
     from agent.audit import AuditJournal
+    from agent.embedded_cluster import simulated_world
     from agent.exporters import build_exporters
     from agent.findings import FindingStore
     from agent.loop import Supervision
@@ -219,7 +253,6 @@ def cmd_retest(args: argparse.Namespace) -> int:
     from agent.weaknesses.session import send_tickets
     from agent.weaknesses.store import WeaknessStore
     from agent.weaknesses.tickets import ticket_exporters
-    from agent.worlds import simulated_world
 
     config = load_config(args.config)
     if config.cluster.backend == "kubernetes":
@@ -238,7 +271,7 @@ def cmd_retest(args: argparse.Namespace) -> int:
             report = retest(world=world, config=config, findings=findings, weaknesses=store,
                             supervision=Supervision(guard=guard, journal=journal, store=findings),
                             exporters=exporters, max_injections=args.max_injections or None)
-            tickets = send_tickets(store, findings, exporters, datetime.now(UTC)) if exporters else None
+            tickets = send_tickets(store, findings, exporters, datetime.now(UTC), config) if exporters else None
     finally:
         journal.close()
     for o in report.outcomes:
@@ -254,20 +287,33 @@ def cmd_retest(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from agent.findings import FindingStore
     from agent.report import write_report
+    from agent.report.runs import select_run
+    from agent.weaknesses.store import WeaknessStore
 
     config = load_config(args.config)
     if not config.findings.path.exists():
         raise ChaosAgentError(f"no findings store at {config.findings.path}: run the agent first")
-    with FindingStore(config.findings.path) as store:
-        findings = store.all()
-    paths = write_report(findings, [], Path(args.out) if args.out else config.findings.report_dir)
-    print(f"report: {paths.markdown} and {paths.html}")
+    with FindingStore(config.findings.path, on_unreadable=_warn) as store:
+        chosen = select_run(store, args.run)
+    shown = {f.id for f in chosen.findings}
+    with WeaknessStore(config.findings.path) as weaknesses:  # those the chosen run's findings show lead the report
+        leading = [r for r in weaknesses.all() if set(r.weakness.findings) & shown]
+    for note in chosen.notes:
+        _warn(note)
+    out = Path(args.out) if args.out else config.findings.report_dir
+    paths = write_report(chosen.findings, chosen.experiments, out, weaknesses=leading)
+    print(f"report: {paths.markdown} and {paths.html} ({chosen.describe()})")
+    if paths.charts_note:
+        print(f"chaos-agent: note: {paths.charts_note}", file=sys.stderr)
     return 0
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    print(f"{config.path}: ok (sha256 {config.sha256[:12]})")
+    from agent.session import prepare
+
+    config = load_config(getattr(args, "config", "config.toml"))  # the positional or the flag
+    ready = prepare(config)  # what run builds before its first injection, built the same way
+    print(f"{config.path}: ok (sha256 {config.sha256[:12]}); {ready.checked()}")
     return 0
 
 
@@ -282,6 +328,8 @@ def cmd_config_reference(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_INJECTIONS = int(next(f for f in dataclasses.fields(AgentSettings) if f.name == "max_injections").metadata["max"])
+
 TRAIN_FLAGS = {"timesteps": "--timesteps", "n_envs": "--envs", "budget": "--budget",
                "warm_start_states": "--warm-start", "dagger_rounds": "--dagger-rounds",
                "learning_rate": "--learning-rate", "ent_coef": "--ent-coef", "clusters": "--clusters",
@@ -289,13 +337,22 @@ TRAIN_FLAGS = {"timesteps": "--timesteps", "n_envs": "--envs", "budget": "--budg
 """TrainingRun fields -> the train flags that set them, for error messages."""
 
 
+TRAIN_EXTRAS = ("torch", "stable_baselines3", "sb3_contrib")
+INSTALL_TRAIN = "in a clone run scripts/bootstrap dev, or pip install torch==2.13.0 -e '.[train]'"
+
+
+def _require(modules: Sequence[str], what: str, install: str) -> None:
+    """One clear line, before any work, when an optional dependency of a command is not installed."""
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as e:
+            raise ChaosAgentError(f"{what} needs {name}, which is not installed: {install}") from e
+
+
 def cmd_train(args: argparse.Namespace) -> int:
-    try:
-        from policies.training import TrainingRun, TrainingRunError, train
-    except ImportError as e:
-        raise ChaosAgentError(f"training needs torch and stable-baselines3 ({e.name} is missing): run "
-                              "scripts/bootstrap dev, or pip install torch==2.13.0 -e '.[train]'") from e
     from envs.scenarios import FAMILY_NAMES
+    from policies.training import TrainingRun, TrainingRunError, train  # torch is imported by train() only
 
     unknown = [f for f in args.without_family or [] if f not in FAMILY_NAMES]
     if unknown:
@@ -320,10 +377,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             RuntimePolicy.load(run.init_policy)
         except PolicyFileError as e:
             raise ChaosAgentError(f"chaos-agent train: --init-policy: {e}") from e
+    _require(TRAIN_EXTRAS, "chaos-agent train", INSTALL_TRAIN)
     config = load_config(args.config)
     twin = None
     if config.cluster.simulated.manifests is not None:
-        from agent.worlds import simulated_world
+        from agent.embedded_cluster import simulated_world
 
         twin = simulated_world(config).spec
     out = train(run, twin=twin, command=shlex.join(["chaos-agent", *sys.argv[1:]]))
@@ -332,10 +390,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_export_policy(args: argparse.Namespace) -> int:
-    try:
-        from policies.training import export_checkpoint
-    except ImportError as e:
-        raise ChaosAgentError(f"exporting needs stable-baselines3 ({e.name} is missing): scripts/bootstrap dev") from e
+    _require(TRAIN_EXTRAS, "chaos-agent export-policy", INSTALL_TRAIN)
+    from policies.training import export_checkpoint
+
     checkpoint = Path(args.checkpoint)
     if not checkpoint.is_file():
         raise ChaosAgentError(f"--checkpoint {checkpoint} is not a file; checkpoints are DIR/checkpoints/*.zip")
@@ -369,6 +426,9 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     if args.clusters not in HELD_OUT_SETS:
         raise ChaosAgentError(f"chaos-agent benchmark: --clusters {args.clusters!r} is not a held-out set; "
                               f"known: {', '.join(HELD_OUT_SETS)}")
+    if args.plot:
+        _require(("matplotlib",), "chaos-agent benchmark --plot", "in a clone run scripts/bootstrap dev, or pip "
+                 "install -e '.[report]' (or leave --plot out)")
 
     strategies = tuple(args.strategies.split(",")) if args.strategies else BENCHMARK_STRATEGIES
     compared = _compared_policies(args.compare or [])
@@ -407,8 +467,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     cfg = sub.add_parser("config", help="configuration tools")
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True)
-    check = cfg_sub.add_parser("check", help="validate a configuration file")
-    check.add_argument("config")
+    check = cfg_sub.add_parser("check", help="validate a configuration file, and build what run would build from it")
+    check.add_argument("config", nargs="?", default=argparse.SUPPRESS,
+                       help="configuration file (default: ./config.toml)")
+    check.add_argument("--config", dest="config", default=argparse.SUPPRESS, help="the same, as a flag")
     check.set_defaults(func=cmd_config_check)
     ref = cfg_sub.add_parser("reference", help="print the configuration reference (Markdown)")
     ref.add_argument("--out", help="write it to this file")
@@ -445,11 +507,11 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--checkpoint", required=True, help="a checkpoints/*.zip written by train")
     ex.add_argument("--out", required=True)
     ex.set_defaults(func=cmd_export_policy)
-    bm = sub.add_parser("benchmark", help="run the learning benchmark of BENCHMARK.md")
+    bm = sub.add_parser("benchmark", help="run the learning benchmark (docs/benchmark-protocol.md)")
     bm.add_argument("--seeds", type=int, default=30)
     bm.add_argument("--budget", type=int, default=50)
     bm.add_argument("--json", required=True)
-    bm.add_argument("--plot")
+    bm.add_argument("--plot", help="also draw the discovery curves to this PNG (needs matplotlib)")
     bm.add_argument("--markdown", help="also write the tables as Markdown")
     bm.add_argument("--policy", help="exported policy folder (default: the shipped one)")
     bm.add_argument("--strategies", help="comma-separated subset")
@@ -467,6 +529,11 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     ver = audit_sub.add_parser("verify", help="check a journal: the first changed, removed or reordered record")
     ver.add_argument("path")
+    ver.add_argument("--expected-head", metavar="HASH",
+                     help="a head published earlier (the daemon's audit_head log line or AuditHead Event): the "
+                          "journal must still pass through it")
+    ver.add_argument("--key-file", help="the audit key the journal is sealed with ([audit] key_file)")
+    ver.add_argument("--config", help="take the key from this config's [audit] key_file")
     ver.set_defaults(func=cmd_audit_verify)
     halt = sub.add_parser("halt", help="kill switch: revert every active fault and stop injecting")
     halt.add_argument("--config", default="config.toml")
@@ -478,17 +545,21 @@ def build_parser() -> argparse.ArgumentParser:
     fnd = sub.add_parser("findings", help="list or show stored findings")
     fnd.add_argument("--config", default="config.toml")
     fnd_sub = fnd.add_subparsers(dest="findings_command", required=True)
-    fnd_sub.add_parser("list", help="every finding, worst first").set_defaults(func=cmd_findings)
-    show = fnd_sub.add_parser("show", help="one finding with its evidence and exports")
+    # --config is accepted after the verb too (findings list --config X); there it wins
+    after = argparse.ArgumentParser(add_help=False)
+    after.add_argument("--config", default=argparse.SUPPRESS, help="configuration file (default: ./config.toml)")
+    fnd_sub.add_parser("list", help="every finding, worst first", parents=[after]).set_defaults(func=cmd_findings)
+    show = fnd_sub.add_parser("show", help="one finding with its evidence and exports", parents=[after])
     show.add_argument("id", help="finding id (F-..., a unique prefix) or signature")
     show.set_defaults(func=cmd_findings)
     wk = sub.add_parser("weaknesses", help="list or show weaknesses: root causes with their fix and evidence")
     wk.add_argument("--config", default="config.toml")
     wk_sub = wk.add_subparsers(dest="weaknesses_command", required=True)
-    wk_list = wk_sub.add_parser("list", help="every weakness, open first, worst first")
+    wk_list = wk_sub.add_parser("list", help="every weakness, open first, worst first", parents=[after])
     wk_list.add_argument("--status", choices=("open", "resolved"), help="only weaknesses in this status")
     wk_list.set_defaults(func=cmd_weaknesses)
-    wk_show = wk_sub.add_parser("show", help="one weakness: why, what it breaks, the fix, the evidence, tickets")
+    wk_show = wk_sub.add_parser("show", help="one weakness: why, what it breaks, the fix, the evidence, tickets",
+                                parents=[after])
     wk_show.add_argument("id", help="weakness id (W-..., a unique prefix)")
     wk_show.add_argument("--patch", action="store_true", help="print only the fix as YAML, to apply")
     wk_show.set_defaults(func=cmd_weaknesses)
@@ -496,9 +567,10 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--config", default="config.toml")
     rt.add_argument("--max-injections", type=int, default=0, help="stop after N injections")
     rt.set_defaults(func=cmd_retest)
-    rep = sub.add_parser("report", help="write the game-day report (Markdown and HTML with charts)")
+    rep = sub.add_parser("report", help="write the game-day report (Markdown and HTML; charts with matplotlib)")
     rep.add_argument("--config", default="config.toml")
     rep.add_argument("--out", help="output folder (default: [findings] report_dir)")
+    rep.add_argument("--run", help="the run to report: its id (default: the latest run in the store), or all")
     rep.set_defaults(func=cmd_report)
     return p
 
@@ -510,6 +582,9 @@ def _positive(args: argparse.Namespace) -> None:
             continue
         if value < 0 or (value == 0 and name != "max_injections"):
             raise ChaosAgentError(f"--{name.replace('_', '-')} must be a positive number, got {value}")
+    if getattr(args, "max_injections", 0) > MAX_INJECTIONS:
+        raise ChaosAgentError(f"--max-injections must be at most {MAX_INJECTIONS} (as [agent] max_injections), "
+                              f"got {args.max_injections}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

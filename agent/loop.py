@@ -19,16 +19,16 @@ import numpy as np
 
 from agent.audit import AuditJournal
 from agent.config import Config
-from agent.findings import Finding, FindingStore, findings_from_result
+from agent.findings import ExperimentRecord, Finding, FindingStore, FindingStoreError, findings_from_result
 from agent.memory import MemoryStore
 from agent.safety import SafetyGuard
 from agent.supervision import SupervisedBackend
 from envs.actions import decode
 from envs.chaos_env import ChaosClusterEnv
+from envs.cluster_under_test import World
 from envs.experiment import ExperimentResult, Timing
 from envs.faults import INTENSITY_NAMES
 from envs.memory import ClusterMemory
-from envs.world import World
 from policies.adaptive import AdaptivePolicy, NothingLeftToTry
 from policies.base import Decision, Strategy, outcome_of
 from policies.combine import choice_distribution, sample
@@ -61,6 +61,11 @@ class RunResult:
     events: list[InjectionEvent] = field(default_factory=list)
     stopped: str = ""
     """Why the run ended before its budget ("" when it used it all)."""
+    run_id: str = ""
+    experiments: list[ExperimentRecord] = field(default_factory=list)
+    """Each experiment as the report draws it (also kept in the store)."""
+    warnings: list[str] = field(default_factory=list)
+    """What went wrong beside the experiments (the findings store could not be written), one line each."""
 
     def report(self) -> dict[str, Any]:
         ordered = sorted(self.findings.values(), key=lambda f: (f.injection_index, f.id))
@@ -78,6 +83,8 @@ class Supervision:
     memory: MemoryStore | None = None
     """Where the cluster's memory persists; with it (and ``[policy] adapt``) the game day continues the
     last one on this cluster and learns from every outcome."""
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    """Names the run's experiments in the store (``chaos-agent report --run``)."""
 
 
 def _remembering(strategy: Strategy, world: World, config: Config, supervision: Supervision
@@ -105,9 +112,9 @@ def run_game_day(*, world: World, strategy: Strategy, config: Config, max_inject
     rng = np.random.default_rng(seed)
     strategy, memory = _remembering(strategy, world, config, supervision)
     strategy.reset(rng)
-    out = RunResult()
+    out = RunResult(run_id=supervision.run_id)
     try:
-        obs, _ = env.reset(seed=seed, options={"run_id": uuid.uuid4().hex[:8], "memory": memory})
+        obs, _ = env.reset(seed=seed, options={"run_id": supervision.run_id, "memory": memory})
         for index in range(1, max_injections + 1):
             stop = _why_stop(env, supervision, should_stop)
             if stop:
@@ -165,17 +172,36 @@ def _record(result: ExperimentResult | None, index: int, out: RunResult, supervi
     """Merge this experiment's findings into the run's and the store; journal the new ones."""
     if result is None:
         return []
+    now = datetime.now(UTC)
+    found = findings_from_result(result, injection_index=index, seen_at=now)
+    record = ExperimentRecord.of(result, injection=index, signatures=[f.signature for f in found])
+    out.experiments.append(record)
     new = []
-    for finding in findings_from_result(result, injection_index=index, seen_at=datetime.now(UTC)):
+    for finding in found:
         known = out.findings.get(finding.signature)
         out.findings[finding.signature] = finding if known is None else known.merged_with(finding)
-        if supervision.store is not None:
-            supervision.store.upsert(finding)
         if known is None:
             new.append(finding)
             supervision.journal.record_finding(finding.id, injection_id=result.injection.id, target=finding.target,
                                                status=finding.violation, detail=finding.hypothesis)
+    _store(supervision, out, found, record, now)
     return new
+
+
+def _store(supervision: Supervision, out: RunResult, found: list[Finding], record: ExperimentRecord,
+           now: datetime) -> None:
+    """Keep the experiment and its findings in the store; a store that fails is set aside for the run (the
+    run's own result still holds everything), never a reason to stop experimenting with a fault active."""
+    store = supervision.store
+    if store is None:
+        return
+    try:
+        for finding in found:
+            store.upsert(finding)
+        store.record_experiment(supervision.run_id, record, now)
+    except FindingStoreError as e:
+        out.warnings.append(f"{e}; this run's findings are not stored (they are in its summary and --report)")
+        supervision.store = None
 
 
 def _describe(env: ChaosClusterEnv, action: int) -> str:

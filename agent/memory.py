@@ -97,3 +97,9 @@ class MemoryStore:
     def close(self) -> None:
         with self._lock, contextlib.suppress(sqlite3.Error):
             self._db.close()
+
+    def __enter__(self) -> MemoryStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

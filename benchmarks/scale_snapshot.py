@@ -19,7 +19,6 @@ through clear_refs), the daemon's equivalent peak (code + that), and the RSS the
     python benchmarks/scale_snapshot.py --nodes 5000 --pods 150000
     python benchmarks/scale_snapshot.py --nodes 200 --pods 6000 --repeat 5        # quick
     python benchmarks/scale_snapshot.py --nodes 500 --pods 15000 --cprofile out.prof  # where time goes
-    python benchmarks/scale_snapshot.py ... --with-proposals [--slim] [--gc-freeze]  # proposed fixes
 """
 
 from __future__ import annotations
@@ -50,7 +49,6 @@ from agent.backends.kubernetes.backend import KubernetesBackend
 from agent.backends.kubernetes.resources import SNAPSHOT_RESOURCES
 from agent.config.safety import SafetySettings
 from agent.safety import SafetyGuard
-from benchmarks import scale_proposals
 from benchmarks.cluster_gen import ClusterPages, cluster_pages
 from envs.observation import History, target_features
 from envs.profile import profile
@@ -253,10 +251,10 @@ def memory_of(path: str, recorded: Path) -> dict[str, float]:
     return {k: round(v) for k, v in out.items()}
 
 
-def memory_in_subprocesses(recorded: Path, flags: list[str]) -> dict[str, dict[str, float]]:
+def memory_in_subprocesses(recorded: Path) -> dict[str, dict[str, float]]:
     out = {}
     for path in ("parse", "agent"):
-        cmd = [sys.executable, __file__, "--memory", path, "--recorded", str(recorded), *flags]
+        cmd = [sys.executable, __file__, "--memory", path, "--recorded", str(recorded)]
         done = subprocess.run(cmd, check=True, capture_output=True, text=True)
         out[path] = json.loads(done.stdout)
     return out
@@ -286,16 +284,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--recorded", type=Path, default=None, help="pages saved by cluster_gen.py --out")
-    ap.add_argument("--with-proposals", action="store_true",
-                    help="swap in the backend fixes proposed in scale_proposals.py (to measure them)")
     ap.add_argument("--cprofile", type=Path, default=None, help="write a cProfile of one agent run here")
-    ap.add_argument("--slim", action="store_true", help="with --with-proposals: the cache keeps slim objects")
-    ap.add_argument("--gc-freeze", action="store_true", help="with --with-proposals: gc.freeze() after the fill")
     ap.add_argument("--memory", choices=("parse", "agent"), help=argparse.SUPPRESS)  # the child's job
     ap.add_argument("--tracemalloc", type=int, default=0, metavar="TOP", help="print the top Python heap lines")
     args = ap.parse_args()
-    proposals = (scale_proposals.apply(slim_cache=args.slim, gc_freeze=args.gc_freeze)
-                 if args.with_proposals else [])
     if args.memory:
         print(json.dumps(memory_of(args.memory, args.recorded)))
         return
@@ -314,16 +306,14 @@ def main() -> None:
         guard = _guard()
         print("\n".join(python_heap(pages, guard, args.tracemalloc)))
         return
-    report = {"proposals": proposals, **run(pages, args.repeat)}
+    report = run(pages, args.repeat)
     with tempfile.TemporaryDirectory(prefix="scale-pages-") as tmp:
         recorded = args.recorded
         if recorded is None:
             recorded = Path(tmp)
             pages.save(recorded)
         del pages
-        flags = [f for f, on in (("--with-proposals", args.with_proposals), ("--slim", args.slim),
-                                 ("--gc-freeze", args.gc_freeze)) if on]
-        report["memory_mb"] = memory_in_subprocesses(recorded, flags)
+        report["memory_mb"] = memory_in_subprocesses(recorded)
     print(json.dumps(report, indent=2))
 
 

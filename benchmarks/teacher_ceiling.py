@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from envs.chaos_env import ChaosClusterEnv
 from envs.scenarios import HELD_OUT, Scenario, generate_cluster
 from envs.scenarios.scoring import score_symptom
-from envs.worlds import scenario_world
+from envs.simulated_clusters import scenario_world
 from policies.keys import keyed
 from policies.rl.teacher import imitation_target, routes
 

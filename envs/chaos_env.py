@@ -50,9 +50,10 @@ from numpy.typing import NDArray
 
 from envs.actions import PER_TARGET, Action, decode, full_mask
 from envs.cluster import ActionGuard, Injection
+from envs.cluster_under_test import World, WorldFactory
 from envs.design_basis import DEFAULT_BOUNDS, DesignBasisBounds, classify
 from envs.experiment import ExperimentResult, Timing, run_experiment, wait_for_steady_state
-from envs.faults import Fault, FaultKind
+from envs.faults import Fault
 from envs.memory import ClusterMemory
 from envs.observation import (
     N_GLOBAL_FEATURES,
@@ -69,7 +70,6 @@ from envs.spec import ClusterSpec
 from envs.symptoms import Symptom, symptoms_of
 from envs.weaknesses import Case, diagnose
 from envs.weaknesses import weakness_id as component_id
-from envs.world import World, WorldFactory
 
 
 def weakness_identity(spec: ClusterSpec, result: ExperimentResult, symptom: Symptom,
@@ -94,7 +94,7 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
         if max_targets < 1:
             raise ValueError(f"max_targets must be >= 1, got {max_targets}")
         if world_factory is None:
-            from envs.worlds import training_worlds
+            from envs.simulated_clusters import training_worlds
 
             world_factory = training_worlds()
         self.world_factory = world_factory
@@ -164,12 +164,6 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
         obs = self._observe()
         info["action_mask"] = self._mask.astype(np.int8)
         return obs, terms.total, terminated, False, info
-
-    def remember(self, target: str, kind: FaultKind, *, found: bool) -> NDArray[np.float32]:
-        """Record in the episode's history that ``kind`` was tried on ``target`` (and whether it found a
-        weakness), as if an experiment had; returns the new observation. For warm starts of training."""
-        self._history.record(self._profile_index(target), kind, found)
-        return self._observe()
 
     @property
     def anything_allowed(self) -> bool:

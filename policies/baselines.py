@@ -1,4 +1,4 @@
-"""The strategies people use today, as BENCHMARK.md defines them: none of them learns.
+"""The strategies people use today, as docs/benchmark-protocol.md defines them: none of them learns.
 
 kube-monkey (pod kill only), uniform random over the whole action space, incident-weighted random
 (a prior over fault families), and a round-robin suite that runs every single fault in a fixed order.

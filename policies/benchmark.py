@@ -1,4 +1,4 @@
-"""The learning benchmark of ../shared/BENCHMARK.md: every strategy on the same held-out clusters.
+"""The learning benchmark of docs/benchmark-protocol.md: every strategy on the same held-out clusters.
 
 For each held-out seed, every strategy plays one game day of ``budget`` injections on the same
 scenario with the same simulation seed; each finding is scored against the scenario's hidden weakness
@@ -19,14 +19,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from envs.chaos_env import ChaosClusterEnv
+from envs.cluster_under_test import World, WorldFactory
 from envs.design_basis import Basis
 from envs.faults import FaultKind
 from envs.memory import ClusterMemory
 from envs.scenarios import HELD_OUT_SETS, Scenario, generate_cluster
 from envs.scenarios.scoring import score_symptom
+from envs.simulated_clusters import scenario_world, training_worlds
 from envs.symptoms import Symptom
-from envs.world import World, WorldFactory
-from envs.worlds import scenario_world, training_worlds
 from policies.adaptive import AdaptivePolicy, NothingLeftToTry
 from policies.base import Decision, Strategy, outcome_of
 from policies.combine import combine, sample
@@ -253,7 +253,7 @@ def run_benchmark(*, seeds: int, budget: int, strategies: Sequence[str], policy_
         if progress:
             progress(f"seed {i + 1}/{len(scenarios)} done")
     report: dict[str, Any] = {
-        "protocol": "../shared/BENCHMARK.md", "seeds": seeds, "budget": budget, "first_seed": first_seed,
+        "protocol": "docs/benchmark-protocol.md", "seeds": seeds, "budget": budget, "first_seed": first_seed,
         "clusters": clusters, "game_days": game_days,
         "policies": {name: str(d) for name, d in (policies or {}).items()},
         "held_out_scenarios": [{"seed": s.seed, "k": len(s.weaknesses), "family": s.family, "control": s.control}

@@ -1,4 +1,4 @@
-"""Genetic search in the style of Krkn-AI, as BENCHMARK.md specifies it.
+"""Genetic search in the style of Krkn-AI, as docs/benchmark-protocol.md specifies it.
 
 A population of 10 single-fault scenarios (target, kind, intensity); each is run once to measure its
 fitness = Prometheus-style impact + 5 on an SLO failure + 10 x failed-health-check share + 10 x

@@ -20,8 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from envs.chaos_env import ChaosClusterEnv
+from envs.cluster_under_test import WorldFactory
 from envs.spec import ClusterSpec
-from envs.world import WorldFactory
 from policies.runtime import RuntimePolicy, export_arrays
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ class TrainingRun:
 
 def _mixed_twin(pool: WorldFactory, twin: ClusterSpec) -> WorldFactory:
     """PPO on the generated clusters and the twin of the user's manifests (the twin 30 % of episodes)."""
-    from envs.worlds import fixed_world, mixed
+    from envs.simulated_clusters import fixed_world, mixed
 
     return mixed(pool, fixed_world(twin), weights=(0.7, 0.3))
 
@@ -96,7 +96,7 @@ def _mixed_twin(pool: WorldFactory, twin: ClusterSpec) -> WorldFactory:
 def training_pool(run: TrainingRun, say: Callable[[str], None] | None = None) -> WorldFactory:
     """``run.clusters`` generated training clusters of ``run.families`` with their answer keys (cached)."""
     from envs.scenarios import TRAINING, generate_cluster
-    from envs.worlds import pool_worlds
+    from envs.simulated_clusters import pool_worlds
     from policies.keys import keyed
 
     # Leaving a family out drops its clusters from the same pool, so every split shares the cached keys.

@@ -4,6 +4,8 @@
 applies a fault only once the journal can prove it meant to. A crash mid-write leaves a torn last
 line; ``AuditJournal.open`` cuts it off and says so in a note (it was never acknowledged, so nothing
 acted on it). Rotation is out of scope: archive the file and start a new one between game days.
+A journal is keyed or not for its whole life: its header says which, and the writer refuses to go on
+with another key (or none), which would leave a chain no single key verifies.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from pathlib import Path
 from types import TracebackType
 
 from agent import __version__
-from agent.audit.records import FORMAT, GENESIS, AuditRecord, RecordKind, line_hash, parse_line, utc_now
+from agent.audit.keys import load_sealer
+from agent.audit.records import GENESIS, UNKEYED, AuditRecord, RecordKind, Sealer, line_hash, parse_line, utc_now
+from agent.config.records import AuditSettings
 from agent.errors import AuditError
 from envs.cluster import Injection
 from envs.faults import Fault
@@ -35,8 +39,9 @@ def exception_text(error: BaseException) -> str:
 class AuditJournal:
     """The open journal. Use ``AuditJournal.open(...)`` and close it (or use it as a context manager)."""
 
-    def __init__(self, path: Path, fd: int, head: str, seq: int) -> None:
+    def __init__(self, path: Path, fd: int, head: str, seq: int, sealer: Sealer = UNKEYED) -> None:
         self.path = path
+        self.sealer = sealer
         self._fd: int | None = fd
         self.head = head
         """SHA-256 of the last record's line: anchor it elsewhere to detect a cut-off tail."""
@@ -46,15 +51,24 @@ class AuditJournal:
         self._broken: str | None = None
 
     @classmethod
-    def open(cls, path: Path, *, config_hash: str, policy_hash: str, agent_version: str = __version__
-             ) -> AuditJournal:
+    def from_settings(cls, settings: AuditSettings, *, config_hash: str, policy_hash: str) -> AuditJournal:
+        """The journal ``[audit]`` names, sealed with its ``key_file`` when one is set."""
+        return cls.open(settings.path, config_hash=config_hash, policy_hash=policy_hash,
+                        sealer=load_sealer(settings.key_file))
+
+    @classmethod
+    def open(cls, path: Path, *, config_hash: str, policy_hash: str, agent_version: str = __version__,
+             sealer: Sealer = UNKEYED) -> AuditJournal:
         """Open (or create with its header) the journal at ``path``, locked against other writers."""
         fd = _open_locked(path)
         try:
-            journal = cls(path, fd, GENESIS, 0)
+            journal = cls(path, fd, GENESIS, 0, sealer)
             torn = journal._recover()
             fresh = journal.next_seq == 0
-            journal._append(RecordKind.HEADER if fresh else RecordKind.NOTE, format=FORMAT if fresh else None,
+            if not fresh:
+                _check_same_key(path, fd, sealer)
+            journal._append(RecordKind.HEADER if fresh else RecordKind.NOTE,
+                            format=sealer.format if fresh else None, key_id=sealer.key_id if fresh else None,
                             detail=None if fresh else "session opened", agent_version=agent_version,
                             config_hash=config_hash, policy_hash=policy_hash)
             if fresh:
@@ -87,6 +101,11 @@ class AuditJournal:
                              f"run `chaos-agent audit verify {self.path}` and move the file aside")
         self.head, self.next_seq = line_hash(last), record.seq + 1
         return torn
+
+    def position(self) -> tuple[int, str]:
+        """(seq of the last record, SHA-256 of its line): the head to anchor elsewhere."""
+        with self._lock:
+            return self.next_seq - 1, self.head
 
     # -- the records ---------------------------------------------------------------------------
 
@@ -135,7 +154,7 @@ class AuditJournal:
                                  "to repair the last record")
             record = AuditRecord(seq=self.next_seq, prev=self.head, kind=kind, ts=utc_now(), fault=fault,
                                  pods=tuple(pods), **fields)
-            line = record.to_line()
+            line = record.to_line(self.sealer)
             try:
                 _write_all(self._fd, line + b"\n")
                 os.fsync(self._fd)
@@ -157,6 +176,24 @@ class AuditJournal:
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+def _check_same_key(path: Path, fd: int, sealer: Sealer) -> None:
+    """Refuse to extend a journal sealed with another key, or with none, than ``sealer``'s."""
+    first = os.pread(fd, TAIL_CHUNK, 0).split(b"\n", 1)[0]
+    header = parse_line(first)
+    written_with = header.key_id if header is not None else None
+    if written_with == sealer.key_id:
+        return
+    if sealer.key_id is None:
+        raise AuditError(f"the audit journal {path} is sealed with a key (key id {written_with}) and [audit] "
+                         "key_file is not set: set it to that key's file")
+    if written_with is None:
+        raise AuditError(f"the audit journal {path} was written without a key and [audit] key_file is now set: "
+                         "a journal is keyed from its first line, so start a new one (check the old one with "
+                         f"`chaos-agent audit verify {path}`, keep it, and set [audit] path to a new file)")
+    raise AuditError(f"the audit journal {path} is sealed with key id {written_with}, but [audit] key_file holds "
+                     f"key id {sealer.key_id}: point key_file to the journal's key, or start a new journal")
 
 
 def _open_locked(path: Path) -> int:

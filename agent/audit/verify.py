@@ -1,8 +1,10 @@
 """Check a journal's hash chain and name the first record that was changed, removed, inserted or moved.
 
 ``chaos-agent audit verify PATH`` prints ``VerifyReport.describe()`` and exits non-zero unless ``ok``.
-The chain proves the order and content of what is there; a cut-off tail leaves a valid shorter chain,
-so pass the head hash kept elsewhere as ``expected_head`` to catch that too.
+The chain proves the order and content of what is there. Sealed with the audit key, no one without the
+key can rewrite it; unkeyed (plain SHA-256), anyone who can write the file can re-hash it whole. A head
+hash published elsewhere (``expected_head``, the daemon's ``audit_head`` log line or Event) must be in
+the chain: a journal rewritten or cut off before that point no longer passes through it.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from agent.audit.records import GENESIS, AuditRecord, RecordKind, line_hash, parse_line, seal_ok
+from agent.audit.records import GENESIS, UNKEYED, AuditRecord, RecordKind, Sealer, line_hash, parse_line, seal_ok
 from agent.errors import AuditError
 
-ProblemKind = Literal["malformed", "changed", "removed", "inserted", "reordered", "header", "truncated"]
+ProblemKind = Literal["malformed", "changed", "removed", "inserted", "reordered", "header", "mismatch", "key"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class VerifyReport:
     problem: Problem | None
     torn_tail_bytes: int = 0
     """Bytes after the last newline: a crash mid-write, not tampering; the writer repairs it on open."""
+    key_id: str | None = None
+    """The key the seals were checked with; None: an unkeyed journal, checked with plain SHA-256."""
+    anchored_at: int | None = None
+    """The line whose hash is the expected head, when one was given and found."""
 
     @property
     def ok(self) -> bool:
@@ -43,12 +49,25 @@ class VerifyReport:
         if self.problem is not None:
             p = self.problem
             return f"{self.path}: FAILED at line {p.line} ({p.kind}): {p.message}"
-        torn = (f"; a torn last record of {self.torn_tail_bytes} bytes (crash mid-write) will be dropped "
-                "on the next open") if self.torn_tail_bytes else ""
-        return f"{self.path}: ok, {self.records} records, head {self.head}{torn}"
+        notes = []
+        if self.anchored_at is not None:
+            newer = self.records - self.anchored_at
+            notes.append(f"passes through the expected head at line {self.anchored_at}"
+                         + (f", {newer} newer record(s) after it" if newer else ""))
+        if self.key_id is not None:
+            notes.append(f"sealed with the audit key (key id {self.key_id})")
+        else:
+            notes.append("WARNING unkeyed: plain SHA-256, which anyone who can write the file can recompute for "
+                         "a rewritten journal; only a head published elsewhere (--expected-head) shows a rewrite. "
+                         "Set [audit] key_file to seal new journals with a key")
+        if self.torn_tail_bytes:
+            notes.append(f"a torn last record of {self.torn_tail_bytes} bytes (crash mid-write) will be dropped "
+                         "on the next open")
+        return f"{self.path}: ok, {self.records} records, head {self.head}; " + "; ".join(notes)
 
 
-def verify(path: Path, *, expected_head: str | None = None) -> VerifyReport:
+def verify(path: Path, *, expected_head: str | None = None, sealer: Sealer | None = None) -> VerifyReport:
+    """Check the journal at ``path``; ``sealer`` holds the audit key (None: none was given)."""
     try:
         data = path.read_bytes()
     except OSError as e:
@@ -56,13 +75,31 @@ def verify(path: Path, *, expected_head: str | None = None) -> VerifyReport:
     lines = data.split(b"\n")
     torn = len(lines.pop())
     records = [parse_line(line) for line in lines]
-    sealed = [seal_ok(line) for line in lines]
+    header = records[0] if records else None
+    written_with = header.key_id if header is not None and header.kind is RecordKind.HEADER else None
+    if sealer is None and written_with is not None:
+        keyed = Problem(1, "key", f"the journal is sealed with a key (key id {written_with}); pass its key file "
+                                  "(--key-file, or --config with [audit] key_file) to verify it")
+        return VerifyReport(path=path, records=len(lines), head=None, problem=keyed, torn_tail_bytes=torn)
+    sealer = sealer or UNKEYED
+    sealed = [seal_ok(line, sealer) for line in lines]
     hashes = [line_hash(line) for line in lines]
     problem = _first_problem(records, sealed, hashes)
+    if problem is not None and problem.kind == "changed" and sealer.key_id is not None:
+        problem = _unsealed(problem, sealer, written_with)
+    anchored_at = None
     if problem is None and expected_head is not None:
-        problem = _check_head(hashes, expected_head)
+        problem, anchored_at = _check_head(hashes, expected_head)
     return VerifyReport(path=path, records=len(lines), head=hashes[-1] if hashes else None, problem=problem,
-                        torn_tail_bytes=torn)
+                        torn_tail_bytes=torn, key_id=sealer.key_id, anchored_at=anchored_at)
+
+
+def _unsealed(problem: Problem, sealer: Sealer, written_with: str | None) -> Problem:
+    """Say why a keyed check failed: edited and re-sealed without the key, or the wrong key."""
+    which = (f" (the header names key id {written_with}, the given key is key id {sealer.key_id})"
+             if written_with != sealer.key_id else "")
+    return Problem(problem.line, "changed", f"{problem.message}; with the key, that also means the line was "
+                                            f"re-sealed by someone without the key{which}")
 
 
 def _first_problem(records: list[AuditRecord | None], sealed: list[bool], hashes: list[str]
@@ -74,7 +111,7 @@ def _first_problem(records: list[AuditRecord | None], sealed: list[bool], hashes
             return Problem(n, "malformed", f"line {n} is not a journal record (changed, inserted, or part "
                                            "of the file cut out)")
         if not sealed[n - 1]:
-            return Problem(n, "changed", f"line {n} does not match its own digest: it was changed after it "
+            return Problem(n, "changed", f"line {n} does not match its own seal: it was changed after it "
                                          "was written (or bytes around it were cut out)")
         found = _seq_problem(records, hashes, n, r) or _chain_problem(records, hashes, n, r)
         if found is not None:
@@ -121,11 +158,9 @@ def _chain_problem(records: list[AuditRecord | None], hashes: list[str], n: int,
                                      f"(line {n - 1} was changed, or line {n}'s prev)")
 
 
-def _check_head(hashes: list[str], expected: str) -> Problem | None:
-    if hashes[-1] == expected:
-        return None
+def _check_head(hashes: list[str], expected: str) -> tuple[Problem | None, int | None]:
+    """The chain must pass through a head published earlier; records after it are newer, which is fine."""
     if expected in hashes:
-        at = hashes.index(expected) + 1
-        return Problem(at + 1, "inserted", f"records were appended after line {at}, the expected head")
-    return Problem(len(hashes), "truncated", "the expected head hash is not in the journal: records at the "
-                                             "end were removed or changed")
+        return None, hashes.index(expected) + 1
+    return Problem(len(hashes), "mismatch", f"the expected head {expected} is not in the journal: records up to "
+                                            "it were removed, changed or re-hashed, or the end was cut off"), None

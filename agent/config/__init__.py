@@ -14,7 +14,7 @@ from pathlib import Path
 from agent.config.cluster import ClusterSettings
 from agent.config.design_basis import DesignBasisSettings
 from agent.config.exporters import ExportersSettings
-from agent.config.parse import ParseContext, parse_section, setting
+from agent.config.parse import ParseContext, for_simulator, parse_section, setting
 from agent.config.prometheus import PrometheusSettings
 from agent.config.records import AuditSettings, FindingsSettings
 from agent.config.run import AgentSettings, ExperimentSettings, PolicySettings
@@ -65,6 +65,8 @@ def load_config(path: str | Path) -> Config:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config file {p} is not valid TOML: {e}") from e
     settings = parse_section(Settings, raw, "", ParseContext(p.resolve().parent))
+    if settings.cluster.backend == "simulated":  # safe defaults are a real cluster's; the simulator loosens them
+        settings = dataclasses.replace(settings, safety=for_simulator(settings.safety, raw.get("safety") or {}))
     sim = settings.cluster.simulated
     if sim.scenario is not None and sim.manifests is not None:
         raise ConfigError(

@@ -71,12 +71,27 @@ def _check_secret_source(section: str, name: str, env: str | None, file: Path | 
             )
 
 
+def _check_plain_http(section: str, name: str, value: str, allowed: bool) -> None:
+    """A credential sent with every request must not cross the network in clear text unless asked to."""
+    if urllib.parse.urlsplit(value).scheme == "http" and not allowed:
+        raise ConfigError(
+            f"{section}.{name} is {value}, plain http://, and every request carries the credential: use "
+            f"https://, or set {section}.allow_insecure_http = true to send it unencrypted anyway"
+        )
+
+
 def _check_section(obj: Any, section: str, secrets: dict[str, bool]) -> None:
-    """Shared validation: URLs carry no credentials, and every secret comes from the environment or a file."""
+    """Shared validation: URLs carry no credentials, and every secret comes from the environment or a file.
+
+    A section with an ``allow_insecure_http`` field sends its credential in a header: its URLs must be
+    https:// unless that field says otherwise.
+    """
     for f in fields(obj):
         value = getattr(obj, f.name)
         if isinstance(value, str) and f.name.endswith("url"):
             _check_url(section, f.name, value)
+            if hasattr(obj, "allow_insecure_http"):
+                _check_plain_http(section, f.name, value, obj.allow_insecure_http)
         elif isinstance(value, str) and looks_like_secret(value) and not f.name.endswith("_env"):
             raise ConfigError(
                 f"{section}.{f.name} looks like a secret (value not shown); secrets are read "
@@ -99,6 +114,9 @@ class JiraExport:
     token_file: Path | None = setting(None, doc="File holding the API token (one line).")
     issue_type: str = setting("Bug", doc="Issue type name for new issues.")
     labels: tuple[str, ...] = setting(("chaos-agent",), doc="Labels put on new issues (no spaces).")
+    allow_insecure_http: bool = setting(False, doc=(
+        "Allow an http:// URL although every request carries the credential in clear text (a test "
+        "server on loopback, a trusted sidecar); https:// is required otherwise."))
 
     def __post_init__(self) -> None:
         _check_section(self, "exporters.jira", {"token": True})
@@ -117,6 +135,9 @@ class GitHubExport:
         "https://api.github.com", doc="REST API root; GitHub Enterprise: https://HOST/api/v3."
     )
     labels: tuple[str, ...] = setting(("chaos-agent",), doc="Labels put on new issues.")
+    allow_insecure_http: bool = setting(False, doc=(
+        "Allow an http:// URL although every request carries the credential in clear text (a test "
+        "server on loopback, a trusted sidecar); https:// is required otherwise."))
 
     def __post_init__(self) -> None:
         _check_section(self, "exporters.github", {"token": True})
@@ -133,8 +154,11 @@ class RedmineExport:
     api_key_env: str | None = setting(None, doc="Environment variable holding the API key.")
     api_key_file: Path | None = setting(None, doc="File holding the API key.")
     tracker_id: int | None = setting(
-        None, minimum=1, doc="Tracker of new issues; the project's default if absent."
+        None, minimum=1, maximum=10**9, doc="Tracker of new issues; the project's default if absent."
     )
+    allow_insecure_http: bool = setting(False, doc=(
+        "Allow an http:// URL although every request carries the credential in clear text (a test "
+        "server on loopback, a trusted sidecar); https:// is required otherwise."))
 
     def __post_init__(self) -> None:
         _check_section(self, "exporters.redmine", {"api_key": True})
@@ -167,6 +191,7 @@ class AlertmanagerExport:
     resolve_after_s: float = setting(
         3600.0,
         minimum=60,
+        maximum=30 * 86400,
         doc=(
             "endsAt = now + this: the alert resolves by itself unless the finding recurs (each recurrence "
             "re-posts it and keeps it firing). An hour outlasts a game day's gaps between repeats."
@@ -214,6 +239,7 @@ class ExportersSettings:
     queue_backoff_s: float = setting(
         60.0,
         minimum=1,
+        maximum=86400,
         doc=(
             "Delay before a failed export is tried again by the queue; doubles per failure, capped at a day."
         ),

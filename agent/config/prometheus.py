@@ -83,9 +83,6 @@ def _weights(value: dict[str, float]) -> str | None:
     unknown = sorted(set(value) - set(SIGNAL_NAMES))
     if unknown:
         return f"names unknown signal {unknown[0]!r}; known signals: {', '.join(SIGNAL_NAMES)}"
-    negative = sorted(k for k, v in value.items() if v < 0)
-    if negative:
-        return f"gives signal {negative[0]!r} a negative weight (0 disables a signal)"
     return None
 
 
@@ -113,7 +110,7 @@ class PromQLCheck:
         "PromQL giving an instant vector or scalar; every series is compared. May use "
         '$namespace, $name (the target workload) and $node inside quoted label values.'))
     comparison: Comparison = setting(doc="How the value is compared with the threshold.")
-    threshold: float = setting(doc="The bound, in the query's unit.")
+    threshold: float = setting(minimum=-1e15, maximum=1e15, doc="The bound, in the query's unit.")
     phases: tuple[Phase, ...] = setting(PHASES, check=_phases, doc="When the check runs.")
     on_no_data: Literal["fail", "pass"] = setting("fail", doc=(
         '"fail" (default) treats an empty answer as a failed hypothesis or a fired stop condition: '
@@ -124,17 +121,17 @@ class PromQLCheck:
 class AnomalySettings:
     """[prometheus.anomaly]: the robust score of each signal's current window against its baseline."""
 
-    current_window_s: float = setting(120.0, minimum=1, doc=(
+    current_window_s: float = setting(120.0, minimum=1, maximum=86400, doc=(
         "The recent window scored (its median). Two minutes: eight scrapes at 15 s, short enough to "
         "see a fault while it is applied."))
-    baseline_window_s: float = setting(1800.0, minimum=10, doc=(
+    baseline_window_s: float = setting(1800.0, minimum=10, maximum=30 * 86400, doc=(
         "The history before the current window that defines normal: 30 minutes hold 120 scrapes."))
-    step_s: float = setting(15.0, minimum=0.1, doc="Range-query resolution; one scrape interval.")
-    rate_window_s: float = setting(60.0, minimum=1, doc=(
+    step_s: float = setting(15.0, minimum=0.1, maximum=3600, doc="Range-query resolution; one scrape interval.")
+    rate_window_s: float = setting(60.0, minimum=1, maximum=86400, doc=(
         "Range of rate()/increase() in the signal queries; at least four scrape intervals."))
-    max_score: float = setting(20.0, minimum=1, doc=(
+    max_score: float = setting(20.0, minimum=1, maximum=1e6, doc=(
         "Cap of one signal's score, so a constant baseline (MAD 0) meeting any change stays finite."))
-    weights: dict[str, float] = setting(factory=dict, check=_weights, doc=(
+    weights: dict[str, float] = setting(factory=dict, minimum=0, maximum=1000, check=_weights, doc=(
         "Signal name -> weight (default 1.0 each; 0 disables). A target's score is the largest "
         "weighted signal score."))
 
@@ -161,9 +158,10 @@ class PrometheusSettings:
         "Per-request timeout. Five seconds: a healthy Prometheus answers these queries in "
         "milliseconds; a slower one is treated as unavailable (no injection)."))
     retry_attempts: int = setting(3, minimum=1, maximum=10, doc="Attempts per query before giving up.")
-    retry_base_s: float = setting(0.5, minimum=0, doc="First back-off; it doubles per attempt, with jitter.")
-    retry_max_s: float = setting(5.0, minimum=0, doc="Largest back-off between two attempts.")
-    drift_threshold: float = setting(1.0, minimum=0, doc=(
+    retry_base_s: float = setting(0.5, minimum=0, maximum=60, doc=(
+        "First back-off; it doubles per attempt, with jitter."))
+    retry_max_s: float = setting(5.0, minimum=0, maximum=600, doc="Largest back-off between two attempts.")
+    drift_threshold: float = setting(1.0, minimum=0, maximum=100, doc=(
         "feature_drift_score (in sigma) above which drift counts as detected in the steady state; "
         "1 sigma as the simulator's drift monitors."))
     anomaly: AnomalySettings = setting(factory=AnomalySettings, doc="[prometheus.anomaly]")

@@ -6,16 +6,18 @@ import dataclasses
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
-from agent.config.parse import _describe, _settings_class
+from agent.config.parse import _describe, _settings_class, number_text
 
 
 def _default(f: dataclasses.Field[Any]) -> str:
     if f.default is not dataclasses.MISSING:
-        value = f.default
-    elif f.default_factory is not dataclasses.MISSING:
-        value = f.default_factory()
-    else:
-        return "(required)"
+        return _text(f.default)
+    if f.default_factory is not dataclasses.MISSING:
+        return _text(f.default_factory())
+    return "(required)"
+
+
+def _text(value: Any) -> str:
     if isinstance(value, Path):
         return f'"{value}"'
     if isinstance(value, str):
@@ -50,10 +52,13 @@ def _rows(cls: type, path: str) -> list[tuple[str, str, list[str]]]:
             nested.extend(_rows(optional, key))
             continue
         doc = str(f.metadata.get("doc", "")).replace("|", "\\|").replace("\n", " ")
-        bounds = [f"min {f.metadata['min']:g}" if f.metadata.get("min") is not None else "",
-                  f"max {f.metadata['max']:g}" if f.metadata.get("max") is not None else ""]
+        bounds = [f"min {number_text(f.metadata['min'])}" if f.metadata.get("min") is not None else "",
+                  f"max {number_text(f.metadata['max'])}" if f.metadata.get("max") is not None else ""]
         allowed = _describe(hints[f.name]) + "".join(f"; {b}" for b in bounds if b)
-        rows.append(f"| `{f.name}` | {allowed} | `{_default(f)}` | {doc} |")
+        default = f"`{_default(f)}`"
+        if f.metadata.get("simulated", dataclasses.MISSING) is not dataclasses.MISSING:
+            default += f" (simulated: `{_text(f.metadata['simulated'])}`)"
+        rows.append(f"| `{f.name}` | {allowed} | {default} | {doc} |")
     doc = (cls.__doc__ or "").strip().split("\n")[0]
     if doc.startswith(cls.__name__ + "("):  # the signature dataclass puts where a class has no docstring
         doc = ""
@@ -83,7 +88,8 @@ def render_reference() -> str:
         "",
         "Generated from the settings classes in `agent/config/` by `chaos-agent config reference`; a test",
         "keeps this file current. Unknown keys and bad values are refused with a message naming the key,",
-        "the value and what is allowed. Relative paths are taken from the config file's folder.",
+        "the value and what is allowed. Every number must be finite (nan and inf are refused) and inside the",
+        "range shown. Relative paths are taken from the config file's folder.",
     ]
     for path, doc, rows in _rows(Settings, ""):
         out += ["", f"## [{path}]", ""]

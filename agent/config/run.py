@@ -17,7 +17,7 @@ Strategy = Literal[
 @dataclass(frozen=True)
 class AgentSettings:
     namespace: str = setting("chaos-agent", doc="The namespace the agent runs in (always protected).")
-    max_injections: int = setting(60, minimum=1, doc=(
+    max_injections: int = setting(60, minimum=1, maximum=1_000_000, doc=(
         "Injections before `run` ends on a simulated cluster; `--max-injections` overrides it."))
     leader_election: bool = setting(True, doc=(
         "On the kubernetes backend, inject only while holding the Lease [cluster.kubernetes] lease_name "
@@ -38,12 +38,13 @@ class AgentSettings:
 class ExperimentSettings:
     """Timing of one injection experiment, in seconds of cluster time."""
 
-    fault_duration_s: float = setting(120.0, minimum=0.1, doc=(
+    fault_duration_s: float = setting(120.0, minimum=0.1, maximum=86400, doc=(
         "How long a fault stays applied. Two minutes spans eight Prometheus scrapes at 15 s."))
-    sample_every_s: float = setting(15.0, minimum=0.1, doc="Steady-state sampling period (a scrape interval).")
-    recovery_s: float = setting(300.0, minimum=0, doc=(
+    sample_every_s: float = setting(15.0, minimum=0.1, maximum=3600, doc=(
+        "Steady-state sampling period (a scrape interval)."))
+    recovery_s: float = setting(300.0, minimum=0, maximum=86400, doc=(
         "Observation after revert: a violation that shows only in recovery (a pod not coming back) counts."))
-    settle_s: float = setting(60.0, minimum=0, doc="Wait between experiments so the baseline is clean.")
+    settle_s: float = setting(60.0, minimum=0, maximum=86400, doc="Wait between experiments so the baseline is clean.")
 
 
 @dataclass(frozen=True)

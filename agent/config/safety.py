@@ -1,8 +1,10 @@
 """[safety]: the guardrails. ``agent.safety.SafetyGuard`` turns these into the action mask.
 
-Defaults are the simulator's: the agent is there to find weaknesses, so single points of failure must
-be reachable. docs/safety.md gives the profile to use on a real cluster (opt-in, last replica and PDBs
-protected, a share below 1).
+Defaults are what a real cluster needs: one fault at a time, at most half of a workload's replicas,
+never its last ready one, and no PodDisruptionBudget broken by a fault that bypasses the Eviction API.
+The simulated backend loosens the four where the file does not set them (``simulated=`` on each
+field, applied by ``load_config``): there the agent is there to be broken, so single points of failure
+must be reachable. docs/safety.md gives both profiles.
 """
 
 from __future__ import annotations
@@ -53,21 +55,22 @@ class SafetySettings:
     opt_in: bool = setting(False, doc=(
         f'Only workloads labelled {OPT_IN_LABEL}: "true" (on the workload or its pod template) are '
         "targets; a node only when it hosts an opted-in workload and nothing else but DaemonSets."))
-    max_concurrent_faults: int = setting(2, minimum=1, maximum=10, doc=(
-        "Faults active at once (applied, or planned in dry run); 2 lets the agent reach two-fault "
-        "weaknesses."))
-    max_unavailable_share: float = setting(1.0, minimum=0.0, maximum=1.0, doc=(
+    max_concurrent_faults: int = setting(1, minimum=1, maximum=10, simulated=2, doc=(
+        "Faults active at once (applied, or planned in dry run). 1 on a real cluster, until the team has "
+        "read the results; the simulator's 2 lets the agent reach two-fault weaknesses."))
+    max_unavailable_share: float = setting(0.5, minimum=0.0, maximum=1.0, simulated=1.0, doc=(
         "Largest share of a workload's desired replicas that may be unavailable after one fault, counting "
-        "replicas already unavailable (as a PDB's maxUnavailable does). 1.0 on the simulator; 0.5 is a "
-        "sane start on a real cluster."))
-    protect_last_replica: bool = setting(False, doc=(
-        "Never take the last ready replica. Off on the simulator so single points of failure are found."))
-    respect_pdb_for_kills: bool = setting(False, doc=(
+        "replicas already unavailable (as a PDB's maxUnavailable does). 0.5 on a real cluster; 1.0 on the "
+        "simulator, where taking a whole workload down is how its weaknesses show."))
+    protect_last_replica: bool = setting(True, simulated=False, doc=(
+        "Never take the last ready replica. On for a real cluster; off on the simulator so single points "
+        "of failure are found."))
+    respect_pdb_for_kills: bool = setting(True, simulated=False, doc=(
         "Mask faults that take pods down without the Eviction API (pod kill, container crash, node failure, "
         "forced drain, GPU faults) when they would break a PodDisruptionBudget. Evictions are never masked "
-        "for PDBs: the API refuses them, which is a safe result. Off on the simulator (a PDB does not "
-        "protect against node failures, and finding that is the point); on for production clusters."))
-    error_budget: float = setting(50.0, minimum=0, doc=(
+        "for PDBs: the API refuses them, which is a safe result. On for a real cluster; off on the "
+        "simulator (a PDB does not protect against node failures, and finding that is the point)."))
+    error_budget: float = setting(50.0, minimum=0, maximum=1_000_000, doc=(
         "SLO error budget a game day may burn (in violation-minutes, summed over breached bounds) "
         "before the agent stops injecting. 0: stop after the first breach."))
     halt_file: Path = setting(Path("var/chaos-agent.halt"), doc=(

@@ -2,7 +2,7 @@
 
 Continuous mode injects at random (exponential) intervals counted only inside business-hours windows;
 game days fire on cron expressions with a budget of injections each. Blackout dates stop both. All
-times are wall-clock times of ``timezone``; agent/service/schedule.py computes the fire times.
+times are wall-clock times of ``timezone``; agent/daemon/schedule.py computes the fire times.
 """
 
 from __future__ import annotations
@@ -85,7 +85,8 @@ class GameDaySettings:
     cron: str = setting(check=_cron, doc=(
         'When it starts, as crontab in schedule.timezone, e.g. "0 10 * * tue".'))
     budget: int = setting(5, minimum=1, maximum=1000, doc="Injections allowed in one session.")
-    duration_s: float = setting(7200.0, minimum=60, doc="How long a session stays open after it starts.")
+    duration_s: float = setting(7200.0, minimum=60, maximum=7 * 86400, doc=(
+        "How long a session stays open after it starts."))
     kind: Literal["game_day", "retest"] = setting("game_day", doc=(
         '"game_day": the agent chooses faults; "retest": re-run the reproducing experiments of the known '
         "weaknesses (chaos-agent retest), resolving the tickets of those that no longer reproduce and "
@@ -99,7 +100,7 @@ class ScheduleSettings:
     mode: Literal["continuous", "game_days"] = setting("continuous", doc=(
         '"continuous": exponential intervals inside business hours; "game_days": only in game days.'))
     timezone: str = setting("UTC", check=_timezone, doc="IANA zone of every wall-clock time here.")
-    mean_interval_s: float = setting(3600.0, minimum=10, doc=(
+    mean_interval_s: float = setting(3600.0, minimum=10, maximum=30 * 86400, doc=(
         "Mean business-hours seconds between injections (and between the injections of a game day). "
         "An hour leaves time to observe recovery and to read the finding."))
     business_hours: tuple[BusinessHours, ...] = setting(factory=lambda: (BusinessHours(),), doc=(
@@ -117,10 +118,11 @@ def _host(value: str) -> str | None:
 class ServiceSettings:
     """[service]: the daemon's HTTP endpoints (/healthz, /readyz, /metrics) and its logs."""
 
-    listen_host: str = setting("0.0.0.0", check=_host, doc=(
-        "Address of the HTTP endpoints; all interfaces so the kubelet's probes and Prometheus reach the pod."))
+    listen_host: str = setting("127.0.0.1", check=_host, doc=(
+        "Address of the HTTP endpoints. Loopback, so `run --serve` on a laptop is not reachable from the "
+        "network; the cluster manifests set 0.0.0.0 so the kubelet's probes and Prometheus reach the pod."))
     listen_port: int = setting(8080, minimum=1, maximum=65535, doc="Port of the HTTP endpoints.")
-    readiness_max_age_s: float = setting(60.0, minimum=1, doc=(
+    readiness_max_age_s: float = setting(60.0, minimum=1, maximum=3600, doc=(
         "/readyz fails when the cluster backend or Prometheus last answered longer ago than this: "
         "four 15 s scrapes."))
     log_level: Literal["debug", "info", "warning", "error"] = setting("info", doc="Lowest level logged.")

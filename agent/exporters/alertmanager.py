@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from agent.config.exporters import AlertmanagerExport
 from agent.exporters.base import recurrence_text, title
+from agent.exporters.context import ExporterContext
 from agent.exporters.http import JsonHttp
 from agent.findings.model import Finding
 from agent.findings.store import ExportRef
@@ -42,6 +44,11 @@ class AlertmanagerExporter:
     generator_url: str | None = None
     clock: Callable[[], datetime] = field(default=_now)
     name: str = "alertmanager"
+
+    @classmethod
+    def from_settings(cls, settings: AlertmanagerExport, context: ExporterContext) -> AlertmanagerExporter:
+        return cls(context.http("alertmanager", settings.url), alertname=settings.alertname,
+                   resolve_after_s=settings.resolve_after_s, generator_url=settings.generator_url)
 
     def labels(self, f: Finding, severity: str) -> dict[str, str]:
         return {

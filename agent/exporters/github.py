@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from agent.config.exporters import GitHubExport
 from agent.errors import ExportError
 from agent.exporters.base import markdown_body, recurrence_text, title
+from agent.exporters.context import ExporterContext
 from agent.exporters.http import JsonHttp
 from agent.findings.model import Finding
 from agent.findings.store import ExportRef
@@ -29,6 +31,17 @@ class GitHubExporter:
     repository: str
     labels: tuple[str, ...] = ("chaos-agent",)
     name: str = "github"
+
+    @classmethod
+    def from_settings(cls, settings: GitHubExport, context: ExporterContext) -> GitHubExporter:
+        token = context.required_secret("exporters.github.token", env=settings.token_env, file=settings.token_file)
+
+        def headers() -> dict[str, str]:
+            return {"Authorization": f"Bearer {token.reveal()}", "Accept": "application/vnd.github+json",
+                    "X-GitHub-Api-Version": API_VERSION}
+
+        return cls(context.http("github", settings.api_url, headers, (token,)), repository=settings.repository,
+                   labels=settings.labels)
 
     def export(self, finding: Finding, existing: ExportRef | None) -> ExportRef:
         base = f"/repos/{self.repository}/issues"

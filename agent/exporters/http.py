@@ -4,6 +4,10 @@
 ``Retry-After`` (seconds or an HTTP date) sets the wait when given. A wait longer than the allowed
 maximum ends the call with ``TransientExportError(retry_after_s=...)`` so the queue tries later.
 Headers are never logged, and every message is passed through the secrets' redaction.
+
+Redirects are never followed: urllib would re-send every header (an API key, a bearer token) to the
+``Location`` host, and a JSON API that redirects a POST is misconfigured anyway (the body is dropped).
+A 3xx is an error naming where the server pointed, so the operator fixes the configured URL.
 """
 
 from __future__ import annotations
@@ -22,12 +26,23 @@ from typing import Any
 
 import structlog
 
+from agent.backoff import Backoff
 from agent.errors import ExportError
 from agent.exporters.secrets import Secret
 
 log = structlog.get_logger(__name__)
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 USER_AGENT = "chaos-agent/0.1 (+findings export)"
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Hand a 3xx back as an HTTPError instead of following it with the credentials attached."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 class TransientExportError(ExportError):
@@ -109,8 +124,8 @@ class JsonHttp:
     def _wait(self, attempt: int, retry_after_s: float | None) -> float:
         if retry_after_s is not None:
             return retry_after_s
-        cap = min(self.policy.max_backoff_s, self.policy.backoff_s * 2**attempt)
-        return self.rng.uniform(0, cap)  # full jitter: spreads retries of many agents apart
+        # full jitter: spreads retries of many agents apart
+        return Backoff(self.policy.backoff_s, self.policy.max_backoff_s).delay(attempt, self.rng)
 
     def _once(
         self,
@@ -127,7 +142,7 @@ class JsonHttp:
         req = urllib.request.Request(url, data=payload, headers=headers, method=method)
         where = f"{self.service}: {method} {path}"
         try:
-            with urllib.request.urlopen(req, timeout=self.policy.timeout_s) as resp:
+            with _OPENER.open(req, timeout=self.policy.timeout_s) as resp:
                 status, raw, resp_headers = resp.status, resp.read(), dict(resp.headers.items())
         except urllib.error.HTTPError as e:
             status, raw, resp_headers = e.code, e.read(), dict(e.headers.items()) if e.headers else {}
@@ -143,6 +158,11 @@ class JsonHttp:
         log.debug("export_http", service=self.service, method=method, path=path, status=status)
         if status in expect:
             return HttpReply(status, resp_headers, _json(raw))
+        if 300 <= status < 400:
+            location = next((v for k, v in resp_headers.items() if k.lower() == "location"), "nowhere")
+            raise ExportError(self.redact(
+                f"{where} answered {status}, a redirect to {location}; redirects are not followed, so "
+                f"credentials go only to the configured {self.base_url}: configure the final URL instead"))
         snippet = self.redact(raw[:300].decode("utf-8", "replace")).replace("\n", " ")
         message = f"{where} answered {status}: {snippet}"
         if status in RETRYABLE:

@@ -8,12 +8,16 @@ platform OpenAPI parts and the Atlassian Document Format JSON schema (tests/sche
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from agent.config.exporters import JiraExport
 from agent.errors import ExportError
 from agent.exporters.base import fact_lines, recurrence_text, title
+from agent.exporters.context import ExporterContext
 from agent.exporters.http import JsonHttp
+from agent.exporters.secrets import Secret
 from agent.findings.model import Finding
 from agent.findings.store import ExportRef
 from agent.weaknesses.model import TicketEvent
@@ -70,6 +74,15 @@ class JiraExporter:
     issue_type: str = "Bug"
     labels: tuple[str, ...] = ("chaos-agent",)
     name: str = "jira"
+
+    @classmethod
+    def from_settings(cls, settings: JiraExport, context: ExporterContext) -> JiraExporter:
+        token = context.required_secret("exporters.jira.token", env=settings.token_env, file=settings.token_file)
+        # the encoded pair is as secret as the token: it is redacted from messages too
+        basic = Secret(base64.b64encode(f"{settings.email}:{token.reveal()}".encode()).decode(), token.source)
+        return cls(context.http("jira", settings.url, lambda: {"Authorization": f"Basic {basic.reveal()}"},
+                                (token, basic)),
+                   project_key=settings.project_key, issue_type=settings.issue_type, labels=settings.labels)
 
     def export(self, finding: Finding, existing: ExportRef | None) -> ExportRef:
         if existing is not None:

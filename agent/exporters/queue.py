@@ -15,8 +15,11 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from agent.backoff import Backoff
+from agent.config.exporters import ExportersSettings
 from agent.errors import ExportError
 from agent.exporters.base import Exporter
+from agent.exporters.build import build_exporters
 from agent.exporters.http import TransientExportError
 from agent.findings.model import Finding
 from agent.findings.store import FindingStore
@@ -41,6 +44,13 @@ class ExportQueue:
     max_attempts: int = 20
     backoff_s: float = 60.0
     rng: random.Random = field(default_factory=random.Random)
+
+    @classmethod
+    def from_settings(cls, store: FindingStore, settings: ExportersSettings, *,
+                      environ: Mapping[str, str] | None = None) -> ExportQueue:
+        """The configured exporters behind a queue with ``queue_max_attempts`` and ``queue_backoff_s``."""
+        return cls(store, build_exporters(settings, environ=environ), max_attempts=settings.queue_max_attempts,
+                   backoff_s=settings.queue_backoff_s)
 
     def record(self, findings: Iterable[Finding], now: datetime) -> list[tuple[Finding, bool]]:
         """Store each finding (merging repeats) and queue its export to every configured exporter."""
@@ -76,10 +86,9 @@ class ExportQueue:
                         error=str(e),
                     )
                     continue
-                delay = min(MAX_QUEUE_BACKOFF_S, self.backoff_s * 2 ** (attempts - 1))
-                delay = self.rng.uniform(delay / 2, delay)
-                if isinstance(e, TransientExportError) and e.retry_after_s is not None:
-                    delay = max(delay, e.retry_after_s)
+                retry_after = e.retry_after_s if isinstance(e, TransientExportError) else None
+                delay = Backoff(self.backoff_s, MAX_QUEUE_BACKOFF_S, jitter="equal").delay(
+                    attempts - 1, self.rng, at_least=retry_after)
                 self.store.mark_failed(entry, str(e), now + timedelta(seconds=delay))
                 failed += 1
                 log.warning(

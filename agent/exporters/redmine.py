@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from agent.config.exporters import RedmineExport
 from agent.errors import ExportError
 from agent.exporters.base import markdown_body, recurrence_text, title
+from agent.exporters.context import ExporterContext
 from agent.exporters.http import JsonHttp
 from agent.findings.model import Finding
 from agent.findings.store import ExportRef
@@ -27,6 +29,13 @@ class RedmineExporter:
     project: str
     tracker_id: int | None = None
     name: str = "redmine"
+
+    @classmethod
+    def from_settings(cls, settings: RedmineExport, context: ExporterContext) -> RedmineExporter:
+        key = context.required_secret("exporters.redmine.api_key", env=settings.api_key_env,
+                                      file=settings.api_key_file)
+        return cls(context.http("redmine", settings.url, lambda: {"X-Redmine-API-Key": key.reveal()}, (key,)),
+                   project=settings.project, tracker_id=settings.tracker_id)
 
     def export(self, finding: Finding, existing: ExportRef | None) -> ExportRef:
         if existing is not None:

@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from agent.config.exporters import WebhookExport
+from agent.exporters.context import ExporterContext
 from agent.exporters.http import JsonHttp
 from agent.exporters.secrets import Secret
 from agent.findings.model import Finding
@@ -34,6 +36,12 @@ class WebhookExporter:
     key: Secret | None = None
     signature_header: str = "X-Chaos-Agent-Signature"
     name: str = "webhook"
+
+    @classmethod
+    def from_settings(cls, settings: WebhookExport, context: ExporterContext) -> WebhookExporter:
+        key = context.secret("exporters.webhook.secret", env=settings.secret_env, file=settings.secret_file)
+        return cls(context.http("webhook", settings.url, secrets=(key,) if key else ()), key=key,
+                   signature_header=settings.signature_header)
 
     def export(self, finding: Finding, existing: ExportRef | None) -> ExportRef:
         event = "finding.recurred" if existing is not None else "finding.created"

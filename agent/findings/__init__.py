@@ -1,5 +1,6 @@
 """Findings: the weaknesses an experiment surfaced, deduplicated, stored, and rendered for people."""
 
+from agent.findings.experiments import ExperimentRecord
 from agent.findings.model import Evidence, FaultRef, Finding, findings_from_result, signature_of
 from agent.findings.render import (
     UnknownFindingError,
@@ -8,10 +9,12 @@ from agent.findings.render import (
     render_list,
     render_show,
 )
-from agent.findings.store import ExportRef, FindingStore, FindingStoreError, QueueEntry
+from agent.findings.store import AmbiguousFindingKey, ExportRef, FindingStore, FindingStoreError, QueueEntry
 
 __all__ = [
+    "AmbiguousFindingKey",
     "Evidence",
+    "ExperimentRecord",
     "ExportRef",
     "FaultRef",
     "Finding",

@@ -4,7 +4,11 @@ A repeat of a finding updates the stored row (reproductions, last seen, worst ev
 adding one. Each exporter's external id is kept per finding, so a recurrence comments on the ticket
 already opened. The queue records every export to do, with attempts and the next attempt time, and
 an export is marked sent in the same transaction that records its ticket: after a restart nothing
-queued is lost and nothing sent is sent again.
+queued is lost and nothing sent is sent again. Each experiment of a run is kept too, for the report.
+
+A damaged store does not take its readers down: a row whose JSON cannot be read is skipped, and a table
+with a corrupted page is read row by row around it; each problem is one line to ``on_unreadable`` (a
+warning in the log by default; the CLI prints it). A write that fails raises ``FindingStoreError``.
 """
 
 from __future__ import annotations
@@ -13,16 +17,23 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+import structlog
 
 from agent.errors import ChaosAgentError
+from agent.findings.experiments import ExperimentRecord
 from agent.findings.model import Finding
 
-SCHEMA_VERSION = 1
+log = structlog.get_logger(__name__)
+SCHEMA_VERSION = 2
+FINDING_COLUMNS = "rowid, id, signature, body"
+SHOWN_MATCHES = 5
+"""How many of the findings an ambiguous id prefix matches the error names."""
 QueueStatus = Literal["pending", "sent", "failed"]
 
 _SCHEMA = """
@@ -59,10 +70,26 @@ CREATE TABLE export_queue (
 CREATE UNIQUE INDEX export_queue_one_open ON export_queue(signature, exporter) WHERE status != 'sent';
 CREATE INDEX export_queue_due ON export_queue(status, next_attempt_at);
 """
+_EXPERIMENTS = """
+CREATE TABLE experiments (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    injection INTEGER NOT NULL,
+    recorded_at TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX experiments_run ON experiments(run_id, seq);
+"""
+MIGRATIONS = {0: _SCHEMA + _EXPERIMENTS, 1: _EXPERIMENTS}
+"""Statements that bring a store of each older schema version to ``SCHEMA_VERSION``."""
 
 
 class FindingStoreError(ChaosAgentError):
     """The findings store cannot be opened or is from a newer version of the agent."""
+
+
+class AmbiguousFindingKey(ChaosAgentError):
+    """An id prefix that matches more than one finding: it names none of them."""
 
 
 @dataclass(frozen=True)
@@ -101,8 +128,10 @@ def _dt(s: str | None) -> datetime | None:
 class FindingStore:
     """One SQLite file; safe to share between the daemon's threads."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, on_unreadable: Callable[[str], None] | None = None) -> None:
         self.path = Path(path)
+        self.on_unreadable = on_unreadable or _log_unreadable
+        """Told, in one line each, what could not be read (a bad row, a damaged page)."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -125,9 +154,9 @@ class FindingStore:
                     f"the findings store {self.path} has schema version {version}, newer than this agent's "
                     f"{SCHEMA_VERSION}; upgrade chaos-agent or point findings.path to another file"
                 )
-            if version == 0:
+            if version < SCHEMA_VERSION:
                 with self._tx():
-                    for statement in _SCHEMA.split(";"):
+                    for statement in MIGRATIONS[version].split(";"):
                         if statement.strip():
                             self._db.execute(statement)
                     self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -137,13 +166,71 @@ class FindingStore:
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.DatabaseError as e:
+                raise FindingStoreError(f"the findings store {self.path} cannot be written: {e}") from e
+
+    def _rows(self, table: str, columns: str, where: str = "", params: tuple[Any, ...] = (),
+              order: str = "") -> list[sqlite3.Row]:
+        """``SELECT columns FROM table [WHERE where] [ORDER BY order]``; on a damaged table, every row that can
+        still be read, unordered (said once)."""
+        sql = f"SELECT {columns} FROM {table}" + (f" WHERE {where}" if where else "") + (
+            f" ORDER BY {order}" if order else "")
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as e:
+                self.on_unreadable(f"{self.path}: the {table} table cannot be read whole ({e}); reading the "
+                                   "rows that are left one by one")
+                return self._salvage(table, columns, where, params)
+
+    def _salvage(self, table: str, columns: str, where: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
+        """Each matching row that lies on a readable page, found by rowid through the table or any index."""
+        rowids: set[int] = set()
+        indexes: list[str] = []
+        with contextlib.suppress(sqlite3.DatabaseError):
+            indexes = [r["name"] for r in self._db.execute(f"PRAGMA index_list({table})").fetchall()]
+        for source in (table, *(f"{table} INDEXED BY {name}" for name in indexes)):
+            with contextlib.suppress(sqlite3.DatabaseError):  # a damaged page ends this scan; the next may go on
+                for row in self._db.execute(f"SELECT rowid FROM {source}"):
+                    rowids.add(row[0])
+        one = f"SELECT {columns} FROM {table} WHERE rowid = ?" + (f" AND ({where})" if where else "")
+        rows, lost = [], 0
+        for rowid in sorted(rowids):
+            try:
+                row = self._db.execute(one, (rowid, *params)).fetchone()
+            except sqlite3.DatabaseError:
+                lost += 1
+                continue
+            if row is not None:
+                rows.append(row)
+        if lost:
+            self.on_unreadable(f"{self.path}: {lost} row(s) of {table} lie on damaged pages and are lost; "
+                               "the rest is shown")
+        return rows
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """A read that must be whole (tickets, the queue): a damaged store is a FindingStoreError."""
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as e:
+                raise FindingStoreError(f"the findings store {self.path} cannot be read: {e}") from e
+
+    def _finding(self, row: sqlite3.Row) -> Finding | None:
+        try:
+            return Finding.from_report_dict(json.loads(row["body"]))
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            self.on_unreadable(f"{self.path}: finding {row['signature'][:12]} (row {row['rowid']}) cannot be read "
+                               f"({type(e).__name__}: {str(e)[:120]}); it is skipped")
+            return None
 
     def close(self) -> None:
         with self._lock:
@@ -160,12 +247,10 @@ class FindingStore:
     def upsert(self, finding: Finding) -> tuple[Finding, bool]:
         """Store a finding or merge a repeat into the stored one; returns it as stored, and if it is new."""
         with self._tx() as db:
-            row = db.execute("SELECT body FROM findings WHERE signature = ?", (finding.signature,)).fetchone()
-            stored = (
-                finding
-                if row is None
-                else Finding.from_report_dict(json.loads(row["body"])).merged_with(finding)
-            )
+            row = db.execute(f"SELECT {FINDING_COLUMNS} FROM findings WHERE signature = ?",
+                             (finding.signature,)).fetchone()
+            known = None if row is None else self._finding(row)
+            stored = finding if known is None else known.merged_with(finding)
             db.execute(
                 "INSERT INTO findings (signature, id, body, severity, reproductions, first_seen, last_seen, "
                 "injection_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(signature) DO UPDATE SET "
@@ -186,38 +271,62 @@ class FindingStore:
         return stored, row is None
 
     def get(self, key: str) -> Finding | None:
-        """A finding by id (``F-...``, a unique prefix is enough) or by signature."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT body FROM findings WHERE signature = ? OR id = ? OR id LIKE ? LIMIT 2",
-                (key, key, f"{key}%" if key.startswith("F-") else key),
-            ).fetchall()
-        return Finding.from_report_dict(json.loads(rows[0]["body"])) if len(rows) == 1 else None
+        """A finding by id (``F-...``, a unique prefix is enough) or by signature; None when nothing
+        matches. A prefix that matches several findings raises ``AmbiguousFindingKey``."""
+        escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._rows("findings", FINDING_COLUMNS, "signature = ? OR id = ? OR id LIKE ? ESCAPE '\\'",
+                          (key, key, escaped + "%" if key.startswith("F-") else escaped), order="id")
+        exact = [r for r in rows if key in (r["id"], r["signature"])]
+        if exact or len(rows) == 1:
+            return self._finding((exact or rows)[0])
+        if rows:
+            ids = ", ".join(r["id"] for r in rows[:SHOWN_MATCHES]) + (", ..." if len(rows) > SHOWN_MATCHES else "")
+            raise AmbiguousFindingKey(f"{key!r} matches more than one finding ({ids}); give more characters of "
+                                      "the id (`chaos-agent findings list` shows them)")
+        return None
 
     def all(self) -> list[Finding]:
-        """Every finding, worst first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT body FROM findings ORDER BY severity DESC, first_seen, id"
-            ).fetchall()
-        return [Finding.from_report_dict(json.loads(r["body"])) for r in rows]
+        """Every finding that can be read, worst first."""
+        rows = self._rows("findings", FINDING_COLUMNS, order="severity DESC, first_seen, id")
+        found = [f for f in (self._finding(r) for r in rows) if f is not None]
+        return sorted(found, key=lambda f: (-f.severity, f.first_seen, f.id))
+
+    # experiments
+
+    def record_experiment(self, run_id: str, record: ExperimentRecord, now: datetime) -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO experiments (run_id, injection, recorded_at, body) VALUES (?, ?, ?, ?)",
+                       (run_id, record.injection, _ts(now), json.dumps(record.to_dict())))
+
+    def latest_run(self) -> str | None:
+        """The run whose experiment was recorded last."""
+        rows = self._rows("experiments", "seq, run_id")
+        return str(max(rows, key=lambda r: r["seq"])["run_id"]) if rows else None
+
+    def experiments(self, run_id: str | None = None) -> list[ExperimentRecord]:
+        """A run's experiments (every run's when None) that can be read, in the order they happened."""
+        rows = self._rows("experiments", "seq, run_id, body", "? IS NULL OR run_id = ?", (run_id, run_id), "seq")
+        out = []
+        for r in sorted(rows, key=lambda r: r["seq"]):
+            try:
+                out.append(ExperimentRecord.from_dict(json.loads(r["body"])))
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
+                self.on_unreadable(f"{self.path}: experiment row {r['seq']} of run {r['run_id']} cannot be read "
+                                   f"({type(e).__name__}); it is left out")
+        return out
 
     # tickets
 
     def export_ref(self, signature: str, exporter: str) -> ExportRef | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT external_id, url FROM exports WHERE signature = ? AND exporter = ?",
-                (signature, exporter),
-            ).fetchone()
-        return None if row is None else ExportRef(exporter, row["external_id"], row["url"])
+        rows = self._query(
+            "SELECT external_id, url FROM exports WHERE signature = ? AND exporter = ?", (signature, exporter)
+        )
+        return None if not rows else ExportRef(exporter, rows[0]["external_id"], rows[0]["url"])
 
     def export_refs(self, signature: str) -> list[ExportRef]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT exporter, external_id, url FROM exports WHERE signature = ? ORDER BY exporter",
-                (signature,),
-            ).fetchall()
+        rows = self._query(
+            "SELECT exporter, external_id, url FROM exports WHERE signature = ? ORDER BY exporter", (signature,)
+        )
         return [ExportRef(r["exporter"], r["external_id"], r["url"]) for r in rows]
 
     # queue
@@ -243,21 +352,18 @@ class FindingStore:
                 )
 
     def due(self, now: datetime, limit: int = 100) -> list[QueueEntry]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT * FROM export_queue WHERE status IN ('pending', 'failed') "
-                "AND next_attempt_at IS NOT NULL AND next_attempt_at <= ? "
-                "ORDER BY next_attempt_at, id LIMIT ?",
-                (_ts(now), limit),
-            ).fetchall()
+        rows = self._query(
+            "SELECT * FROM export_queue WHERE status IN ('pending', 'failed') "
+            "AND next_attempt_at IS NOT NULL AND next_attempt_at <= ? "
+            "ORDER BY next_attempt_at, id LIMIT ?",
+            (_ts(now), limit),
+        )
         return [_entry(r) for r in rows]
 
     def queue(self, signature: str | None = None) -> list[QueueEntry]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT * FROM export_queue WHERE ? IS NULL OR signature = ? ORDER BY id",
-                (signature, signature),
-            ).fetchall()
+        rows = self._query(
+            "SELECT * FROM export_queue WHERE ? IS NULL OR signature = ? ORDER BY id", (signature, signature)
+        )
         return [_entry(r) for r in rows]
 
     def mark_sent(self, entry: QueueEntry, ref: ExportRef, now: datetime) -> None:
@@ -282,6 +388,10 @@ class FindingStore:
                 "next_attempt_at = ? WHERE id = ?",
                 (error[:2000], None if next_attempt_at is None else _ts(next_attempt_at), entry.id),
             )
+
+
+def _log_unreadable(problem: str) -> None:
+    log.warning("findings_store_unreadable", problem=problem)
 
 
 def _entry(r: sqlite3.Row) -> QueueEntry:

@@ -21,7 +21,6 @@ from agent.config.prometheus import AnomalySettings
 from agent.prometheus.client import PrometheusClient, Series
 from agent.prometheus.signals import SIGNALS, Direction, Signal, resolve
 from agent.prometheus.targets import TargetIndex
-from envs.cluster import AnomalySource
 
 MAD_TO_SIGMA = 1.4826
 
@@ -116,7 +115,3 @@ class PrometheusAnomalySource:
                     for key, scored in by_target.items()}
         return AnomalyReport(time_s=now, by_target={k: tuple(v) for k, v in by_target.items()},
                              combined=combined)
-
-
-def _is_an_anomaly_source(source: PrometheusAnomalySource) -> AnomalySource:
-    return source  # mypy checks the Protocol here: the env takes this class as its anomaly source

@@ -1,7 +1,8 @@
 """Retry a call with exponential back-off and full jitter, for transient Prometheus failures.
 
-The n-th wait is uniform in [0, min(max_s, base_s * 2**n)] ("full jitter"), so agents that lost
-Prometheus together do not come back in lockstep. Errors marked as permanent are not retried.
+The n-th wait is uniform in [0, min(max_s, base_s * 2**n)] ("full jitter", ``agent.backoff``), so
+agents that lost Prometheus together do not come back in lockstep. Errors marked as permanent are not
+retried.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
+
+from agent.backoff import Backoff
+from agent.backoff import call_with_retry as retry_with_backoff
 
 T = TypeVar("T")
 
@@ -27,9 +31,13 @@ class RetryPolicy:
         if self.base_s < 0 or self.max_s < 0:
             raise ValueError(f"RetryPolicy back-offs must be >= 0, got {self.base_s}, {self.max_s}")
 
+    @property
+    def backoff(self) -> Backoff:
+        return Backoff(self.base_s, self.max_s, jitter="full")
+
     def backoff_cap(self, retry: int) -> float:
         """The upper bound of the wait before retry number ``retry`` (0 for the first retry)."""
-        return min(self.max_s, self.base_s * (2.0 ** retry))
+        return self.backoff.cap(retry)
 
 
 def call_with_retry(
@@ -42,14 +50,8 @@ def call_with_retry(
     The last error propagates unchanged. ``give_up_on`` errors (subclasses of ``retry_on`` included)
     propagate at once.
     """
-    draw = rng if rng is not None else random.Random()
-    for attempt in range(policy.attempts):
-        try:
-            return fn()
-        except give_up_on:
-            raise
-        except retry_on:
-            if attempt + 1 >= policy.attempts:
-                raise
-            sleep(draw.uniform(0.0, policy.backoff_cap(attempt)))
-    raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+    def wait_after(error: Exception) -> float | None:
+        return 0.0 if isinstance(error, retry_on) and not isinstance(error, give_up_on) else None
+
+    return retry_with_backoff(fn, attempts=policy.attempts, backoff=policy.backoff, wait_after=wait_after,
+                              rng=rng, sleep=sleep)

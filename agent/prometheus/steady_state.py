@@ -16,7 +16,7 @@ from agent.prometheus.client import PrometheusClient
 from agent.prometheus.promql import duration
 from agent.prometheus.signals import job_label
 from agent.prometheus.targets import TargetIndex
-from envs.cluster import SteadyStateSample, SteadyStateSource
+from envs.cluster import SteadyStateSample
 from envs.spec import ClusterSpec, WorkloadKind, workload_key
 
 _REQUESTS = "sum by (namespace, service) (rate(http_requests_total[{w}]))"
@@ -72,7 +72,3 @@ class PrometheusSteadyState:
             accuracy=per_workload(ACCURACY, lambda labels: labels.get("model", "")),
             drift_detected={k: v > self._drift_threshold for k, v in drift.items()},
         )
-
-
-def _is_a_steady_state_source(source: PrometheusSteadyState) -> SteadyStateSource:
-    return source  # mypy checks the Protocol here: the verdict takes this class as its steady state

@@ -1,12 +1,12 @@
 """The game-day report's pictures (matplotlib, Agg): the discovery curve and the fault timeline.
 
-The data behind each picture is a pure function (``discovery_series``, ``signal_series``) so the
-numbers can be checked without looking at pixels.
+matplotlib is optional (the ``report`` extra): ``agent.report.document`` imports this module only
+when it draws. The data behind each picture is a pure function in ``agent.report.series``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -16,9 +16,9 @@ matplotlib.use("Agg")  # no display on a cluster node or in CI; must precede pyp
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 
+from agent.findings.experiments import ExperimentRecord
 from agent.findings.model import Finding
-from envs.cluster import SteadyStateSample
-from envs.experiment import ExperimentResult
+from agent.report.series import discovery_series, signal_series
 
 FAMILY_COLOURS = {
     "pod": "#4c72b0",
@@ -41,19 +41,8 @@ PANELS: tuple[tuple[str, str], ...] = (
 )
 
 
-def discovery_series(findings: Sequence[Finding], injections: int) -> list[int]:
-    """Distinct findings known after each injection: element i counts findings first seen at index <= i."""
-    firsts = sorted(f.injection_index for f in findings)
-    out, k = [], 0
-    for i in range(injections):
-        while k < len(firsts) and firsts[k] <= i:
-            k += 1
-        out.append(k)
-    return out
-
-
-def discovery_curve(findings: Sequence[Finding], injections: int, path: Path) -> Path:
-    series = discovery_series(findings, injections)
+def discovery_curve(first_injections: Sequence[int], injections: int, path: Path) -> Path:
+    series = discovery_series(first_injections, injections)
     fig, ax = plt.subplots(figsize=(7, 3.6), dpi=110)
     xs = list(range(1, injections + 1))
     ax.step(xs, series, where="post", color="#c44e52", linewidth=2, label="distinct findings")
@@ -73,27 +62,9 @@ def discovery_curve(findings: Sequence[Finding], injections: int, path: Path) ->
     return path
 
 
-def _samples(results: Sequence[ExperimentResult]) -> list[SteadyStateSample]:
-    seen: dict[float, SteadyStateSample] = {}
-    for r in results:
-        for s in (r.before, *r.during, *r.after):
-            seen.setdefault(s.time_s, s)
-    return [seen[t] for t in sorted(seen)]
-
-
-def signal_series(results: Sequence[ExperimentResult], field: str) -> dict[str, list[tuple[float, float]]]:
-    """Each key's (time, value) points of one steady-state field across the game day."""
-    out: dict[str, list[tuple[float, float]]] = {}
-    for s in _samples(results):
-        values: Mapping[str, float] = getattr(s, field)
-        for key, v in values.items():
-            out.setdefault(key, []).append((s.time_s, float(v)))
-    return out
-
-
-def fault_timeline(results: Sequence[ExperimentResult], findings: Sequence[Finding], path: Path) -> Path:
+def fault_timeline(experiments: Sequence[ExperimentRecord], findings: Sequence[Finding], path: Path) -> Path:
     """Fault windows (shaded by family) over the SLO signals, with the broken thresholds and injections."""
-    panels = [(f, label, signal_series(results, f)) for f, label in PANELS]
+    panels = [(f, label, signal_series(experiments, f)) for f, label in PANELS]
     panels = [p for p in panels if p[2]] or [("availability", "availability", {})]
     fig, axes = plt.subplots(
         len(panels), 1, figsize=(10, 2.4 * len(panels) + 0.6), dpi=110, sharex=True, squeeze=False
@@ -103,18 +74,12 @@ def fault_timeline(results: Sequence[ExperimentResult], findings: Sequence[Findi
         if f.violation in PANEL_OF_VIOLATION:
             thresholds.setdefault(PANEL_OF_VIOLATION[f.violation], set()).add(f.evidence.breach.threshold)
     for ax, (field, label, series) in zip(axes[:, 0], panels, strict=True):
-        for r in results:
-            if r.injection.outcome != "applied":
+        for r in experiments:
+            if r.outcome != "applied":
                 continue
-            end = r.reverted_s if r.reverted_s is not None else r.started_s + r.injection.fault.duration_s
-            ax.axvspan(
-                r.started_s,
-                end,
-                color=FAMILY_COLOURS.get(r.injection.fault.family, "#999999"),
-                alpha=0.18,
-                linewidth=0,
-            )
-            if r.breaches:
+            ax.axvspan(r.started_s, r.ended_s, color=FAMILY_COLOURS.get(r.family, "#999999"), alpha=0.18,
+                       linewidth=0)
+            if r.breached:
                 ax.axvline(r.started_s, color="#c44e52", linewidth=1, alpha=0.8)
         for key, points in sorted(series.items()):
             ax.plot(

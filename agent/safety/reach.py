@@ -20,7 +20,9 @@ Need = Literal["pods", "gpu", "pipeline"]
 PodsDown = Literal["ladder", "one", "all", "none", "node_all", "node_gpu"]
 """ladder: ``units_hit`` of the workload's pods; one: a single pod; all: every pod of the workload;
 none: degrades pods without taking any down; node_all: every pod on the node; node_gpu: at most one
-GPU pod per failed device (a device belongs to one pod), never more than the GPU pods on the node."""
+GPU pod per failed device (a device belongs to one pod), never more than the GPU pods on the node, and
+never a pod without GPUs: what the simulator's and the Kubernetes backend's GPU failure take (the pods on
+the failed devices; the backend taints nothing, so no CPU-only pod is evicted)."""
 
 NEVER = (False, False, False)
 ALWAYS = (True, True, True)

@@ -1,24 +1,22 @@
 """The daemon's HTTP endpoints: /healthz (alive), /readyz (fit to inject) and /metrics.
 
-/readyz answers 200 only when the cluster backend and Prometheus both answered within ``max_age_s``
-and the agent is not halted; otherwise 503 with the reasons, one per line, so a rollout or an
-operator sees why. The agent's own metrics live in a private registry (no process-global state).
+/readyz answers 200 when the readiness probe finds no problem, otherwise 503 with the reasons as a JSON
+list, so a rollout or an operator sees why (the daemon's probe is ``agent.daemon.readiness``). The
+agent's own metrics live in a private registry (no process-global state). The server binds loopback
+unless ``[service] listen_host`` says otherwise (the cluster manifests set 0.0.0.0), times silent
+connections out and serves a bounded number at once (agent/service/server.py).
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from agent.service.server import BackgroundHTTPServer, Reply
-
-LastOk = Callable[[], float | None]
-"""``time.monotonic()`` of the last good answer of a dependency, None before the first."""
+from agent.service.server import MAX_CONNECTIONS, TIMEOUT_S, BackgroundHTTPServer, Reply
 
 
 class AgentMetrics:
@@ -57,41 +55,21 @@ class AgentMetrics:
         return generate_latest(self.registry)
 
 
-@dataclass(frozen=True)
-class Readiness:
-    """Ready = both dependencies answered recently and the agent is not halted."""
-
-    backend_ok_at: LastOk
-    prometheus_ok_at: LastOk | None
-    """None when Prometheus is not used (the simulated cluster)."""
-    halted: Callable[[], bool]
-    max_age_s: float = 60.0
-    clock: Callable[[], float] = time.monotonic
-
+class ReadinessProbe(Protocol):
     def problems(self) -> tuple[str, ...]:
-        now = self.clock()
-        found = []
-        for name, last_ok in (("cluster backend", self.backend_ok_at), ("prometheus", self.prometheus_ok_at)):
-            if last_ok is None:
-                continue
-            at = last_ok()
-            if at is None:
-                found.append(f"{name} has not answered yet")
-            elif now - at > self.max_age_s:
-                found.append(f"{name} last answered {now - at:.0f} s ago (limit {self.max_age_s:g} s)")
-        if self.halted():
-            found.append("agent is halted (a stop condition fired or an operator stopped it)")
-        return tuple(found)
+        """Why the service is not ready, one reason each; empty when it is. Asked on every request."""
+        ...
 
 
 class ServiceEndpoints(BackgroundHTTPServer):
     """/healthz, /readyz and /metrics on ``host:port``."""
 
-    def __init__(self, *, metrics: AgentMetrics, readiness: Readiness, host: str = "127.0.0.1",
-                 port: int = 8080) -> None:
+    def __init__(self, *, metrics: AgentMetrics, readiness: ReadinessProbe, host: str = "127.0.0.1",
+                 port: int = 8080, max_connections: int = MAX_CONNECTIONS, timeout_s: float = TIMEOUT_S) -> None:
         self.metrics = metrics
         self.readiness = readiness
-        super().__init__(host=host, port=port, name="agent-http", routes={
+        super().__init__(host=host, port=port, name="agent-http", max_connections=max_connections,
+                         timeout_s=timeout_s, routes={
             "/healthz": lambda: Reply(200, b"ok\n"),
             "/readyz": self._readyz,
             "/metrics": lambda: Reply(200, metrics.exposition(), CONTENT_TYPE_LATEST),

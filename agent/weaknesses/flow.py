@@ -9,7 +9,7 @@ worked out and verified when it is new or its evidence changed, and kept otherwi
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -22,7 +22,7 @@ from agent.weaknesses.store import WeaknessStore
 from envs.spec import ClusterSpec
 from envs.weaknesses import Assessment, Weakness, assess
 from envs.weaknesses.remedy import remediation_for
-from envs.weaknesses.verify import Reproduction, verify
+from envs.weaknesses.verify import INTERRUPTED, Reproduction, verify
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,8 @@ def reproductions(weakness: Weakness, findings: dict[str, Finding], limit: int) 
     return [Reproduction(f.id, f.case().faults) for f in chosen[:limit]]
 
 
-def remedy_for(spec: ClusterSpec, weakness: Weakness, findings: dict[str, Finding], config: Config) -> Remedy | None:
+def remedy_for(spec: ClusterSpec, weakness: Weakness, findings: dict[str, Finding], config: Config,
+               should_stop: Callable[[], bool] | None = None) -> Remedy | None:
     """The weakness's fix, tried in the twin: its reproducing experiments before and after, with the same seeds."""
     fix = remediation_for(spec, weakness, config.design_basis.bounds())
     if fix is None:
@@ -49,17 +50,19 @@ def remedy_for(spec: ClusterSpec, weakness: Weakness, findings: dict[str, Findin
     ws = config.weaknesses
     check = verify(spec, weakness.id, fix, reproductions(weakness, findings, ws.verify_reproductions),
                    seeds=range(1, ws.verify_seeds + 1), timing=timing_of(config),
-                   bounds=config.design_basis.bounds())
+                   bounds=config.design_basis.bounds(), should_stop=should_stop)
     return Remedy(summary=fix.summary, patch=fix.yaml, verified=check.verified, detail=check.detail)
 
 
 def record_weaknesses(*, spec: ClusterSpec, findings: FindingStore, weaknesses: WeaknessStore, config: Config,
                       seen: Collection[str], exporters: Iterable[str], now: datetime,
-                      shown: Collection[str] | None = None) -> WeaknessUpdate:
+                      shown: Collection[str] | None = None,
+                      should_stop: Callable[[], bool] | None = None) -> WeaknessUpdate:
     """Group the stored findings into weaknesses; ``seen`` are the ids of the findings this run reproduced.
 
     A weakness counts as shown again when one of its findings is in ``seen``, or, when ``shown`` is given
-    (a retest, which diagnoses every breach itself), when its id is in ``shown``.
+    (a retest, which diagnoses every breach itself), when its id is in ``shown``. ``should_stop`` interrupts
+    the verification of fixes (a stopping service); an interrupted one is tried again next time.
     """
     stored = {f.id: f for f in findings.all()}
     assessment = assess(spec, [f.case() for f in stored.values()], config.design_basis.bounds())
@@ -69,12 +72,13 @@ def record_weaknesses(*, spec: ClusterSpec, findings: FindingStore, weaknesses: 
         before = weaknesses.get(w.id)
         again = w.id in shown if shown is not None else bool(set(w.findings) & set(seen))
         if before is None:
-            record = WeaknessRecord(w, "open", now, now, remedy_for(spec, w, stored, config))
+            record = WeaknessRecord(w, "open", now, now, remedy_for(spec, w, stored, config, should_stop))
             events[w.id] = "opened"
         else:
             remedy = before.remedy
-            if set(before.weakness.findings) != set(w.findings) or remedy is None:
-                remedy = remedy_for(spec, w, stored, config)
+            stale = remedy is None or remedy.detail.startswith(INTERRUPTED)
+            if set(before.weakness.findings) != set(w.findings) or stale:
+                remedy = remedy_for(spec, w, stored, config, should_stop)
             record = replace(before, weakness=w, remedy=remedy, last_seen=now if again else before.last_seen)
             if again and before.status == "resolved":
                 record = replace(record, status="open", resolved_at=None)

@@ -26,13 +26,13 @@ from agent.weaknesses.flow import WeaknessUpdate, record_weaknesses, reproductio
 from agent.weaknesses.model import WeaknessRecord
 from agent.weaknesses.store import WeaknessStore
 from envs.cluster import ClusterBackend, Injection
+from envs.cluster_under_test import World
 from envs.experiment import ExperimentResult, Timing, run_experiment, wait_for_steady_state
 from envs.faults import Fault
 from envs.sim import SimulatedCluster
 from envs.symptoms import symptoms_of
 from envs.weaknesses import Case, diagnose, weakness_id
 from envs.weaknesses.verify import run
-from envs.world import World
 
 HOLD_S = 3600.0
 
@@ -105,7 +105,7 @@ def retest(*, world: World, config: Config, findings: FindingStore, weaknesses: 
         hands.revert_all()
     now = datetime.now(UTC)
     update = record_weaknesses(spec=world.spec, findings=findings, weaknesses=weaknesses, config=config, seen=seen,
-                               exporters=names, now=now, shown=shown)
+                               exporters=names, now=now, shown=shown, should_stop=should_stop)
     outcomes = []
     for record in records:
         if not tried.get(record.id) and record.id not in shown:  # nothing re-ran for it: no evidence either way

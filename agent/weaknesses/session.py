@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,20 +45,22 @@ def impact_dict(impact: Impact) -> dict[str, Any]:
 
 
 def after_game_day(*, spec: ClusterSpec, config: Config, findings: FindingStore, run_findings: Iterable[Finding],
-                   exporters: Mapping[str, object], now: datetime) -> RunWeaknesses:
+                   exporters: Mapping[str, object], now: datetime,
+                   should_stop: Callable[[], bool] | None = None) -> RunWeaknesses:
     """Record the weaknesses behind the stored findings, queue their ticket events and send what is due."""
     run_ids = {f.id for f in run_findings}
     senders = ticket_exporters(exporters)
     with WeaknessStore(config.findings.path) as store:
         update = record_weaknesses(spec=spec, findings=findings, weaknesses=store, config=config, seen=run_ids,
-                                   exporters=senders, now=now)
+                                   exporters=senders, now=now, should_stop=should_stop)
         shown = tuple(r for r in update.records if set(r.weakness.findings) & run_ids)
-        tickets = send_tickets(store, findings, senders, now) if senders else None
+        tickets = send_tickets(store, findings, senders, now, config) if senders else None
     impacts = tuple(i for i in update.assessment.impacts if i.finding in run_ids)
     return RunWeaknesses(update, shown, impacts, tickets)
 
 
 def send_tickets(store: WeaknessStore, findings: FindingStore, exporters: Mapping[str, Any], now: datetime,
-                 *, backoff_s: float = 60.0, max_attempts: int = 20) -> DrainReport:
-    return TicketQueue(store, findings, ticket_exporters(exporters), max_attempts=max_attempts,
-                       backoff_s=backoff_s).drain(now)
+                 config: Config) -> DrainReport:
+    """Send the due ticket events, with the back-off and parking of ``[exporters]``'s queue settings."""
+    return TicketQueue(store, findings, ticket_exporters(exporters), max_attempts=config.exporters.queue_max_attempts,
+                       backoff_s=config.exporters.queue_backoff_s).drain(now)

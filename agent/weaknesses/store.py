@@ -13,11 +13,13 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
+
+import structlog
 
 from agent.errors import ChaosAgentError
 from agent.findings.store import ExportRef
@@ -56,6 +58,7 @@ CREATE TABLE IF NOT EXISTS weakness_events (
 CREATE INDEX IF NOT EXISTS weakness_events_open ON weakness_events(weakness, exporter, status);
 """
 EventStatus = Literal["pending", "sent", "failed"]
+log = structlog.get_logger(__name__)
 
 
 class WeaknessStoreError(ChaosAgentError):
@@ -87,8 +90,9 @@ def _dt(s: str | None) -> datetime | None:
 class WeaknessStore:
     """The weaknesses of one findings store (the same SQLite file); safe to share between threads."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, on_unreadable: Callable[[str], None] | None = None) -> None:
         self.path = Path(path)
+        self.on_unreadable = on_unreadable or (lambda problem: log.warning("weakness_unreadable", problem=problem))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -151,12 +155,19 @@ class WeaknessStore:
         return self._record(rows[0]) if len(rows) == 1 and key.startswith("W-") else None
 
     def all(self, status: str | None = None) -> list[WeaknessRecord]:
-        """Every weakness (or those of ``status``), open first, worst first."""
+        """Every readable weakness (or those of ``status``), open first, worst first; a row that cannot be read
+        is one line to ``on_unreadable`` and the rest are still returned."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, body FROM weaknesses WHERE ? IS NULL OR status = ? "
                 "ORDER BY status = 'resolved', severity DESC, id", (status, status)).fetchall()
-        return [self._record(r) for r in rows]
+        out = []
+        for r in rows:
+            try:
+                out.append(self._record(r))
+            except WeaknessStoreError as e:
+                self.on_unreadable(f"{e}; skipped (the next game day that shows it writes it again)")
+        return out
 
     # tickets
 

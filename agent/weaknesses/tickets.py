@@ -130,12 +130,12 @@ class TicketQueue:
                     delay = max(delay, e.retry_after_s)
                 self.weaknesses.mark_failed(entry, str(e), now + timedelta(seconds=delay))
                 failed += 1
-                log.warning("ticket_failed", exporter=entry.exporter, weakness=entry.weakness, event=entry.event,
+                log.warning("ticket_failed", exporter=entry.exporter, weakness=entry.weakness, ticket_event=entry.event,
                             retry_in_s=round(delay, 1), error=str(e))
                 continue
             self.weaknesses.mark_sent(entry, ref, now)
             sent += 1
-            log.info("ticket_sent", exporter=entry.exporter, weakness=entry.weakness, event=entry.event,
+            log.info("ticket_sent", exporter=entry.exporter, weakness=entry.weakness, ticket_event=entry.event,
                      ticket=ref.external_id)
         return DrainReport(sent=sent, failed=failed, parked=parked, skipped=skipped)
 

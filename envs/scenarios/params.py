@@ -1,9 +1,10 @@
 """Generator parameters and the presets: training clusters, held-out clusters, and the leave-one-family-out
 splits.
 
-Held-out clusters differ from training ones in more than seeds: every name comes from a pool training
-never uses and they are larger (``scale``). Physical parameters (timings, load, latency) are drawn per
-cluster in both. A leave-one-family-out split trains on every family but one and tests on that one.
+The benchmark protocol (docs/benchmark-protocol.md) asks that held-out topologies differ from training
+ones in more than seeds: every name comes from a pool training never uses and they are larger
+(``scale``). Physical parameters (timings, load, latency) are drawn per cluster in both. A
+leave-one-family-out split trains on every family but one and tests on that one.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ in none after it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -56,9 +56,17 @@ class Verification:
     detail: str
 
 
+INTERRUPTED = "interrupted before it finished"
+
+
 def verify(spec: ClusterSpec, weakness: str, remediation: Remediation, reproductions: Sequence[Reproduction], *,
-           seeds: Sequence[int], timing: Timing, bounds: DesignBasisBounds = DEFAULT_BOUNDS) -> Verification:
-    """Re-run ``reproductions`` on ``spec`` and on ``spec`` patched by ``remediation``, with the same seeds."""
+           seeds: Sequence[int], timing: Timing, bounds: DesignBasisBounds = DEFAULT_BOUNDS,
+           should_stop: Callable[[], bool] | None = None) -> Verification:
+    """Re-run ``reproductions`` on ``spec`` and on ``spec`` patched by ``remediation``, with the same seeds.
+
+    ``should_stop`` is asked before each pair of runs; when it says stop, the result is not verified and its
+    detail starts with ``INTERRUPTED``, so the caller tries again later.
+    """
     if not remediation.patches:
         return Verification(False, 0, 0, 0, (), "no manifest patch to try: " + remediation.summary)
     if not reproductions:
@@ -68,6 +76,8 @@ def verify(spec: ClusterSpec, weakness: str, remediation: Remediation, reproduct
     others: set[str] = set()
     for rep in reproductions:
         for seed in seeds:
+            if should_stop is not None and should_stop():
+                return Verification(False, runs, before, after, tuple(sorted(others)), INTERRUPTED)
             runs += 1
             if weakness in reproduce(spec, rep, seed=seed, timing=timing, bounds=bounds):
                 before += 1

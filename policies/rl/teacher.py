@@ -170,7 +170,8 @@ def collect(env: ChaosClusterEnv, states: int, *, seed: int, explore: float = 0.
         episode += 1
         scenario = env.world.label
         if not isinstance(scenario, Scenario):
-            raise TypeError("the teacher needs worlds labelled with their Scenario (envs.worlds.scenario_world)")
+            raise TypeError("the teacher needs worlds labelled with their Scenario "
+                            "(envs.simulated_clusters.scenario_world)")
         found: set[str] = set()
         held: Fault | None = None
         for _ in range(env.budget):

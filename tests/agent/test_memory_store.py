@@ -10,10 +10,10 @@ import pytest
 
 from agent.audit import AuditJournal
 from agent.config import load_config
+from agent.embedded_cluster import simulated_world
 from agent.loop import Supervision, run_game_day
 from agent.memory import MemoryStore, MemoryStoreError, fingerprints, memory_path
 from agent.safety import SafetyGuard
-from agent.worlds import simulated_world
 from envs.faults import FaultKind
 from envs.memory import ClusterMemory
 from policies.adaptive import AdaptivePolicy

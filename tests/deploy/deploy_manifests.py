@@ -19,7 +19,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 OVERLAYS = ("dry-run", "enabled", "game-day")
-EXAMPLES = ("with-servicemonitor", "data-faults")
+EXAMPLES = ("with-servicemonitor", "data-faults", "namespaced")
 # Every kustomization a user may apply, by a short name.
 KUSTOMIZATIONS: dict[str, Path] = {
     **{name: DEPLOY / "overlays" / name for name in OVERLAYS},
@@ -61,8 +61,9 @@ def one(objects: list[Manifest], kind: str, name: str | None = None) -> Manifest
 
 
 def pod_templates(objects: list[Manifest]) -> list[tuple[str, Manifest]]:
-    """(workload name, pod template) of every Deployment and CronJob: every agent pod it runs."""
-    specs = [(o["metadata"]["name"], o["spec"]["template"]) for o in find(objects, "Deployment")]
+    """(workload name, pod template) of every StatefulSet, Deployment and CronJob: every agent pod it runs."""
+    specs = [(o["metadata"]["name"], o["spec"]["template"])
+             for kind in ("StatefulSet", "Deployment") for o in find(objects, kind)]
     specs += [(o["metadata"]["name"], o["spec"]["jobTemplate"]["spec"]["template"])
               for o in find(objects, "CronJob")]
     return specs

@@ -9,10 +9,11 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import kubernetes_validate  # type: ignore[import-untyped]  # ships no type hints
 import pytest
-from deploy_manifests import DEPLOY, KUSTOMIZATIONS, OVERLAYS, Manifest, find, one, pod_templates
+from deploy_manifests import DEPLOY, KUSTOMIZATIONS, OVERLAYS, REPO, Manifest, find, one, pod_templates
 
 from agent.config import load_config
 
@@ -55,6 +56,7 @@ def test_config_is_valid_and_leashed_as_the_overlay_says(
     assert config.cluster.backend == "kubernetes"
     assert config.cluster.kubernetes.kubeconfig is None, "in a pod the agent uses its ServiceAccount"
     assert config.agent.namespace == "chaos-agent"
+    assert config.service.listen_host == "0.0.0.0", "the kubelet's probes and Prometheus reach the pod IP"
     for written in (config.audit.path, config.findings.path):
         assert written.is_relative_to(STATE_DIR), f"{written} is outside the writable volume {STATE_DIR}"
 
@@ -76,7 +78,7 @@ def test_overlay_configs_differ_from_the_default_only_where_they_mean_to() -> No
 def test_pods_meet_the_restricted_standard(rendered: dict[str, list[Manifest]], name: str) -> None:
     specs = pod_templates(rendered[name])
     assert specs, f"{name} runs no agent"
-    unchecked = {"Pod", "Job", "StatefulSet", "DaemonSet", "ReplicaSet"} & {o["kind"] for o in rendered[name]}
+    unchecked = {"Pod", "Job", "Deployment", "DaemonSet", "ReplicaSet"} & {o["kind"] for o in rendered[name]}
     assert not unchecked, f"{name} runs pods these tests do not check: extend pod_templates for {unchecked}"
     for workload, template in specs:
         pod = template["spec"]
@@ -93,6 +95,18 @@ def test_pods_meet_the_restricted_standard(rendered: dict[str, list[Manifest]], 
             assert sc.get("privileged") in (None, False), (workload, c["name"])
             assert {"cpu", "memory"} <= set(c["resources"]["requests"]), (workload, c["name"])
             assert "memory" in c["resources"]["limits"], (workload, c["name"])
+
+
+def state_volume(objects: list[Manifest], workload: str) -> Manifest:
+    """Where a workload's pods keep the journal: its StatefulSet's claim template, or a pod volume."""
+    for sts in find(objects, "StatefulSet", workload):
+        (claim,) = [c for c in sts["spec"]["volumeClaimTemplates"] if c["metadata"]["name"] == "state"]
+        return {"name": "state", "claimTemplate": claim}
+    for _name, template in pod_templates(objects):
+        for volume in template["spec"]["volumes"]:
+            if volume["name"] == "state":
+                return dict(volume)
+    raise AssertionError(f"{workload} has no state volume")
 
 
 @pytest.mark.parametrize("name", sorted(KUSTOMIZATIONS))
@@ -113,6 +127,7 @@ def test_agent_gets_its_config_probes_and_one_writable_volume(
         # the hash-suffixed name: a config change rolls the pods
         assert volumes[mounts[CONFIG_DIR]["name"]]["configMap"]["name"] == configmap_name, workload
         assert not mounts[STATE_DIR].get("readOnly"), workload
+        assert mounts[STATE_DIR]["name"] == "state"
         ports = {p["name"]: p["containerPort"] for p in agent["ports"]}
         assert ports == {"http": 8080}, workload
         assert agent["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}, workload
@@ -122,23 +137,60 @@ def test_agent_gets_its_config_probes_and_one_writable_volume(
         assert pod["terminationGracePeriodSeconds"] >= 60, "reverting open faults on SIGTERM takes time"
 
 
+@pytest.mark.parametrize("name", sorted(KUSTOMIZATIONS))
+def test_the_journal_lives_on_a_persistent_volume_claim(rendered: dict[str, list[Manifest]], name: str) -> None:
+    """Not an emptyDir: the audit trail outlives the pod (a StatefulSet's claim per replica, or the game
+    day's claim)."""
+    objects = rendered[name]
+    for workload, _template in pod_templates(objects):
+        volume = state_volume(objects, workload)
+        assert "emptyDir" not in volume, f"{workload}: the journal would be lost with the pod"
+        if "claimTemplate" in volume:
+            claim = volume["claimTemplate"]["spec"]
+        else:
+            claim = one(objects, "PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"])["spec"]
+        assert claim["accessModes"] == ["ReadWriteOnce"] and claim["resources"]["requests"]["storage"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_prometheus_is_configured_and_reachable(rendered: dict[str, list[Manifest]], overlay: str,
+                                                tmp_path: Path) -> None:
+    """Every overlay judges steady state from Prometheus, so the fail-closed path is on: while Prometheus
+    does not answer, nothing is injected. Its address is one the NetworkPolicy lets the agent reach."""
+    path = tmp_path / "config.toml"
+    path.write_text(config_toml(rendered[overlay]))
+    prometheus = load_config(path).prometheus
+    assert prometheus.enabled, f"{overlay}: Prometheus off, so no steady state and no fail-closed check"
+    host = urlsplit(prometheus.url).hostname or ""
+    service, namespace = host.split(".")[:2]
+    assert host.endswith(".svc") and namespace == "monitoring", prometheus.url
+    egress = one(rendered[overlay], "NetworkPolicy", "chaos-agent")["spec"]["egress"]
+    in_namespace = {"kubernetes.io/metadata.name": namespace}
+    to_namespace = [r for r in egress for peer in r.get("to", [])
+                    if peer.get("namespaceSelector", {}).get("matchLabels") == in_namespace]
+    assert any({"port": urlsplit(prometheus.url).port, "protocol": "TCP"} in r["ports"] for r in to_namespace)
+    assert service
+
+
 @pytest.mark.parametrize("overlay", ["dry-run", "enabled"])
 def test_continuous_overlays_run_two_replicas_with_a_budget(
         rendered: dict[str, list[Manifest]], overlay: str) -> None:
     objects = rendered[overlay]
-    deployment = one(objects, "Deployment", "chaos-agent")
-    assert deployment["spec"]["replicas"] == 2, "leader election needs a standby"
-    assert find(objects, "CronJob") == []
+    sts = one(objects, "StatefulSet", "chaos-agent")
+    assert sts["spec"]["replicas"] == 2, "leader election needs a standby"
+    assert sts["spec"]["podManagementPolicy"] == "Parallel"
+    assert one(objects, "Service", sts["spec"]["serviceName"])["spec"]["clusterIP"] == "None"
+    assert find(objects, "CronJob") == [] and find(objects, "Deployment") == []
     pdb = one(objects, "PodDisruptionBudget", "chaos-agent")
-    assert pdb["spec"]["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
-    labels = deployment["spec"]["template"]["metadata"]["labels"]
-    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert pdb["spec"]["selector"]["matchLabels"] == sts["spec"]["selector"]["matchLabels"]
+    labels = sts["spec"]["template"]["metadata"]["labels"]
+    assert sts["spec"]["selector"]["matchLabels"].items() <= labels.items()
 
 
 def test_game_day_runs_only_on_schedule_bounded_and_never_retried(
         rendered: dict[str, list[Manifest]]) -> None:
     objects = rendered["game-day"]
-    assert find(objects, "Deployment") == [], "game-day has no continuous agent"
+    assert find(objects, "StatefulSet") == [], "game-day has no continuous agent"
     assert find(objects, "PodDisruptionBudget") == []
     cronjob = one(objects, "CronJob", "chaos-agent-game-day")
     spec, job = cronjob["spec"], cronjob["spec"]["jobTemplate"]["spec"]
@@ -153,18 +205,23 @@ def test_game_day_runs_only_on_schedule_bounded_and_never_retried(
 
 
 def test_game_day_pod_matches_the_continuous_pod(rendered: dict[str, list[Manifest]]) -> None:
-    """The CronJob's pod spec is a copy of the Deployment's: this catches the two drifting apart."""
-    deployment_pod = one(rendered["dry-run"], "Deployment")["spec"]["template"]["spec"]
+    """The CronJob's pod spec is a copy of the StatefulSet's: this catches the two drifting apart."""
+    sts_pod = one(rendered["dry-run"], "StatefulSet")["spec"]["template"]["spec"]
     job_pod = one(rendered["game-day"], "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     differs_by_design = {"restartPolicy", "volumes", "topologySpreadConstraints"}
     assert {k: v for k, v in job_pod.items() if k not in differs_by_design and k != "containers"} == {
-        k: v for k, v in deployment_pod.items() if k not in differs_by_design and k != "containers"}
-    assert job_pod["containers"] == deployment_pod["containers"]
-    assert [v["name"] for v in job_pod["volumes"]] == [v["name"] for v in deployment_pod["volumes"]]
+        k: v for k, v in sts_pod.items() if k not in differs_by_design and k != "containers"}
+    assert job_pod["containers"] == sts_pod["containers"]
+    # the StatefulSet's state comes from its claim template, the job's from a claim
+    assert [v["name"] for v in job_pod["volumes"]] == [v["name"] for v in sts_pod["volumes"]] + ["state"]
 
 
 def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
     return selector.items() <= labels.items()
+
+
+API_SERVER_PLACEHOLDER = "192.0.2.1/32"
+"""TEST-NET-1, a documentation address: a user replaces it with the API server's (docs/deployment.md)."""
 
 
 @pytest.mark.parametrize("name", sorted(KUSTOMIZATIONS))
@@ -178,12 +235,38 @@ def test_network_policy_and_service_reach_every_agent_pod(
         assert selects(policy["podSelector"]["matchLabels"], labels), f"{workload} escapes the NetworkPolicy"
         assert selects(service["selector"], labels), f"{workload} is not scraped"
     assert policy["policyTypes"] == ["Ingress", "Egress"]
-    ingress_ports = [p for rule in policy["ingress"] for p in rule["ports"]]
-    assert ingress_ports == [{"port": 8080, "protocol": "TCP"}]
-    egress = {(p["port"], p["protocol"]) for rule in policy["egress"] for p in rule["ports"]}
-    assert egress == {(443, "TCP"), (6443, "TCP"), (9090, "TCP"), (53, "UDP"), (53, "TCP")}
-    assert all("ports" in rule for rule in policy["egress"]), "every egress rule is limited to its ports"
     assert [(p["port"], p["targetPort"]) for p in service["ports"]] == [(8080, "http")]
+
+
+PROMETHEUS_PODS = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+                   "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}
+KUBE_DNS = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
+
+
+@pytest.mark.parametrize("name", sorted(KUSTOMIZATIONS))
+def test_network_policy_lets_in_only_prometheus_and_out_only_what_the_agent_talks_to(
+        rendered: dict[str, list[Manifest]], name: str) -> None:
+    """Ingress: port 8080 from Prometheus pods only. Egress: the API server (an ipBlock, never any host),
+    Prometheus and DNS; every rule names both its peers and its ports (no rule open to every address)."""
+    policy = one(rendered[name], "NetworkPolicy", "chaos-agent")["spec"]
+    assert policy["ingress"] == [{"from": [PROMETHEUS_PODS], "ports": [{"port": 8080, "protocol": "TCP"}]}]
+    for rule in policy["egress"]:
+        assert rule.get("to") and rule.get("ports"), f"an egress rule open to every peer or port: {rule}"
+        for peer in rule["to"]:
+            assert peer.get("ipBlock", {}).get("cidr") not in ("0.0.0.0/0", "::/0"), rule
+    rules = {(tuple(sorted(str(peer) for peer in r["to"])), tuple((p["port"], p["protocol"]) for p in r["ports"]))
+             for r in policy["egress"]}
+    assert rules == {
+        ((str({"ipBlock": {"cidr": API_SERVER_PLACEHOLDER}}),), ((443, "TCP"), (6443, "TCP"))),
+        ((str(PROMETHEUS_PODS),), ((9090, "TCP"),)),
+        ((str(KUBE_DNS),), ((53, "UDP"), (53, "TCP"))),
+    }
+
+
+def test_the_api_server_address_to_replace_is_documented() -> None:
+    docs = (REPO / "docs" / "deployment.md").read_text()
+    assert API_SERVER_PLACEHOLDER in docs and "kubectl get endpoints kubernetes" in docs
 
 
 def test_service_monitor_scrapes_the_metrics_service(rendered: dict[str, list[Manifest]]) -> None:
@@ -209,8 +292,8 @@ def test_everything_lives_in_the_restricted_agent_namespace(
         meta = obj["metadata"]
         if obj["kind"] in cluster_scoped:
             assert "namespace" not in meta, f"{obj['kind']} {meta['name']}"
-        elif (obj["kind"], meta["name"]) == ("RoleBinding", "chaos-agent-data-faults"):
-            continue  # bound in a target namespace on purpose
+        elif obj["kind"] == "RoleBinding" and meta["name"] != "chaos-agent-own-namespace":
+            continue  # bound in a target namespace on purpose (data faults, confined RBAC, node events)
         else:
             assert meta.get("namespace") == "chaos-agent", f"{obj['kind']} {meta['name']} is elsewhere"
 

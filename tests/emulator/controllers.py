@@ -3,8 +3,10 @@
 ``SimulatedControlPlane`` mirrors a ``SimulatedCluster``'s nodes, workloads and pods into the
 emulator as complete objects, and feeds what clients do through the API back into the simulator:
 a pod deleted or evicted is deleted there (so its controller replaces it after the modelled
-delays), a cordon stops scheduling onto the node, and a NoExecute taint evicts the pods that do not
-tolerate it (the taint manager). ``advance(seconds)`` lets simulated time pass and mirrors again.
+delays), a cordon stops scheduling onto the node, a NoExecute taint evicts the pods that do not
+tolerate it (the taint manager), and a node's allocatable ``nvidia.com/gpu`` lowered in its status
+takes devices out of the scheduler's count (free devices first), as a device plugin's report would.
+``advance(seconds)`` lets simulated time pass and mirrors again.
 Evictions are checked against PDBs by the emulator itself, from the mirrored pods' readiness.
 """
 
@@ -98,6 +100,8 @@ class SimulatedControlPlane:
         self._events: queue.Queue[Event] = queue.Queue()
         self._mirroring = threading.local()
         self._owners: dict[str, Obj] = {}
+        self._gpus_out: dict[str, list[int]] = {}
+        """Node -> the devices held failed because the API showed fewer allocatable GPUs."""
         self._unsubscribe = emulator.store.subscribe(self._observe)
         with self._own_writes():
             self._create_topology(spec)
@@ -174,6 +178,7 @@ class SimulatedControlPlane:
             for t in (obj.get("spec") or {}).get("taints") or []
             if (t["key"], t["effect"]) not in base and t["effect"] in ("NoSchedule", "NoExecute")
         ]
+        self._mirror_gpus(node, obj)
         node.cordons -= {h for h in node.cordons if h.startswith(TAINT_HOLDER)}
         node.cordons |= {f"{TAINT_HOLDER}{t.key}" for t in taints}
         for taint in (t for t in taints if t.effect == "NoExecute"):
@@ -184,6 +189,21 @@ class SimulatedControlPlane:
                 if not any(tol.tolerates(taint) for tol in ws.spec.template.tolerations):
                     self.sim.delete_pod(pod, grace_s=ws.spec.template.termination_grace_s)
         self.sim.request_schedule()
+
+    def _mirror_gpus(self, node: Any, obj: Obj) -> None:
+        allocatable = ((obj.get("status") or {}).get("allocatable") or {}).get(GPU_RESOURCE)
+        if allocatable is None or not node.spec.gpus:
+            return
+        wanted = max(0, min(node.spec.gpus, node.spec.gpus - int(allocatable)))
+        held = self._gpus_out.get(node.name, [])
+        if len(held) == wanted:
+            return
+        for d in held:
+            node.gpu_failed[d] -= 1
+        order = sorted(range(node.spec.gpus), key=lambda d: (node.gpu_owner[d] is not None, d))
+        self._gpus_out[node.name] = order[:wanted]
+        for d in order[:wanted]:
+            node.gpu_failed[d] += 1
 
     # ---- simulator -> API --------------------------------------------------------------------
     def advance(self, seconds: float) -> None:

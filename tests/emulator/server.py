@@ -23,6 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.emulator.chaos_mesh import ChaosMeshController
 from tests.emulator.disruption import check_eviction
 from tests.emulator.resources import BUILTIN, CHAOS_MESH, ResourceType, resource_list
 from tests.emulator.selectors import field_values, parse_selector
@@ -78,6 +79,7 @@ class KubernetesEmulator:
     def __init__(self, *, chaos_mesh: bool = False, history_limit: int = 10_000) -> None:
         self.store = ObjectStore(history_limit=history_limit)
         self.types: dict[tuple[str, str, str], ResourceType] = {}
+        self.chaos_mesh: ChaosMeshController | None = None
         for rt in BUILTIN:
             self._register(rt)
         if chaos_mesh:
@@ -95,10 +97,14 @@ class KubernetesEmulator:
         self.types[(rt.group, rt.version, rt.plural)] = rt
         self.store.register(rt)
 
-    def install_chaos_mesh(self) -> None:
-        """Serve the Chaos Mesh CRDs (as after ``helm install chaos-mesh``)."""
+    def install_chaos_mesh(self) -> ChaosMeshController:
+        """Serve the Chaos Mesh CRDs and run a stand-in of its controller (as after ``helm install
+        chaos-mesh``); returns the controller, whose switches a test may turn."""
         for rt in CHAOS_MESH:
             self._register(rt)
+        if self.chaos_mesh is None:
+            self.chaos_mesh = ChaosMeshController(self.store, CHAOS_MESH, self.type_of("Pod"))
+        return self.chaos_mesh
 
     def type_of(self, kind: str, api_version: str | None = None) -> ResourceType:
         for rt in self.types.values():

@@ -109,7 +109,10 @@ def test_a_noexecute_taint_evicts_and_keeps_pods_off(plane: SimulatedControlPlan
     assert not any(n.cordons for n in plane.sim.nodes)
 
 
-def test_gpu_failure_evicts_the_training_pod_until_reverted(k8s_emulator: KubernetesEmulator) -> None:
+def test_gpu_failure_kills_the_training_pod_and_keeps_it_off_until_reverted(
+        k8s_emulator: KubernetesEmulator) -> None:
+    """Every device of gpu-0 fails (high intensity): the pod on them dies, and its replacement finds no
+    GPU until the revert restores the count."""
     spec = ClusterSpec(
         name="gpu",
         nodes=(NodeSpec(name="cpu-0"), NodeSpec(name="gpu-0", gpus=2)),
@@ -123,8 +126,8 @@ def test_gpu_failure_evicts_the_training_pod_until_reverted(k8s_emulator: Kubern
     try:
         (pod,) = k8s_emulator.list("Pod", "ml")
         assert pod["spec"]["nodeName"] == "gpu-0"
-        injection = backend.inject(Fault(FaultKind.GPU_DEVICE_FAILURE, 0, "Node/gpu-0"), injection_id="xid79")
-        assert injection.outcome == "applied"
+        injection = backend.inject(Fault(FaultKind.GPU_DEVICE_FAILURE, 2, "Node/gpu-0"), injection_id="xid79")
+        assert injection.outcome == "applied" and injection.affected_pods == (f"ml/{pod['metadata']['name']}",)
         plane.advance(60)
         (pending,) = k8s_emulator.list("Pod", "ml")
         assert pending["metadata"]["name"] != pod["metadata"]["name"] and "nodeName" not in pending["spec"]

@@ -16,8 +16,8 @@ from envs.chaos_env import ChaosClusterEnv
 from envs.cluster import ClusterState, Injection
 from envs.faults import FaultKind
 from envs.observation import N_TARGET_FEATURES, TARGET_FEATURES, unpack
+from envs.simulated_clusters import simulated_world
 from envs.spec import Call, ClusterSpec
-from envs.worlds import simulated_world
 from tests.envs.sim.sim_specs import NS, deployment, nodes, service
 
 BACK = f"{NS}/Deployment/back"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from agent.config.cluster import KubernetesCluster
 from envs.cluster import ClusterBackend, SteadyStateSample
 from envs.faults import Fault, FaultKind
-from envs.worlds import simulated_world
+from envs.simulated_clusters import simulated_world
 from tests.parity.bridged import MakeBridge, emulator_leftovers
 from tests.parity.compare import run_faults
 from tests.parity.scenario import CATALOG, FRONTEND, shop_spec

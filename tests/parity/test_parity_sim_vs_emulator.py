@@ -1,6 +1,6 @@
 """The same scenario on the simulator backend and through the Kubernetes API gives the same findings.
 
-Path A runs the experiments on ``SimulatedCluster`` directly (``envs.worlds.simulated_world``).
+Path A runs the experiments on ``SimulatedCluster`` directly (``envs.simulated_clusters.simulated_world``).
 Path B runs them with the agent's ``KubernetesBackend`` talking HTTP, through the official client,
 to the Kubernetes emulator, where a simulator of the same spec and seed plays controller manager,
 scheduler and kubelets (``tests.emulator.controllers``): faults are API calls (pod deletes,
@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from agent.config.cluster import KubernetesCluster
 from envs.sim import SimulatedCluster
-from envs.worlds import simulated_world
+from envs.simulated_clusters import simulated_world
 from tests.parity.bridged import MakeBridge, emulator_leftovers, simulator_leftovers, view_mismatches
 from tests.parity.compare import run_faults
 from tests.parity.scenario import CACHE_NODE, CATALOG, DB, FRONTEND, GRACE_S, fault_plan, shop_spec

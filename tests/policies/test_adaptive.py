@@ -12,7 +12,7 @@ from envs.faults import FaultKind
 from envs.memory import ClusterMemory
 from envs.observation import N_GLOBAL_FEATURES, N_TARGET_FEATURES
 from envs.scenarios import builtin
-from envs.worlds import scenario_world
+from envs.simulated_clusters import scenario_world
 from policies.adaptive import AdaptivePolicy, NothingLeftToTry, PosteriorSettings
 from policies.base import Decision, Outcome
 from policies.baselines import UniformRandom

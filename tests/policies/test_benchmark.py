@@ -1,4 +1,5 @@
-"""The benchmark runner end to end on a few seeds: every metric of BENCHMARK.md, the plot, the tables."""
+"""The benchmark runner end to end on a few seeds: every metric of docs/benchmark-protocol.md, the plot and
+the tables."""
 
 from __future__ import annotations
 

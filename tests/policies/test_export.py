@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from envs.chaos_env import ChaosClusterEnv
+from envs.simulated_clusters import simulated_world
 from envs.spec import Call, ClusterSpec
-from envs.worlds import simulated_world
 from policies.base import Decision
 from policies.runtime import PolicyFileError, RuntimePolicy
 from policies.training import TrainingRun, train

@@ -1,5 +1,5 @@
 """Every strategy behind the one interface: masks are law (a protected target is never chosen, across
-many seeds), and each baseline does what BENCHMARK.md says it does."""
+many seeds), and each baseline does what docs/benchmark-protocol.md says it does."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from envs.actions import KIND_INDEX, N_HOLD, N_INTENSITIES, N_KINDS, decode
 from envs.chaos_env import ChaosClusterEnv
 from envs.faults import FaultKind
 from envs.scenarios import TRAINING, generate_cluster
-from envs.worlds import scenario_world
+from envs.simulated_clusters import scenario_world
 from policies.base import Decision, Outcome, outcome_of
 from policies.combine import choice_distribution, combine, sample
 from policies.genetic import POPULATION, GeneticSearch

@@ -13,7 +13,7 @@ from envs.chaos_env import ChaosClusterEnv
 from envs.cluster import ClusterState, WorkloadStatus
 from envs.faults import Fault
 from envs.scenarios import PlantedWeakness, Scenario, Trigger, builtin, with_key
-from envs.worlds import scenario_world
+from envs.simulated_clusters import scenario_world
 from policies.rl.teacher import collect, imitation_target, in_season, routes, trigger_weight
 from tests.envs.scenarios.test_answer_key import single_replica_behind_front
 

@@ -11,7 +11,10 @@ Errors become the hierarchy in ``errors.py``; transient ones are retried by ``re
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import json
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -113,6 +116,8 @@ class KubeApi:
         self.retry = retry or RetryPolicy()
         self.page_size = page_size
         self.watch_timeout_s = watch_timeout_s
+        self.deadline: float | None = None
+        """``time.monotonic()`` by which every request of this connection must end (see ``bounded``)."""
 
     # ---- construction ------------------------------------------------------------------------
     @classmethod
@@ -165,6 +170,16 @@ class KubeApi:
     def close(self) -> None:
         self._client.close()
 
+    def bounded(self, deadline: float) -> KubeApi:
+        """This connection with every request, its retries and back-off ending by ``deadline``
+        (``time.monotonic()``): each request's timeout is cut to the time left, and no retry starts that
+        would end later. The connection pool is shared; closing the view closes nothing."""
+        view = copy.copy(self)
+        view.deadline = deadline
+        view.retry = dataclasses.replace(self.retry, deadline=deadline)
+        view.close = lambda: None  # type: ignore[method-assign]
+        return view
+
     # ---- the transport -----------------------------------------------------------------------
     def _send(
         self,
@@ -176,6 +191,12 @@ class KubeApi:
         content_type: str | None = None,
         timeout: Any = None,
     ) -> Any:
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise Unreachable("the deadline passed before the request was sent", method=method, path=path)
+            if not isinstance(timeout, tuple):
+                timeout = min(timeout or self.request_timeout_s, left)
         headers = {"Accept": "application/json"}
         if content_type:
             headers["Content-Type"] = content_type

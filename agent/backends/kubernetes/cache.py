@@ -1,9 +1,10 @@
 """A watch-based cache of the objects a snapshot needs, so decisions read memory, not the API server.
 
-Each resource is listed once (paged), then watched from the list's resourceVersion in its own thread.
-A watch that ends (server timeout) or drops (connection cut) resumes from the last resourceVersion
-seen; a 410 Gone (history compacted) relists. This is the informer pattern of client-go, minus
-bookmarks.
+Each resource is listed once (paged), then watched from the list's resourceVersion in its own thread:
+cluster-wide, or, when the agent is confined to some namespaces, once per namespace for namespaced
+resources (so namespaced RBAC suffices). A watch that ends (server timeout) or drops (connection cut)
+resumes from the last resourceVersion seen; a 410 Gone (history compacted) relists. This is the
+informer pattern of client-go, minus bookmarks.
 """
 
 from __future__ import annotations
@@ -48,17 +49,37 @@ def _key(obj: Obj) -> tuple[str, str]:
     return meta.get("namespace", ""), meta.get("name", "")
 
 
+Watched = tuple[Resource, str | None]
+"""A resource and the namespace it is watched in (None: cluster-wide)."""
+
+
+def watched(resources: Iterable[Resource], namespaces: Iterable[str] = (),
+            extra: Iterable[tuple[Resource, str]] = ()) -> tuple[Watched, ...]:
+    """What to list and watch: each resource cluster-wide, or per namespace of ``namespaces`` when given
+    (cluster-scoped ones stay cluster-wide), plus ``extra`` (resource, namespace) pairs not yet covered."""
+    spaces = tuple(dict.fromkeys(namespaces))
+    out: list[Watched] = []
+    for res in resources:
+        out += [(res, ns) for ns in spaces] if res.namespaced and spaces else [(res, None)]
+    for res, ns in extra:
+        if (res, None) not in out and (res, ns) not in out:
+            out.append((res, ns))
+    return tuple(out)
+
+
 class WatchCache:
     def __init__(
         self,
         api: KubeApi,
         resources: Iterable[Resource] = SNAPSHOT_RESOURCES,
         *,
+        scopes: Iterable[Watched] | None = None,
         reconnect_delay_s: float = 0.5,
     ) -> None:
         self._api = api
-        self._resources = tuple(resources)
-        self._shelves = {r: _Shelf() for r in self._resources}
+        self._scopes = tuple(scopes) if scopes is not None else watched(resources)
+        self._resources = tuple(dict.fromkeys(res for res, _ns in self._scopes))
+        self._shelves = {scope: _Shelf() for scope in self._scopes}
         self._lock = threading.RLock()  # a wait_until predicate reads the cache under the lock
         self._changed = threading.Condition(self._lock)
         self._stop = threading.Event()
@@ -83,19 +104,22 @@ class WatchCache:
         gc.freeze()
 
     def _fill(self, *, timeout_s: float) -> None:
-        for res in self._resources:
-            thread = threading.Thread(target=self._run, args=(res,), name=f"watch-{res.plural}", daemon=True)
+        for scope in self._scopes:
+            res, ns = scope
+            name = f"watch-{res.plural}" + (f"-{ns}" if ns else "")
+            thread = threading.Thread(target=self._run, args=(scope,), name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
         deadline = time.monotonic() + timeout_s
-        for res, shelf in self._shelves.items():
+        for (res, ns), shelf in self._shelves.items():
             while not shelf.synced.wait(0.05) and not shelf.failed and time.monotonic() < deadline:
                 pass
             if not shelf.synced.is_set():
                 self.stop()
                 reason = f": {shelf.error}" if shelf.error else ""
                 hint = " (check the agent's RBAC: it lists and watches this resource)" if shelf.failed else ""
-                raise BackendError(f"could not list {res.plural} within {timeout_s:g} s{reason}{hint}")
+                where = f" in namespace {ns}" if ns else ""
+                raise BackendError(f"could not list {res.plural}{where} within {timeout_s:g} s{reason}{hint}")
 
     def stop(self) -> None:
         self._stop.set()
@@ -117,13 +141,16 @@ class WatchCache:
         event replaces an object rather than changing it, so a reader's list stays consistent."""
         if not self.synced:
             raise BackendError("the cluster cache is not filled yet: call KubernetesBackend.start() first")
+        wanted = tuple(resources or self._resources)
         with self._lock:
-            return [o for r in (resources or self._resources) for _k, o in sorted(self._shelves[r].objects.items())]
+            return [o for r in wanted for (res, _ns), shelf in self._shelves.items() if res == r
+                    for _k, o in sorted(shelf.objects.items())]
 
     def stats(self, res: Resource) -> tuple[int, int]:
-        """(lists, watch requests) made so far for ``res``: a healthy cache lists once."""
-        shelf = self._shelves[res]
-        return shelf.lists, shelf.watches
+        """(lists, watch requests) made so far for ``res``, in all its namespaces: a healthy cache lists
+        once per namespace."""
+        shelves = [shelf for (r, _ns), shelf in self._shelves.items() if r == res]
+        return sum(s.lists for s in shelves), sum(s.watches for s in shelves)
 
     def wait_until(self, predicate: Callable[[], bool], timeout_s: float = 5.0) -> bool:
         """Block until ``predicate()`` holds after some cache change (or now), or the timeout."""
@@ -137,8 +164,9 @@ class WatchCache:
             return True
 
     # ---- the watch loop ----------------------------------------------------------------------
-    def _relist(self, res: Resource, shelf: _Shelf) -> None:
-        result = self._api.list(res, transform=slim)
+    def _relist(self, scope: Watched, shelf: _Shelf) -> None:
+        res, ns = scope
+        result = self._api.list(res, namespace=ns, transform=slim)
         with self._changed:
             shelf.objects = {_key(o): o for o in result.items}
             shelf.resource_version = result.resource_version
@@ -147,14 +175,15 @@ class WatchCache:
             self._changed.notify_all()
         shelf.synced.set()
 
-    def _run(self, res: Resource) -> None:
-        shelf = self._shelves[res]
+    def _run(self, scope: Watched) -> None:
+        shelf = self._shelves[scope]
+        res, ns = scope
         while not self._stop.is_set():
             try:
                 if shelf.resource_version is None:
-                    self._relist(res, shelf)
+                    self._relist(scope, shelf)
                 assert shelf.resource_version is not None
-                stream = self._api.watch(res, resource_version=shelf.resource_version)
+                stream = self._api.watch(res, namespace=ns, resource_version=shelf.resource_version)
                 with self._lock:
                     shelf.stream = stream
                     shelf.watches += 1

@@ -133,3 +133,8 @@ def error_from_response(
         410: Gone,
     }.get(status, ServerError if status >= 500 else KubernetesApiError)
     return cls(message, **kw)
+
+
+class StillTerminating(BackendError):
+    """A revert deleted an object, but a finalizer still holds it when the wait ends: the fault it stands
+    for may not be undone yet. The revert counts as failed; the daemon's sweep tries again."""

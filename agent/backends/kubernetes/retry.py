@@ -1,8 +1,9 @@
 """Retries with exponential back-off and full jitter, honouring Retry-After, for transient API errors.
 
 Retried: 429 (except a PodDisruptionBudget refusing an eviction), 5xx and no answer at all. The
-n-th delay is drawn uniformly below ``base_s * 2**(n-1)``, capped at ``max_s``; a Retry-After from
-the server wins when longer.
+n-th delay is drawn uniformly below ``base_s * 2**(n-1)``, capped at ``max_s`` (``agent.backoff``); a
+Retry-After from the server wins when longer. A policy with a ``deadline`` never sleeps past it: the
+error is raised instead (leader election's renew deadline depends on it).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from agent.backends.kubernetes.errors import (
     TooManyRequests,
     Unreachable,
 )
+from agent.backoff import Backoff, call_with_retry
 
 T = TypeVar("T")
 
@@ -40,21 +42,22 @@ class RetryPolicy:
     """A server asking for a longer pause than this gets this (the request then counts as failed sooner)."""
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
+    deadline: float | None = None
+    """``time.monotonic()`` by which the call must have ended: no retry is started that would end later."""
 
     def delay(self, attempt: int, error: KubernetesApiError) -> float:
         """Seconds to wait before try ``attempt + 1`` (``attempt`` counts from 1)."""
-        ceiling = min(self.max_s, self.base_s * 2 ** (attempt - 1))
-        backoff = self.rng.uniform(0, ceiling)
-        retry_after = error.retry_after if isinstance(error, TooManyRequests) else None
-        return max(backoff, min(retry_after, self.max_retry_after_s)) if retry_after is not None else backoff
+        return Backoff(self.base_s, self.max_s).delay(attempt - 1, self.rng, at_least=self._retry_after(error))
 
     def call(self, fn: Callable[[], T]) -> T:
-        attempt = 1
-        while True:
-            try:
-                return fn()
-            except KubernetesApiError as e:
-                if attempt >= self.attempts or not is_transient(e):
-                    raise
-                self.sleep(self.delay(attempt, e))
-                attempt += 1
+        def wait_after(error: Exception) -> float | None:
+            if not isinstance(error, KubernetesApiError) or not is_transient(error):
+                return None
+            return self._retry_after(error) or 0.0
+
+        return call_with_retry(fn, attempts=self.attempts, backoff=Backoff(self.base_s, self.max_s),
+                               wait_after=wait_after, rng=self.rng, sleep=self.sleep, deadline=self.deadline)
+
+    def _retry_after(self, error: KubernetesApiError) -> float | None:
+        retry_after = error.retry_after if isinstance(error, TooManyRequests) else None
+        return None if retry_after is None else min(retry_after, self.max_retry_after_s)

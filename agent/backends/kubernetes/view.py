@@ -62,13 +62,6 @@ def is_ready(obj: Obj) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
-def is_daemon_or_mirror(pod: Obj) -> bool:
-    """Pods ``kubectl drain`` leaves alone: DaemonSet pods and static (mirror) pods."""
-    if "kubernetes.io/config.mirror" in (meta(pod).get("annotations") or {}):
-        return True
-    return any(ref.get("kind") == "DaemonSet" for ref in meta(pod).get("ownerReferences") or [])
-
-
 def parse_quantity_int(value: Any) -> int:
     """An integer resource quantity such as ``nvidia.com/gpu: "4"`` (extended resources are integers)."""
     try:
@@ -82,7 +75,6 @@ class ClusterView:
         self.nodes: dict[str, Obj] = {}
         self.pods: list[Obj] = []
         self.workloads: dict[str, Obj] = {}
-        self.pdbs: list[Obj] = []
         self.services: list[Obj] = []
         for obj in objects:
             kind = obj.get("kind")
@@ -92,8 +84,6 @@ class ClusterView:
                 self.pods.append(obj)
             elif kind in ("Deployment", "StatefulSet", "Job"):
                 self.workloads[workload_key(meta(obj).get("namespace", ""), kind, meta(obj)["name"])] = obj
-            elif kind == "PodDisruptionBudget":
-                self.pdbs.append(obj)
             elif kind == "Service":
                 self.services.append(obj)
         # Indexes for pods_of: a scan of every pod per workload is W x P (2e9 checks at 150,000 pods).
@@ -131,17 +121,12 @@ class ClusterView:
             candidates = self._by_namespace.get(namespace, [])
         return [p for p in candidates if selector_matches(selector, labels_of(p))]
 
+    def pods_in(self, namespace: str) -> list[Obj]:
+        """The live pods of ``namespace``."""
+        return [p for p in self._by_namespace.get(namespace, []) if not is_terminating(p)]
+
     def pods_on(self, node_name: str) -> list[Obj]:
         return sorted(
             (p for p in self.pods if (p.get("spec") or {}).get("nodeName") == node_name and not is_terminating(p)),
             key=lambda p: (meta(p).get("namespace", ""), meta(p)["name"]),
         )
-
-    def pdb_for(self, pod: Obj) -> Obj | None:
-        namespace = meta(pod).get("namespace")
-        for pdb in self.pdbs:
-            if meta(pdb).get("namespace") == namespace and selector_matches(
-                (pdb.get("spec") or {}).get("selector"), labels_of(pod)
-            ):
-                return pdb
-        return None

@@ -139,7 +139,7 @@ def test_a_cut_off_tail_is_caught_only_against_an_anchored_head(journal_lines: L
     write(path, lines[:-2])
     assert verify(path).ok  # a shorter chain is still a chain
     problem = verify(path, expected_head=head).problem
-    assert problem is not None and problem.kind == "truncated"
+    assert problem is not None and problem.kind == "mismatch"
 
 
 def test_an_empty_journal_fails(tmp_path: Path) -> None:

@@ -131,8 +131,10 @@ def test_token_never_reaches_logs_errors_or_reports(
 
     httpserver.expect_request("/repos/acme/shop/issues", method="POST").respond_with_handler(echo_and_fail)
     settings = ExportersSettings(
-        github=GitHubExport(repository="acme/shop", token_env="GH_TOKEN", api_url=httpserver.url_for("")),
-        jira=JiraExport(url=httpserver.url_for(""), project_key="OPS", email="a@b.c", token_env="JIRA_TOKEN"),
+        github=GitHubExport(repository="acme/shop", token_env="GH_TOKEN", api_url=httpserver.url_for(""),
+                            allow_insecure_http=True),
+        jira=JiraExport(url=httpserver.url_for(""), project_key="OPS", email="a@b.c", token_env="JIRA_TOKEN",
+                        allow_insecure_http=True),
         retries=1,
     )
     caplog.set_level(logging.DEBUG)

@@ -36,7 +36,8 @@ def _issues_titled(server: RedmineServer, finding_id: str) -> list[dict[str, Any
 
 def _redmine(server: RedmineServer, url: str | None = None) -> ExportersSettings:
     return ExportersSettings(
-        redmine=RedmineExport(url=url or server.url, project=server.project, api_key_env="REDMINE_API_KEY"),
+        redmine=RedmineExport(url=url or server.url, project=server.project, api_key_env="REDMINE_API_KEY",
+                              allow_insecure_http=True),
         retries=0,
     )
 

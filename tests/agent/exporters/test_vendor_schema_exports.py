@@ -25,7 +25,7 @@ JIRA_TOKEN = "ATATT3xFfGF0" + "SecretPart7" * 3
 def _github(httpserver: HTTPServer) -> tuple[FakeGitHub, ExportersSettings, dict[str, str]]:
     fake = FakeGitHub(httpserver, repository="acme/shop", token=GH_TOKEN)
     settings = ExportersSettings(
-        github=GitHubExport(repository="acme/shop", token_env="GH_TOKEN", api_url=fake.url)
+        github=GitHubExport(repository="acme/shop", token_env="GH_TOKEN", api_url=fake.url, allow_insecure_http=True)
     )
     return fake, settings, {"GH_TOKEN": GH_TOKEN}
 
@@ -33,7 +33,8 @@ def _github(httpserver: HTTPServer) -> tuple[FakeGitHub, ExportersSettings, dict
 def _jira(httpserver: HTTPServer) -> tuple[FakeJira, ExportersSettings, dict[str, str]]:
     fake = FakeJira(httpserver, email="sre@example.com", token=JIRA_TOKEN)
     settings = ExportersSettings(
-        jira=JiraExport(url=fake.url, project_key="OPS", email="sre@example.com", token_env="JIRA_TOKEN")
+        jira=JiraExport(url=fake.url, project_key="OPS", email="sre@example.com", token_env="JIRA_TOKEN",
+                       allow_insecure_http=True)
     )
     return fake, settings, {"JIRA_TOKEN": JIRA_TOKEN}
 

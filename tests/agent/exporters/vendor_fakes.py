@@ -12,7 +12,7 @@ import itertools
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import jsonschema
 from pytest_httpserver import HTTPServer
@@ -37,6 +37,7 @@ def _validator(file: str, definition: str | None = None) -> jsonschema.protocols
 ADF = _validator("adf-doc.schema.json")
 GITHUB_CREATE = _validator("github-issues.schema.json", "issues/create")
 GITHUB_COMMENT = _validator("github-issues.schema.json", "issues/create-comment")
+GITHUB_UPDATE = _validator("github-issues.schema.json", "issues/update")
 JIRA_ISSUE = _validator("jira-platform-v3.schema.json", "IssueUpdateDetails")
 JIRA_FIELDS = _validator("jira-platform-v3.schema.json", "x-create-fields")
 JIRA_COMMENT = _validator("jira-platform-v3.schema.json", "Comment")
@@ -62,6 +63,8 @@ class FakeGitHub:
         server.expect_request(re.compile(rf"^{base}/\d+/comments$"), method="POST").respond_with_handler(
             self._comment
         )
+        server.expect_request(re.compile(rf"^{base}/\d+$"), method="PATCH").respond_with_handler(self._update)
+        self.states: dict[int, str] = {}
         self.url = server.url_for("")
 
     def _refuse(self, request: Request) -> Response | None:
@@ -112,6 +115,19 @@ class FakeGitHub:
             json.dumps({"id": len(self.comments), "body": body["body"]}), 201, content_type="application/json"
         )
 
+    def _update(self, request: Request) -> Response:
+        body = _json(request)
+        refused = self._refuse(request) or self._invalid(GITHUB_UPDATE, body)
+        if refused:
+            return refused
+        number = int(request.path.split("/")[-1])
+        if number not in self.issues:
+            return Response(json.dumps({"message": "Not Found"}), 404, content_type="application/json")
+        if "state" in body:
+            self.states[number] = body["state"]
+        return Response(json.dumps({"number": number, "state": self.states.get(number, "open")}), 200,
+                        content_type="application/json")
+
 
 class FakeJira:
     def __init__(self, server: HTTPServer, *, email: str, token: str) -> None:
@@ -123,6 +139,10 @@ class FakeJira:
         server.expect_request(
             re.compile(r"^/rest/api/3/issue/[A-Z]+-\d+/comment$"), method="POST"
         ).respond_with_handler(self._comment)
+        transitions = re.compile(r"^/rest/api/3/issue/[A-Z]+-\d+/transitions$")
+        server.expect_request(transitions, method="GET").respond_with_handler(self._transitions)
+        server.expect_request(transitions, method="POST").respond_with_handler(self._transition)
+        self.categories: dict[str, str] = {}
         self.url = server.url_for("").rstrip("/")
 
     def _bad(self, errors: list[str]) -> Response:
@@ -164,3 +184,35 @@ class FakeJira:
             )
         self.comments.append((key, body["body"]))
         return Response(json.dumps({"id": str(len(self.comments))}), 201, content_type="application/json")
+
+    WORKFLOW: ClassVar[dict[str, tuple[str, str]]] = {
+        "11": ("To Do", "new"), "21": ("In Progress", "indeterminate"), "31": ("Done", "done")}
+    """The transitions of Jira's default software workflow (id -> status name, status category key)."""
+
+    def _transitions(self, request: Request) -> Response:
+        if request.headers.get("Authorization") != self.auth:
+            return Response("", 401)
+        if request.path.split("/")[-2] not in self.issues:
+            return Response(json.dumps({"errorMessages": ["Issue does not exist"]}), 404,
+                            content_type="application/json")
+        listed = [{"id": i, "name": name, "to": {"name": name, "statusCategory": {"key": cat}}}
+                  for i, (name, cat) in self.WORKFLOW.items()]
+        return Response(json.dumps({"transitions": listed}), 200, content_type="application/json")
+
+    def _transition(self, request: Request) -> Response:
+        if request.headers.get("Authorization") != self.auth:
+            return Response("", 401)
+        body = _json(request)
+        errors = problems(JIRA_ISSUE, body)
+        transition = (body or {}).get("transition", {}).get("id")
+        if not errors and transition not in self.WORKFLOW:
+            errors = [f"transition: {transition!r} is not a transition of this issue"]
+        for op in (body or {}).get("update", {}).get("comment", []):
+            errors += problems(ADF, op.get("add", {}).get("body"))
+        if errors:
+            return self._bad(errors)
+        key = request.path.split("/")[-2]
+        self.categories[key] = self.WORKFLOW[transition][1]
+        for op in body.get("update", {}).get("comment", []):
+            self.comments.append((key, op["add"]["body"]))
+        return Response("", 204)

@@ -12,6 +12,7 @@ from agent.config.parse import ParseContext, parse_section
 from agent.config.records import FindingsSettings
 from agent.errors import ConfigError
 from agent.findings import (
+    ExperimentRecord,
     ExportRef,
     FindingStore,
     FindingStoreError,
@@ -93,7 +94,7 @@ def test_not_a_database_is_refused(tmp_path: Path) -> None:
 def test_findings_settings_resolve_paths_and_bounds(tmp_path: Path) -> None:
     s = parse_section(FindingsSettings, {"report_dir": "out"}, "findings", ParseContext(tmp_path))
     assert s.report_dir == tmp_path / "out" and s.path == tmp_path / "var/findings.sqlite"
-    with pytest.raises(ConfigError, match=r"findings\.drain_every_s must be >= 1"):
+    with pytest.raises(ConfigError, match=r"findings\.drain_every_s must be from 1 to 86400, got 0"):
         parse_section(FindingsSettings, {"drain_every_s": 0}, "findings", ParseContext(tmp_path))
 
 
@@ -108,3 +109,19 @@ def test_cli_texts_read_the_store(tmp_path: Path) -> None:
         assert f.hypothesis in page and "jira" in page and "failed after 1 attempt(s)" in page
         with pytest.raises(UnknownFindingError, match="findings list"):
             finding_show_text(store, "F-0000000000")
+
+
+def test_a_schema_1_store_gains_the_experiments_table(tmp_path: Path) -> None:
+    path = tmp_path / "f.sqlite"
+    with FindingStore(path) as store:
+        store.upsert(findings_from_result(result(), injection_index=1, seen_at=T0)[0])
+    with sqlite3.connect(path) as db:  # the store as agents before experiments were kept left it
+        db.execute("DROP TABLE experiments")
+        db.execute("PRAGMA user_version=1")
+    db.close()
+    with FindingStore(path) as store:
+        assert len(store.all()) == 1 and store.experiments() == [] and store.latest_run() is None
+        record = ExperimentRecord.of(result(), injection=1)
+        store.record_experiment("run-1", record, T0)
+        assert store.experiments("run-1") == [record] and store.latest_run() == "run-1"
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2

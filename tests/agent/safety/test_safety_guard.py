@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from safety_clusters import AGENT_NS, W, cluster, targets_of
 
+from agent.config.parse import simulated_defaults
 from agent.config.safety import SafetySettings
 from agent.errors import ConfigError, SafetyError
 from agent.safety import ErrorBudget, MemoryKillSwitch, SafetyGuard
@@ -17,9 +18,13 @@ K = FaultKind
 WEB = "shop/Deployment/web"
 
 
+def loose(**kw: object) -> SafetySettings:
+    """The simulator's profile (every rule but scope off) with ``kw`` on top: one rule at a time."""
+    return SafetySettings(**{**simulated_defaults(SafetySettings), **kw})  # type: ignore[arg-type]
+
+
 def guard(**kw: object) -> SafetyGuard:
-    return SafetyGuard(SafetySettings(**kw), agent_namespace=AGENT_NS,  # type: ignore[arg-type]
-                       kill_switch=MemoryKillSwitch())
+    return SafetyGuard(loose(**kw), agent_namespace=AGENT_NS, kill_switch=MemoryKillSwitch())
 
 
 def allowed(g: SafetyGuard, state: ClusterState, kind: FaultKind, intensity: int, target: str,
@@ -203,7 +208,7 @@ def test_concurrency_and_one_fault_per_target() -> None:
 def test_a_spent_error_budget_masks_everything() -> None:
     state = cluster([web()])
     budget = ErrorBudget(1.0)
-    g = SafetyGuard(SafetySettings(), agent_namespace=AGENT_NS, budget=budget, kill_switch=MemoryKillSwitch())
+    g = SafetyGuard(loose(), agent_namespace=AGENT_NS, budget=budget, kill_switch=MemoryKillSwitch())
     budget.consume(59.0)
     assert g.mask(state, targets_of(state), []).any()
     budget.consume(1.0)
@@ -215,7 +220,7 @@ def test_a_spent_error_budget_masks_everything() -> None:
 def test_the_kill_switch_masks_everything_until_resumed() -> None:
     state = cluster([web()])
     switch = MemoryKillSwitch()
-    g = SafetyGuard(SafetySettings(), agent_namespace=AGENT_NS, kill_switch=switch)
+    g = SafetyGuard(loose(), agent_namespace=AGENT_NS, kill_switch=switch)
     switch.halt("operator")
     assert not g.mask(state, targets_of(state), []).any()
     with pytest.raises(SafetyError, match="kill switch"):

@@ -5,14 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from agent.service.http import AgentMetrics, Readiness, ServiceEndpoints
+from agent.daemon.readiness import Readiness
+from agent.service.http import AgentMetrics, ServiceEndpoints
 from agent.service.server import BackgroundHTTPServer, Reply
 
 
@@ -42,7 +42,7 @@ def endpoints(state: dict[str, object]) -> tuple[ServiceEndpoints, Clock]:
     clock = Clock()
     readiness = Readiness(backend_ok_at=lambda: state["backend"],  # type: ignore[arg-type,return-value]
                           prometheus_ok_at=lambda: state["prometheus"],  # type: ignore[arg-type,return-value]
-                          halted=lambda: bool(state["halted"]), max_age_s=30, clock=clock)
+                          halt_reason=lambda: "test" if state["halted"] else None, max_age_s=30, clock=clock)
     server = ServiceEndpoints(metrics=AgentMetrics(), readiness=readiness, host="127.0.0.1", port=0)
     server.start()
     yield server, clock  # type: ignore[misc]
@@ -74,7 +74,7 @@ def test_readyz_follows_dependencies_and_halt(endpoints: tuple[ServiceEndpoints,
 
 
 def test_readiness_without_prometheus() -> None:
-    readiness = Readiness(backend_ok_at=lambda: 10.0, prometheus_ok_at=None, halted=lambda: False,
+    readiness = Readiness(backend_ok_at=lambda: 10.0, prometheus_ok_at=None, halt_reason=lambda: None,
                           clock=lambda: 20.0)
     assert readiness.problems() == ()
 
@@ -113,21 +113,24 @@ def test_a_failing_route_answers_500_and_the_server_keeps_serving() -> None:
         assert _get(server.url + "/ok")[0] == 200
 
 
-def test_stop_is_bounded_even_with_a_hung_handler() -> None:
-    release = threading.Event()
+def test_stop_returns_even_with_a_hung_handler() -> None:
+    entered, release = threading.Event(), threading.Event()
 
     def hang() -> Reply:
-        release.wait(10)
+        entered.set()
+        release.wait(60)
         return Reply(200, b"late")
 
     server = BackgroundHTTPServer(host="127.0.0.1", port=0, name="t", routes={"/hang": hang})
     server.start()
     client = threading.Thread(target=lambda: _get_quietly(server.url + "/hang"), daemon=True)
     client.start()
-    time.sleep(0.2)
-    started = time.monotonic()
-    assert server.stop(timeout_s=1.0)
-    assert time.monotonic() - started < 1.5
+    assert entered.wait(10), "the request never reached its handler"
+    stopped: list[bool] = []
+    stopper = threading.Thread(target=lambda: stopped.append(server.stop(timeout_s=1.0)), daemon=True)
+    stopper.start()
+    stopper.join(30)  # a stop that waited for the handler would still be waiting (it is held for 60 s)
+    assert stopped == [True] and not release.is_set()
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(server.url + "/hang", timeout=1)
     release.set()

@@ -124,3 +124,14 @@ def test_edge_retries_are_sized_to_bring_a_design_basis_loss_under_one_percent()
     loss = Reproduction("x", (Fault(FaultKind.NETWORK_LOSS, 1, spec.service(edge.locus).key.replace(
         "Service", "Deployment")),))
     assert edge.id in reproduce(spec, loss, seed=1, timing=TIMING)
+
+
+def test_a_verification_asked_to_stop_ends_at_once_and_says_so() -> None:
+    from envs.weaknesses.verify import INTERRUPTED
+
+    spec, sweep = _swept("ml-platform")
+    w = sweep.assessment.weaknesses[0]
+    fix = remediation_for(spec, w)
+    assert fix is not None
+    v = verify(spec, w.id, fix, _reproductions(sweep, w), seeds=SEEDS, timing=TIMING, should_stop=lambda: True)
+    assert not v.verified and v.runs == 0 and v.detail == INTERRUPTED

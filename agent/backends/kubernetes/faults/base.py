@@ -9,14 +9,16 @@ marks are still in the cluster, for the start-up sweep.
 from __future__ import annotations
 
 import random
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from agent.backends.kubernetes.api import KubeApi, Obj
 from agent.backends.kubernetes.errors import Conflict
 from agent.backends.kubernetes.faults.drain_retry import DrainRetries
+from agent.backends.kubernetes.faults.gpu_hold import GpuHolds
 from agent.backends.kubernetes.marks import INJECTION_LABEL, label_value
 from agent.backends.kubernetes.resources import Resource
 from agent.backends.kubernetes.view import ClusterView, meta
@@ -34,6 +36,26 @@ class ActionContext:
     """Wall-clock seconds since the epoch (for expiry times written into the cluster)."""
     drains: DrainRetries = field(default_factory=DrainRetries)
     """The refused evictions of this backend's active drains, retried from ``KubernetesBackend.wait``."""
+    gpu_holds: GpuHolds = field(default_factory=GpuHolds)
+    """The lowered GPU counts of this backend's active GPU failures, re-applied from ``KubernetesBackend.wait``."""
+    chaos_mesh_inject_timeout_s: float = 30.0
+    """How long apply waits for Chaos Mesh to report an object injected ([cluster.kubernetes])."""
+    chaos_mesh_revert_timeout_s: float = 30.0
+    """How long revert waits for a deleted Chaos Mesh object to be gone ([cluster.kubernetes])."""
+    stop: threading.Event = field(default_factory=threading.Event)
+    """Set when the agent stops (a halt, a lost lease, a signal): waits for an injection end early."""
+    left_behind: set[str] = field(default_factory=set)
+    """Marks whose revert could not finish (an object still terminating): the backend's sweep is due."""
+    namespaces: tuple[str, ...] = ()
+    """Where namespaced objects are listed ([cluster.kubernetes] namespaces); empty: cluster-wide."""
+
+    def list_everywhere(self, res: Resource, *, label_selector: str) -> list[Obj]:
+        """The objects of ``res`` matching ``label_selector`` wherever the agent may look: one
+        cluster-wide list, or one per namespace when the agent is confined to some."""
+        if not res.namespaced or not self.namespaces:
+            return self.api.list(res, label_selector=label_selector).items
+        return [o for ns in self.namespaces
+                for o in self.api.list(res, namespace=ns, label_selector=label_selector).items]
 
 
 @dataclass(frozen=True)
@@ -44,6 +66,8 @@ class FaultPlan:
     detail: str = ""
     targets: tuple[str, ...] = ()
     """What apply touches: ``namespace/pod`` names, node names, or the workload key."""
+    body: Mapping[str, Any] | None = None
+    """What apply creates, when the plan decides it from the cached view (a Chaos Mesh ``spec``)."""
 
     @property
     def mark(self) -> str:

@@ -77,12 +77,12 @@ class DataFault:
         )
 
     def revert(self, injection_id: str, *, ctx: ActionContext) -> None:
-        for cm in ctx.api.list(CONFIGMAPS, label_selector=managed_selector(injection_id)).items:
+        for cm in ctx.list_everywhere(CONFIGMAPS, label_selector=managed_selector(injection_id)):
             try:
                 ctx.api.delete(CONFIGMAPS, meta(cm)["name"], namespace=meta(cm).get("namespace"))
             except NotFound:
                 continue
 
     def marked(self, *, ctx: ActionContext) -> set[str]:
-        items = ctx.api.list(CONFIGMAPS, label_selector=managed_selector()).items
+        items = ctx.list_everywhere(CONFIGMAPS, label_selector=managed_selector())
         return {(meta(cm).get("labels") or {}).get(INJECTION_LABEL, "") for cm in items} - {""}

@@ -1,11 +1,16 @@
 """GPU faults: a device failure as the device plugin reports one, and a GPU pod killed mid-training.
 
-Device failure (an XID 79, "GPU fell off the bus"): the node's ``nvidia.com/gpu`` capacity and
-allocatable drop by the devices hit (a patch of the status subresource, as the kubelet writes it)
-and a ``chaos-agent.io/gpu-failure=<mark>:NoExecute`` taint evicts the pods on the node that do not
-tolerate it. The values before the fault are recorded in the node's ``chaos-agent.io/gpu-failure``
-annotation and restored on revert. On a live cluster the kubelet re-reports the device plugin's
-count at its next node status sync, so the lowered count is brief; the taint is what holds.
+Device failure (an XID 79, "GPU fell off the bus") takes exactly what the simulator's does: the
+devices hit stop counting in the node's ``nvidia.com/gpu`` capacity and allocatable (a patch of the
+status subresource, as the kubelet writes it), and the pods running on those devices die (deleted
+without grace; their controllers replace them wherever GPUs are free). Which device a pod holds is
+known only to the kubelet, so the devices are laid out over the node's GPU pods in name order (each
+pod holding as many as it requests, the rest free) and the failed ones drawn reproducibly from the
+injection id: a pod dies only when a device it holds fails, so at most one pod per failed device, and
+never a pod that uses no GPU. Nothing is tainted. The counts before the fault and the lowered ones are
+recorded in the node's ``chaos-agent.io/gpu-failure`` annotation; the kubelet writes the device
+plugin's count back at its next status report, so ``gpu_hold`` re-applies the lowered one while the
+fault lasts. Revert restores the recorded counts and removes the record.
 
 GPU memory pressure is realised as the kill of the workload's GPU pods (what an out-of-memory
 error does to a training process), without grace period.
@@ -14,6 +19,7 @@ error does to a training process), without grace period.
 from __future__ import annotations
 
 import json
+import random
 
 from agent.backends.kubernetes.errors import NotFound
 from agent.backends.kubernetes.faults.base import (
@@ -24,13 +30,8 @@ from agent.backends.kubernetes.faults.base import (
     pod_name,
     refuse,
 )
-from agent.backends.kubernetes.faults.nodeops import (
-    annotation_of,
-    taint_values,
-    update_node,
-    with_taint,
-    without_taint,
-)
+from agent.backends.kubernetes.faults.gpu_hold import FIELDS, gpu_count, gpu_record
+from agent.backends.kubernetes.faults.nodeops import taint_values, update_node, without_taint
 from agent.backends.kubernetes.faults.pods import delete_pods
 from agent.backends.kubernetes.marks import GPU_FAILURE_TAINT, GPU_ORIGINAL_ANNOTATION, label_value
 from agent.backends.kubernetes.resources import NODES
@@ -40,19 +41,30 @@ from envs.faults import Fault, units_hit
 from envs.spec import GPU_RESOURCE
 
 
-def _gpus(node: dict, field: str) -> int:
-    return parse_quantity_int(((node.get("status") or {}).get(field) or {}).get(GPU_RESOURCE, 0))
+def gpus_requested(pod: dict) -> int:
+    """Devices a pod holds: its containers' ``nvidia.com/gpu`` (limits, else requests; extended
+    resources have equal requests and limits)."""
+    total = 0
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        resources = container.get("resources") or {}
+        limit = (resources.get("limits") or {}).get(GPU_RESOURCE)
+        request = (resources.get("requests") or {}).get(GPU_RESOURCE, 0)
+        total += parse_quantity_int(limit if limit is not None else request)
+    return total
 
 
-def _record(node: dict) -> dict | None:
-    raw = annotation_of(node, GPU_ORIGINAL_ANNOTATION)
-    if raw is None:
-        return None
-    try:
-        record = json.loads(raw)
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) else None
+def failed_devices(fault: Fault, injection_id: str, devices: int) -> list[int]:
+    """The device indexes the fault takes, drawn reproducibly from the injection id."""
+    hit = units_hit(fault.intensity, fault.magnitude, devices)
+    return sorted(random.Random(injection_id).sample(range(devices), hit))
+
+
+def victims(pods: list[dict], failed: list[int]) -> list[str]:
+    """The pods holding a failed device, with the devices laid out over ``pods`` in name order."""
+    owners: list[str] = []
+    for pod in sorted(pods, key=pod_name):
+        owners += [pod_name(pod)] * gpus_requested(pod)
+    return sorted({owners[d] for d in failed if d < len(owners)})
 
 
 class GpuDeviceFailure:
@@ -61,48 +73,54 @@ class GpuDeviceFailure:
         if node is None:
             return missing_target(fault, injection_id)
         name = meta(node)["name"]
-        if _gpus(node, "capacity") <= 0:
+        devices = gpu_count(node, "allocatable")
+        if gpu_count(node, "capacity") <= 0 or devices <= 0:
             return refuse(fault, injection_id, f"node {name} has no {GPU_RESOURCE}")
-        held = _record(node)
+        held = gpu_record(node)
         if held is not None:
             return refuse(fault, injection_id, f"a GPU failure ({held.get('id')}) is already active on node {name}")
-        return FaultPlan(injection_id, fault, targets=(name,))
+        failed = failed_devices(fault, injection_id, devices)
+        gpu_pods = [p for p in view.pods_on(name) if gpus_requested(p) > 0]
+        return FaultPlan(injection_id, fault, targets=(name, *victims(gpu_pods, failed)),
+                         body={"devices": devices, "failed": failed})
 
     def apply(self, plan: FaultPlan, *, ctx: ActionContext) -> Injection:
-        name = plan.targets[0]
-        original: dict = {}
+        name, pods = plan.targets[0], plan.targets[1:]
+        assert plan.body is not None, "a GPU failure's plan carries its devices"
+        hit = len(plan.body["failed"])
+        counts: dict[str, int] = {}
         held: list[str] = []
 
         def mark(node: dict) -> dict | None:
-            record = _record(node)
+            record = gpu_record(node)
             if record is not None:  # the cache was behind: another GPU failure holds the node
                 held.append(str(record.get("id")))
                 return None
-            original.update(capacity=_gpus(node, "capacity"), allocatable=_gpus(node, "allocatable"))
-            patch = with_taint(node, GPU_FAILURE_TAINT, plan.mark) or {}
-            patch["metadata"] = {"annotations": {GPU_ORIGINAL_ANNOTATION: json.dumps({"id": plan.mark, **original})}}
-            return patch
+            counts.update({f: gpu_count(node, f) for f in FIELDS})
+            lowered = {f: max(0, counts[f] - hit) for f in FIELDS}
+            record = {"id": plan.mark, **counts, "lowered": lowered}
+            return {"metadata": {"annotations": {GPU_ORIGINAL_ANNOTATION: json.dumps(record)}}}
 
         update_node(ctx.api, name, mark)
         if held:
             return plan.outcome("refused", f"a GPU failure ({held[0]}) is already active on node {name}")
-        hit = units_hit(plan.fault.intensity, plan.fault.magnitude, original["allocatable"])
-        status = {
-            "capacity": {GPU_RESOURCE: str(max(0, original["capacity"] - hit))},
-            "allocatable": {GPU_RESOURCE: str(max(0, original["allocatable"] - hit))},
-        }
-        ctx.api.patch(NODES, name, {"status": status}, subresource="status")
-        return plan.outcome(
-            "applied",
-            f"{hit} of {original['allocatable']} GPU(s) failed on node {name}; "
-            f"tainted {GPU_FAILURE_TAINT}={plan.mark}:NoExecute",
-        )
+        lowered = {f: max(0, counts[f] - hit) for f in FIELDS}
+        ctx.api.patch(NODES, name, {"status": {f: {GPU_RESOURCE: str(v)} for f, v in lowered.items()}},
+                      subresource="status")
+        ctx.gpu_holds.hold(plan.mark, name, lowered, now_s=ctx.clock())
+        killed = delete_pods(FaultPlan(plan.injection_id, plan.fault, targets=pods), ctx, 0)
+        detail = (f"{hit} of {counts['allocatable']} GPU(s) failed on node {name} (devices "
+                  f"{', '.join(map(str, plan.body['failed']))}); killed {len(killed)} pod(s) on them"
+                  + (f": {', '.join(killed)}" if killed else "")
+                  + f"; the lowered count is re-applied every {ctx.gpu_holds.period_s:g} s while the fault lasts")
+        return plan.outcome("applied", detail, killed)
 
     def revert(self, injection_id: str, *, ctx: ActionContext) -> None:
         mark = label_value(injection_id)
-        names = set(taint_values(ctx.api, GPU_FAILURE_TAINT).get(mark, []))
+        ctx.gpu_holds.forget(mark)  # first: no re-apply after the restore
+        names = set(taint_values(ctx.api, GPU_FAILURE_TAINT).get(mark, []))  # taints of earlier versions
         for node in ctx.api.list(NODES).items:
-            if (_record(node) or {}).get("id") == mark:
+            if (gpu_record(node) or {}).get("id") == mark:
                 names.add(meta(node)["name"])
         for name in sorted(names):
             try:
@@ -112,18 +130,18 @@ class GpuDeviceFailure:
 
     @staticmethod
     def _restore(ctx: ActionContext, name: str, mark: str) -> None:
-        """Restore the recorded counts (when they differ), then drop the taint and the record."""
+        """Restore the recorded counts (when they differ), then drop the record (and a taint)."""
         node = ctx.api.get(NODES, name)
-        record = _record(node)
+        record = gpu_record(node)
         if record is not None and record.get("id") == mark:
-            wanted = {f: int(record[f]) for f in ("capacity", "allocatable")}
-            if any(_gpus(node, f) != v for f, v in wanted.items()):
+            wanted = {f: int(record[f]) for f in FIELDS}
+            if any(gpu_count(node, f) != v for f, v in wanted.items()):
                 status = {f: {GPU_RESOURCE: str(v)} for f, v in wanted.items()}
                 ctx.api.patch(NODES, name, {"status": status}, subresource="status")
 
         def unmark(node: dict) -> dict | None:
             patch = without_taint(node, GPU_FAILURE_TAINT, mark) or {}
-            if (_record(node) or {}).get("id") == mark:
+            if (gpu_record(node) or {}).get("id") == mark:
                 patch["metadata"] = {"annotations": {GPU_ORIGINAL_ANNOTATION: None}}
             return patch or None
 
@@ -132,19 +150,14 @@ class GpuDeviceFailure:
     def marked(self, *, ctx: ActionContext) -> set[str]:
         marks = set(taint_values(ctx.api, GPU_FAILURE_TAINT))
         for node in ctx.api.list(NODES).items:
-            record = _record(node)
+            record = gpu_record(node)
             if record is not None and record.get("id"):
                 marks.add(str(record["id"]))
         return marks
 
 
 def _requests_gpu(pod: dict) -> bool:
-    for container in (pod.get("spec") or {}).get("containers") or []:
-        resources = container.get("resources") or {}
-        for part in ("limits", "requests"):
-            if parse_quantity_int((resources.get(part) or {}).get(GPU_RESOURCE, 0)) > 0:
-                return True
-    return False
+    return gpus_requested(pod) > 0
 
 
 class GpuPodKill:

@@ -1,12 +1,14 @@
-"""Node faults: failure as a NoExecute taint of our own, and drain (cordon, then evict every pod).
+"""Node faults: failure as a NoExecute taint of our own, and drain (cordon, then evict as kubectl drain).
 
 A node failure taints the node ``chaos-agent.io/node-failure=<mark>:NoExecute``: new pods stay off
 and running pods without a matching toleration are evicted by the taint manager, as when the node
 controller taints an unreachable node (without its 300 s default toleration). Revert removes exactly
 that taint. A drain cordons (``spec.unschedulable``) only a node that was schedulable, recording
 that in the ``chaos-agent.io/cordoned-by`` annotation, so revert uncordons only what it cordoned.
-Evictions a PodDisruptionBudget refuses are tried again while the drain lasts, as ``kubectl drain``
-does, but only on a node this drain cordoned (``drain_retry``).
+It then evicts the pods ``kubectl drain --ignore-daemonsets --delete-emptydir-data`` would, without
+``--force`` (``drain_skip_reason``), and never a pod of a protected namespace. Evictions a
+PodDisruptionBudget refuses are tried again while the drain lasts, as ``kubectl drain`` does, but
+only on a node this drain cordoned (``drain_retry``).
 """
 
 from __future__ import annotations
@@ -24,9 +26,31 @@ from agent.backends.kubernetes.faults.nodeops import (
 from agent.backends.kubernetes.faults.pods import delete_pods, evict_pods
 from agent.backends.kubernetes.marks import CORDONED_BY_ANNOTATION, NODE_FAILURE_TAINT, label_value
 from agent.backends.kubernetes.resources import NODES, PODS
-from agent.backends.kubernetes.view import ClusterView, is_daemon_or_mirror, meta
+from agent.backends.kubernetes.view import ClusterView, meta
+from agent.config.safety import PROTECTED_NAMESPACES
 from envs.cluster import Injection
 from envs.faults import Fault
+
+MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+
+
+def drain_skip_reason(pod: dict) -> str | None:
+    """Why a drain leaves ``pod`` alone, or None to evict it: the rules of kubectl's drain filters
+    (k8s.io/kubectl/pkg/drain/filters.go) for ``kubectl drain --ignore-daemonsets`` without ``--force``,
+    plus the protected namespaces. Mirror (static) pods are the kubelet's own; DaemonSet pods would be
+    recreated on the node at once (ignored with --ignore-daemonsets); a pod no controller manages would
+    never come back, so kubectl refuses it without --force, and the agent skips it."""
+    metadata = meta(pod)
+    if MIRROR_ANNOTATION in (metadata.get("annotations") or {}):
+        return "a mirror pod"
+    controller = next((r for r in metadata.get("ownerReferences") or [] if r.get("controller") is True), None)
+    if controller is not None and controller.get("kind") == "DaemonSet":
+        return "a DaemonSet pod"
+    if controller is None:
+        return "managed by no controller (kubectl drain needs --force for it)"
+    if metadata.get("namespace") in PROTECTED_NAMESPACES:
+        return f"in protected namespace {metadata.get('namespace')}"
+    return None
 
 
 class NodeFailure:
@@ -57,15 +81,18 @@ class NodeFailure:
 
 
 class NodeDrain:
-    """Cordon, then evict every pod but DaemonSet and mirror pods; high intensity deletes instead."""
+    """Cordon, then evict the pods kubectl drain would (``drain_skip_reason``); high intensity deletes
+    them instead."""
 
     def plan(self, fault: Fault, *, injection_id: str, view: ClusterView, ctx: ActionContext) -> FaultPlan:
         node = view.node(fault.target)
         if node is None:
             return missing_target(fault, injection_id)
         name = meta(node)["name"]
-        pods = tuple(pod_name(p) for p in view.pods_on(name) if not is_daemon_or_mirror(p))
-        return FaultPlan(injection_id, fault, targets=(name, *pods))
+        on_node = view.pods_on(name)
+        pods = tuple(pod_name(p) for p in on_node if drain_skip_reason(p) is None)
+        skipped = {pod_name(p): why for p in on_node if (why := drain_skip_reason(p)) is not None}
+        return FaultPlan(injection_id, fault, targets=(name, *pods), body={"skipped": skipped})
 
     def apply(self, plan: FaultPlan, *, ctx: ActionContext) -> Injection:
         name, pods = plan.targets[0], plan.targets[1:]
@@ -86,6 +113,12 @@ class NodeDrain:
         else:
             removed, refused = evict_pods(pods, ctx)
         detail = f"cordoned {name}; removed {len(removed)} of {len(pods)} pod(s)"
+        skipped = dict((plan.body or {}).get("skipped") or {})
+        unmanaged = sorted(p for p, why in skipped.items() if why.startswith("managed by no controller"))
+        protected = sorted(p for p, why in skipped.items() if why.startswith("in protected namespace"))
+        if unmanaged or protected:
+            detail += "; left alone as kubectl drain without --force: " + ", ".join(
+                [f"{p} (no controller)" for p in unmanaged] + [f"{p} (protected namespace)" for p in protected])
         if refused:
             detail += "; refused: " + "; ".join(sorted(set(refused.values())))
             if cordoned is not None and annotation_of(cordoned, CORDONED_BY_ANNOTATION) == plan.mark:

@@ -11,7 +11,6 @@ from agent.backends.kubernetes.backend import KubernetesBackend
 from agent.backends.kubernetes.faults import FAULT_ACTIONS
 from agent.backends.kubernetes.faults.network import NOT_INSTALLED
 from agent.backends.kubernetes.marks import (
-    GPU_FAILURE_TAINT,
     INJECTION_LABEL,
     MANAGED_BY_LABEL,
     NODE_FAILURE_TAINT,
@@ -206,24 +205,6 @@ def test_drain_skips_daemonset_pods(seeded: Seeded, backend: KubernetesBackend) 
         "node-b"
     }
     assert [p["metadata"]["name"] for p in em.list("Pod") if p["spec"].get("nodeName") == "node-b"] == ["agent-x"]
-
-
-def test_gpu_failure_lowers_capacity_and_restores_it(seeded: Seeded, backend: KubernetesBackend) -> None:
-    em = seeded.emulator
-    injection = backend.inject(Fault(FaultKind.GPU_DEVICE_FAILURE, 1, "Node/gpu-1"), injection_id="g1")
-    node = em.get("Node", "gpu-1")
-    assert (
-        node["status"]["allocatable"]["nvidia.com/gpu"] == "2" and node["status"]["capacity"]["nvidia.com/gpu"] == "2"
-    )
-    assert [(t["key"], t["effect"]) for t in node["spec"]["taints"]] == [(GPU_FAILURE_TAINT, "NoExecute")]
-    at_once = backend.inject(Fault(FaultKind.GPU_DEVICE_FAILURE, 0, "Node/gpu-1"), injection_id="g2")
-    assert at_once.outcome == "refused"  # even when the cache has not seen the first one yet
-    assert backend.cache.wait_until(lambda: backend.snapshot().nodes["Node/gpu-1"].gpus_allocatable == 2)
-    again = backend.inject(Fault(FaultKind.GPU_DEVICE_FAILURE, 0, "Node/gpu-1"), injection_id="g2")
-    assert again.outcome == "refused" and "already active" in again.detail
-    backend.revert(injection)
-    node = em.get("Node", "gpu-1")
-    assert node["status"]["allocatable"]["nvidia.com/gpu"] == "4" and "taints" not in node["spec"]
 
 
 def test_gpu_failure_on_a_node_without_gpus_is_refused(backend: KubernetesBackend) -> None:

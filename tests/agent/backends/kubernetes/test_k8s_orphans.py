@@ -19,9 +19,9 @@ def test_orphans_are_reverted_and_open_injections_kept(seeded: Seeded, backend: 
         "drain": Fault(FaultKind.NODE_DRAIN, 0, "Node/node-b"),
         "gpu": Fault(FaultKind.GPU_DEVICE_FAILURE, 0, "Node/gpu-1"),
         "latency": Fault(FaultKind.NETWORK_LATENCY, 0, "shop/Deployment/web"),
-        "stress": Fault(FaultKind.CPU_STRESS, 0, "shop/StatefulSet/db"),
+        "stress": Fault(FaultKind.CPU_STRESS, 0, "shop/Deployment/web"),  # the drain took db's pods
         "drift": Fault(FaultKind.DATA_DRIFT, 0, "ml/Job/train"),
-        "an id that is not a label value!": Fault(FaultKind.NETWORK_LOSS, 0, "shop/StatefulSet/db"),
+        "an id that is not a label value!": Fault(FaultKind.NETWORK_LOSS, 0, "shop/Deployment/web"),
     }
     for injection_id, fault in faults.items():
         assert backend.inject(fault, injection_id=injection_id).outcome == "applied", injection_id

@@ -1,80 +1,64 @@
-"""Every API call the Kubernetes backend makes is granted by the deployment's RBAC.
+"""deploy/rbac-calls.yaml lists exactly the calls the agent makes, both ways, cluster-wide and confined.
 
-The backend runs its whole repertoire against the emulator (snapshot with watches, every fault kind
-injected and reverted, the start-up sweep, leader election) while the emulator records each request;
-each request becomes (API group, resource, verb) and must be listed in deploy/rbac-calls.yaml, which
-tests/deploy/test_rbac.py holds equal to the rendered ClusterRole and Roles. A new call without a rule
-fails here."""
+The whole repertoire runs against the emulator (``repertoire.record_calls``), cluster-wide and confined
+to two namespaces; each request becomes (where, group, resource, verb). A call the file does not list
+fails (add it to the file and the roles), and so does an entry no call needs (drop it from both).
+tests/deploy/test_rbac.py holds the rendered roles to the same file."""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 
-from agent.backends.kubernetes.backend import KubernetesBackend
-from agent.backends.kubernetes.leader import LeaderElector
-from envs.faults import FAULT_KINDS, Fault
-from tests.agent.backends.kubernetes.conftest import Seeded, fast_api
-from tests.agent.backends.kubernetes.test_k8s_faults import TARGETS
+from tests.agent.backends.kubernetes.repertoire import TARGET_NAMESPACES, Call, as_call, record_calls, where
 from tests.emulator.server import KubernetesEmulator
 
 CALLS = Path(__file__).resolve().parents[4] / "deploy" / "rbac-calls.yaml"
-_PATH = re.compile(r"^/(?:api/v1|apis/(?P<group>[^/]+)/[^/]+)(?:/namespaces/[^/]+)?/(?P<rest>.+)$")
-_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+Listed = tuple[str, str, str, str]  # where, group, resource, verb
 
 
-def permission(method: str, path: str, query: dict[str, str]) -> tuple[str, str, str] | None:
-    """(group, resource[/subresource], verb) of a request; None for discovery, which needs no rule."""
-    m = _PATH.match(path)
-    if m is None:
-        return None
-    group = m.group("group") or ""
-    parts = m.group("rest").split("/")
-    resource, name = parts[0], parts[1] if len(parts) > 1 else None
-    if len(parts) > 2:
-        resource = f"{resource}/{parts[2]}"
-    if method == "GET":
-        verb = "get" if name else ("watch" if query.get("watch") in ("1", "true") else "list")
-    elif method == "DELETE" and name is None:
-        verb = "deletecollection"
-    else:
-        verb = _VERBS[method]
-    return group, resource, verb
+def listed(*, confined: bool) -> set[Listed]:
+    entries: list[dict[str, Any]] = yaml.safe_load(CALLS.read_text())["calls"]
+    return {(e["where"], e["group"], e["resource"], verb) for e in entries for verb in e["verbs"]
+            if confined or e.get("only") != "confined"}
 
 
-def test_the_backend_makes_no_call_the_rbac_does_not_grant(seeded: Seeded, k8s_emulator: KubernetesEmulator) -> None:
-    em = seeded.emulator
-    em.install_chaos_mesh()
-    api = fast_api(em)
-    backend = KubernetesBackend(api)
+@pytest.fixture(scope="module", params=[(), TARGET_NAMESPACES], ids=["cluster-wide", "confined"])
+def recorded(request: pytest.FixtureRequest) -> Iterator[tuple[bool, list[Call]]]:
+    em = KubernetesEmulator().start()
     try:
-        backend.start(timeout_s=10)
-        backend.snapshot()
-        for kind in FAULT_KINDS:
-            injection = backend.inject(Fault(kind, 1, TARGETS[kind], duration_s=60), injection_id=f"rbac-{kind.value}")
-            backend.revert(injection)
-        backend.revert_orphans(set())
-        elector = LeaderElector(api, namespace="chaos-agent", name="chaos-agent-leader", identity="a",
-                                lease_duration_s=2)
-        elector.try_acquire_or_renew()
-        elector.try_acquire_or_renew()
-        elector.release()
+        yield bool(request.param), record_calls(em, namespaces=request.param)
     finally:
-        backend.close()
-    made = {p for r in em.requests if (p := permission(r.method, r.path, r.query)) is not None}
-    assert len(made) > 10, made
-    listed = {(c["group"], c["resource"], verb)
-              for c in yaml.safe_load(CALLS.read_text())["calls"] for verb in c["verbs"]}
-    missing = sorted(made - listed)
-    assert not missing, f"calls without an RBAC rule (add them to deploy/rbac-calls.yaml and the roles): {missing}"
+        em.stop()
 
 
-def test_permission_parsing() -> None:
-    assert permission("GET", "/api/v1/pods", {"watch": "true"}) == ("", "pods", "watch")
-    assert permission("POST", "/api/v1/namespaces/a/pods/p/eviction", {}) == ("", "pods/eviction", "create")
-    assert permission("PATCH", "/api/v1/nodes/n/status", {}) == ("", "nodes/status", "patch")
-    assert permission("GET", "/apis/apps/v1/namespaces/a/deployments", {}) == ("apps", "deployments", "list")
-    assert permission("GET", "/apis/chaos-mesh.org/v1alpha1", {}) is None
-    assert permission("GET", "/version/", {}) is None
+def test_the_calls_file_lists_exactly_the_calls_made(recorded: tuple[bool, list[Call]]) -> None:
+    confined, calls = recorded
+    made = {(where(c, confined=confined), *c.permission) for c in calls}
+    expected = listed(confined=confined)
+    missing = sorted(made - expected)
+    assert not missing, f"calls not in deploy/rbac-calls.yaml (add them and their grants): {missing}"
+    assert not expected - made, f"listed but never made (drop them and their grants): {sorted(expected - made)}"
+
+
+def test_confined_the_agent_never_lists_a_namespaced_resource_cluster_wide(
+        recorded: tuple[bool, list[Call]]) -> None:
+    confined, calls = recorded
+    wide = {c for c in calls if c.namespace is None and where(c, confined=confined) != "cluster"}
+    if confined:
+        assert wide == set(), f"cluster-wide calls a RoleBinding cannot allow: {sorted(map(str, wide))}"
+    else:
+        assert {c.resource for c in wide} >= {"pods", "configmaps", "deployments"}
+
+
+def test_call_parsing() -> None:
+    assert as_call("GET", "/api/v1/pods", {"watch": "true"}) == Call("watch", "", "pods", None)
+    assert as_call("POST", "/api/v1/namespaces/a/pods/p/eviction", {}) == Call("create", "", "pods/eviction", "a")
+    assert as_call("PATCH", "/api/v1/nodes/n/status", {}) == Call("patch", "", "nodes/status", None)
+    assert as_call("GET", "/apis/apps/v1/namespaces/a/deployments", {}) == Call("list", "apps", "deployments", "a")
+    assert as_call("GET", "/apis/chaos-mesh.org/v1alpha1", {}) is None
+    assert as_call("GET", "/version/", {}) is None
