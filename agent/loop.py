@@ -107,7 +107,8 @@ def run_game_day(*, world: World, strategy: Strategy, config: Config, max_inject
                        label=world.label)
     n_targets = len(world.spec.workloads) + len(world.spec.nodes)
     env = ChaosClusterEnv(lambda _rng: supervised, budget=max_injections, max_targets=max(n_targets, 1),
-                          timing=timing_of(config), guard=supervision.guard, warmup_s=(0.0, 0.0))
+                          timing=timing_of(config), guard=supervision.guard, warmup_s=(0.0, 0.0),
+                          bounds=config.design_basis.bounds())
     seed = config.cluster.simulated.seed
     rng = np.random.default_rng(seed)
     strategy, memory = _remembering(strategy, world, config, supervision)
