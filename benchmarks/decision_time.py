@@ -83,20 +83,31 @@ def main() -> None:
         policy = AdaptivePolicy(policy, memory)  # type: ignore[arg-type]
     history = History.from_memory(memory, prof.targets)
     anomaly = {k: float(v) for k, v in zip(prof.targets, rng.exponential(0.3, len(prof.targets)), strict=True)}
-    times = []
+    times, posterior = [], []
     for _ in range(args.decisions):
         started = time.perf_counter()
         feats = target_features(prof, state, anomaly, history, None)
         glob = global_features(budget_left=0.5, findings=3, held=None)
         mask = full_mask(prof.applicable, None, can_hold=True, max_targets=len(prof.targets))
         decision = Decision(prof.targets, feats, glob, mask.reshape(len(prof.targets), -1, 3, 2))
-        p = choice_distribution(policy, decision, temperature=1.0, anomaly_weight=1.0)
+        if isinstance(policy, AdaptivePolicy):  # the same as its distribution(), the posterior's part timed apart
+            p = choice_distribution(policy.prior, decision, temperature=1.0, anomaly_weight=1.0)
+            before_posterior = time.perf_counter()
+            p = policy._reweigh(decision, p)
+            posterior.append((time.perf_counter() - before_posterior) * 1000)
+        else:
+            p = choice_distribution(policy, decision, temperature=1.0, anomaly_weight=1.0)
         sample(p, rng)
         times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    p50, p99 = statistics.median(times), times[int(0.99 * len(times)) - 1]
+    p50, p99 = _p50_p99(times)
     print(f"targets={len(prof.targets)} decisions={len(times)} tried={args.tried} profile_once_ms={profile_ms:.1f} "
-          f"p50_ms={p50:.3f} p99_ms={p99:.3f} torch_imported={'torch' in sys.modules}")
+          f"p50_ms={p50:.3f} p99_ms={p99:.3f} torch_imported={'torch' in sys.modules}"
+          + (" posterior_p50_ms={:.3f} posterior_p99_ms={:.3f}".format(*_p50_p99(posterior)) if posterior else ""))
+
+
+def _p50_p99(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    return statistics.median(ordered), ordered[int(0.99 * len(ordered)) - 1]
 
 
 if __name__ == "__main__":
