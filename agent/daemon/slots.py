@@ -274,7 +274,8 @@ class SlotLoop:
                 return
             result = run_game_day(world=world, strategy=self.res.strategy, config=slot_config,
                                   max_injections=budget, on_event=on_event, should_stop=should_stop,
-                                  supervision=Supervision(guard=guard, journal=self.res.journal, store=self.res.store))
+                                  supervision=Supervision(guard=guard, journal=self.res.journal, store=self.res.store,
+                                                          memory=self.res.memory))
         except Interrupted as e:
             log.info("slot_interrupted", reason=str(e))
             self._after_failed_slot(found)

@@ -111,9 +111,10 @@ class SimulatedCluster:
         return state
 
     def converged(self) -> bool:
-        """Every workload at its desired ready count and every node ready (cheaper than a snapshot)."""
+        """Every workload at its desired ready count and every node ready (cheaper than a snapshot). A Job
+        that has finished (or failed for good) has nothing left to converge."""
         return all(n.ready for n in self.nodes) and all(
-            sum(p.ready for p in ws.pods) >= ws.desired for ws in self.wls)
+            ws.done or sum(p.ready for p in ws.pods) >= ws.desired for ws in self.wls)
 
     def sample(self) -> SteadyStateSample:
         """The steady-state signals, request signals over the window since the previous sample."""
