@@ -2,15 +2,16 @@
 
 A generated cluster's key takes seconds (every design-basis fault run in several states,
 ``envs.scenarios.effects``), and training and the benchmark need hundreds. The sweep is a pure function
-of the cluster, so it is cached: one JSON file per cluster with every effect and the digest of the spec
-and timings it was run for (a file whose digest differs, because the generator changed, is swept
-again). The key is grouped from the stored effects on load, so a change to the root-cause analysis
-needs no new simulation. JSON only, never a pickle.
+of the cluster and the simulator, so it is cached: one JSON file per cluster with every effect and the
+digest of the spec, the timings and the simulator's source it was run with (a file whose digest differs,
+because the generator or the simulator changed, is swept again). The key is grouped from the stored
+effects on load, so a change to the root-cause analysis needs no new simulation. JSON only, never a pickle.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import envs
 from envs.faults import Fault, FaultKind
 from envs.footprint import Touch
 from envs.scenarios import FaultRequirement, PlantedWeakness, Scenario, Trigger, with_key
@@ -31,8 +33,21 @@ KEY_FORMAT = "chaos-agent-sweep/1"
 DEFAULT_CACHE = Path("var/cache/answer-keys")
 
 
+@functools.cache
+def simulator_digest() -> str:
+    """The source of the ``envs`` package: a sweep is what the simulator did to the spec, so a change to its
+    semantics (how a retry, an eviction or a probe plays out) stales every stored key, spec unchanged."""
+    root = Path(envs.__file__).parent
+    analysis = root / "scenarios" / "key.py"  # grouping runs on load: a change to it needs no new sweep
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*.py") if p != analysis):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def digest(scenario: Scenario) -> str:
-    return hashlib.sha256(repr((scenario.spec, scenario.timings)).encode()).hexdigest()[:24]
+    """What a stored sweep was run for: the spec, its timings and the simulator that ran it."""
+    return hashlib.sha256(repr((scenario.spec, scenario.timings, simulator_digest())).encode()).hexdigest()[:24]
 
 
 def weakness_to_json(w: PlantedWeakness) -> dict[str, Any]:

@@ -118,3 +118,21 @@ def test_keys_round_trip_through_the_json_cache(tmp_path: Path, monkeypatch: pyt
     other = generate_cluster(4)
     with pytest.raises(AssertionError, match="not swept again"):
         keys.keyed([other], cache=tmp_path, workers=1)
+
+
+def test_a_key_swept_by_another_simulator_is_swept_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cluster = generate_cluster(3)
+    [first] = keys.keyed([cluster], cache=tmp_path, workers=1)
+    # The same spec, but the simulator's source changed since (a new retry or eviction semantics).
+    monkeypatch.setattr(keys, "simulator_digest", lambda: "another simulator")
+    swept: list[object] = []
+    real = keys._compute
+
+    def counted(job: tuple[int, Scenario]) -> tuple[int, Scenario, object]:
+        swept.append(job)
+        return real(job)
+
+    monkeypatch.setattr(keys, "_compute", counted)
+    [again] = keys.keyed([cluster], cache=tmp_path, workers=1)
+    assert len(swept) == 1, "a stored sweep of another simulator is stale"
+    assert again == first
