@@ -20,6 +20,7 @@ from tests.e2e.twin_fidelity import (
     real_node_failure,
     real_placement,
     real_pod_kill,
+    replace_pods,
     twin_fault,
     twin_of,
     twin_placement,
@@ -78,7 +79,8 @@ def test_recovery_times_match_once_calibrated(plane: ControlPlane, tmp_path: Pat
         seen += [Observation("detection", node, timed.not_ready_s),
                  Observation("rescheduling", node, timed.evicted_s - timed.not_ready_s)]
     tuned = apply(Calibration().observe(seen), spec)
-    # ... round 2 is compared: other pods, another node.
+    # ... round 2 is compared: other pods, another node, on the placement the twin starts from.
+    replace_pods(api)
     kill = real_pod_kill(api, "plain", 3)
     node = real_node_failure(plane, "n-b1", apps, "spread")
     names = [a for a, _ in apps]
@@ -114,7 +116,15 @@ def test_recovery_times_match_once_calibrated(plane: ControlPlane, tmp_path: Pat
     # that much around the calibrated mean, however good the twin.
     r, c = by[("node failure (n-b1)", "not_ready_s")]
     assert abs(c - r) <= LEASE_RENEW_S
-    r, c = by[("node failure (n-b1)", "evicted - not_ready")]
-    assert abs(c - r) <= max(TARGET * r, SECOND)
-    r, c = by[("node failure (n-b1)", "recovered - evicted")]
-    assert abs(c - r) <= max(TARGET * r, SECOND)
+    # After detection the taint-eviction controller waits the 10 s toleration, but the taint itself comes
+    # on the node lifecycle controller's next pass, later on a loaded machine: the twin is held to the
+    # real cluster's own spread over the three failures, as for pod kills.
+    failures = [*nodes, node]
+    print("node failures on the real cluster (evicted - not_ready, recovered - evicted): "
+          + ", ".join(f"({t.evicted_s - t.not_ready_s:.1f}, {t.recovered_s - t.evicted_s:.1f})"  # type: ignore[operator]
+                      for t in failures))
+    for what, step in (("evicted - not_ready", lambda t: t.evicted_s - t.not_ready_s),
+                       ("recovered - evicted", lambda t: t.recovered_s - t.evicted_s)):
+        r, c = by[("node failure (n-b1)", what)]
+        steps = [step(t) for t in failures]
+        assert abs(c - r) <= max(TARGET * r, max(steps) - min(steps), SECOND), (what, steps)

@@ -61,6 +61,24 @@ def deploy(api: RestClient) -> None:
         wait_ready(api, NS, obj["metadata"]["name"], obj["spec"]["replicas"], timeout_s=120)
 
 
+def replace_pods(api: RestClient) -> None:
+    """Schedule the constrained workloads afresh, in deploy()'s order, as the twin places them.
+
+    Round 1's failures move pods (a replacement may land in any zone maxSkew allows, ties broken at
+    random), so without this the cluster round 2 fails differs from the one the twin was built from."""
+    constrained = [w for w in workloads() if not w["metadata"]["name"].startswith("a-ballast-")]
+    for obj in constrained:
+        api.patch(f"/apis/apps/v1/namespaces/{NS}/deployments/{obj['metadata']['name']}", {"spec": {"replicas": 0}})
+    for obj in constrained:
+        name = obj["metadata"]["name"]
+        wait_until(lambda name=name: not api.list(f"/api/v1/namespaces/{NS}/pods", labelSelector=f"app={name}")
+                   or None, timeout_s=120, what=f"no pods of {name}")
+    for obj in constrained:
+        name, replicas = obj["metadata"]["name"], obj["spec"]["replicas"]
+        api.patch(f"/apis/apps/v1/namespaces/{NS}/deployments/{name}", {"spec": {"replicas": replicas}})
+        wait_ready(api, NS, name, replicas, timeout_s=120)
+
+
 def real_placement(api: RestClient) -> dict[str, list[str]]:
     pods = api.list(f"/api/v1/namespaces/{NS}/pods")
     out: dict[str, list[str]] = {}
