@@ -501,9 +501,10 @@ def _benchmark_ood(args: argparse.Namespace) -> int:
         raise ChaosAgentError("chaos-agent benchmark: --plot draws the generated suite's curves; "
                               "drop it with --suite ood (the tables go to --markdown)")
     strategies = tuple(args.strategies.split(",")) if args.strategies else BENCHMARK_STRATEGIES
+    compared = _compared_policies(args.compare or [])
     try:
         report = run_ood(seeds=args.seeds or 5, budget=args.budget or 60, strategies=strategies,
-                         policy_dir=Path(args.policy) if args.policy else None,
+                         policy_dir=Path(args.policy) if args.policy else None, policies=compared,
                          progress=lambda msg: print(f"benchmark: {msg}", file=sys.stderr, flush=True))
     except (SuiteError, AnswerKeyError) as e:
         raise ChaosAgentError(f"chaos-agent benchmark --suite ood: {e}") from e

@@ -226,9 +226,7 @@ def run_benchmark(*, seeds: int, budget: int, strategies: Sequence[str], policy_
         raise ValueError(f"game_days must be >= 1 and divide the budget {budget}, got {game_days}")
     scenarios = keyed([generate_cluster(s, HELD_OUT_SETS[clusters]) for s in range(first_seed, first_seed + seeds)],
                       cache=key_cache, progress=progress)
-    made = {name: make_strategy(name, policy_dir=policy_dir) for name in strategies}
-    for name, directory in (policies or {}).items():
-        made[name] = make_strategy("rl", policy_dir=directory, label=name)
+    made = made_strategies(strategies, policy_dir, policies)
     strategies = tuple(made)
     for name in ("thompson", "linucb"):
         if name in made and warmup_episodes:
@@ -238,7 +236,7 @@ def run_benchmark(*, seeds: int, budget: int, strategies: Sequence[str], policy_
     traces: dict[str, list[EpisodeTrace]] = {name: [] for name in strategies}
     for i, scenario in enumerate(scenarios):
         for name, strategy in made.items():
-            weight = anomaly_weight if _learns(name, strategy) else 0.0
+            weight = anomaly_weight if learns(name, strategy) else 0.0
 
             def make_env(scenario: Scenario = scenario, day_budget: int = budget // game_days) -> ChaosClusterEnv:
                 return ChaosClusterEnv(_fixed(scenario), budget=day_budget,
@@ -265,8 +263,18 @@ def run_benchmark(*, seeds: int, budget: int, strategies: Sequence[str], policy_
     return report
 
 
-def _learns(name: str, strategy: Strategy) -> bool:
-    """The strategies that read the anomaly scores: the RL policies and the bandits."""
+def made_strategies(strategies: Sequence[str], policy_dir: Path | None,
+                     policies: Mapping[str, Path] | None) -> dict[str, Strategy]:
+    """The named strategies, then each exported policy of ``policies`` under its own name."""
+    made = {name: make_strategy(name, policy_dir=policy_dir) for name in strategies}
+    for name, directory in (policies or {}).items():
+        made[name] = make_strategy("rl", policy_dir=directory, label=name)
+    return made
+
+
+def learns(name: str, strategy: Strategy) -> bool:
+    """The strategies played with the anomaly weighting, as the daemon plays them: the RL policies (also
+    those compared under names of their own) and the bandits."""
     return isinstance(strategy, AdaptivePolicy) or name in ("rl", "rl_alone", "thompson", "linucb")
 
 

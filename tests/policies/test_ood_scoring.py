@@ -187,10 +187,13 @@ def test_run_ood_reports_every_case_with_gaps_and_pooled_numbers() -> None:
 
 def test_the_benchmark_command_runs_the_ood_suite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out, md = tmp_path / "ood.json", tmp_path / "ood.md"
+    shipped = Path(__file__).resolve().parents[2] / "policies" / "default"
     assert main(["benchmark", "--suite", "ood", "--seeds", "1", "--budget", "2", "--strategies",
-                 "uniform_random", "--json", str(out), "--markdown", str(md)]) == 0
+                 "uniform_random", "--compare", f"shipped={shipped}", "--json", str(out), "--markdown", str(md)]) == 0
     report = json.loads(out.read_text())
     assert report["suite"] == "ood" and report["seeds"] == 1 and len(report["cases"]) >= 8
+    assert set(report["overall"]) == {"uniform_random", "shipped"}, "a compared policy plays beside the strategies"
+    assert report["policies"] == {"shipped": str(shipped)}
     assert report["command"].startswith("chaos-agent")
     assert "| uniform_random |" in md.read_text() and "uniform_random" in capsys.readouterr().out
     assert main(["benchmark", "--suite", "ood", "--plot", str(tmp_path / "p.png"), "--json", str(out)]) == 2
