@@ -20,11 +20,15 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.config import Config, load_config
 from agent.config.run import AgentSettings
 from agent.errors import ChaosAgentError
+
+if TYPE_CHECKING:
+    from agent.twin.inputs import TwinInputs
+    from envs.spec import ClusterSpec
 
 
 def _write_json(path: Path, data: object) -> None:
@@ -66,6 +70,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from agent.console import print_progress
     from agent.findings import FindingStore
     from agent.loop import InjectionEvent, Supervision, run_game_day
+    from agent.memory import MemoryStore, memory_path
     from agent.safety import SafetyGuard
     from agent.session import export_findings, prepare
     from agent.supervision import recover
@@ -87,6 +92,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     journal = AuditJournal.open(config.audit.path, config_hash=config.sha256, policy_hash=_policy_hash(ready.strategy),
                                 sealer=ready.sealer)
     store = FindingStore(config.findings.path, on_unreadable=_warn)
+    memory = MemoryStore(memory_path(config.findings.path))
     what = "one ticket per weakness" if config.weaknesses.tickets == "weakness" else "findings exported"
     exports = f"; {what} to {', '.join(ready.exporters)} at the end" if ready.exporters else ""
     found = 0
@@ -106,7 +112,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"chaos-agent: {world.spec.name}: {len(world.spec.workloads)} workloads, {len(world.spec.nodes)} "
                   f"nodes; strategy {config.policy.strategy}; dry run {config.safety.dry_run}; up to "
                   f"{max_injections} injections{exports}", file=sys.stderr)
-            supervision = Supervision(guard=guard, journal=journal, store=store)
+            supervision = Supervision(guard=guard, journal=journal, store=store, memory=memory)
             result = run_game_day(world=world, strategy=ready.strategy, config=config, max_injections=max_injections,
                                   on_event=on_event, should_stop=lambda: bool(signals), supervision=supervision)
             if signals:
@@ -125,6 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         finally:
             journal.close()
             store.close()
+            memory.close()
     for warning in result.warnings:
         _warn(warning)
     if args.report:
@@ -327,9 +334,42 @@ def cmd_config_reference(args: argparse.Namespace) -> int:
 
 MAX_INJECTIONS = int(next(f for f in dataclasses.fields(AgentSettings) if f.name == "max_injections").metadata["max"])
 
+
+def _twin(args: argparse.Namespace) -> tuple[TwinInputs, ClusterSpec]:
+    from agent.embedded_cluster import no_workload_reason
+    from agent.twin.inputs import build, gather
+
+    config = load_config(args.config)
+    inputs = gather(config)
+    spec = build(inputs)
+    if not spec.workloads:
+        raise ChaosAgentError(f"the twin of {inputs.origin} {inputs.name!r} has no workload it can model: "
+                              f"{no_workload_reason(spec)}; see docs/twin.md")
+    return inputs, spec
+
+
+def cmd_twin_build(args: argparse.Namespace) -> int:
+    from agent.twin.export import write_twin
+
+    inputs, spec = _twin(args)
+    written = write_twin(Path(args.out), inputs, spec)
+    print(f"twin {spec.name}: {len(spec.workloads)} workloads, {len(spec.inferred)} inferred annotations, "
+          f"{len(spec.notes)} notes; wrote {len(written)} files to {args.out}")
+    return 0
+
+
+def cmd_twin_show(args: argparse.Namespace) -> int:
+    from agent.twin.show import describe
+
+    inputs, spec = _twin(args)
+    print(describe(spec, origin=inputs.origin, telemetry=tuple(sorted({c.origin for c in inputs.observed}))), end="")
+    return 0
+
+
 TRAIN_FLAGS = {"timesteps": "--timesteps", "n_envs": "--envs", "budget": "--budget",
                "warm_start_states": "--warm-start", "dagger_rounds": "--dagger-rounds",
-               "learning_rate": "--learning-rate", "ent_coef": "--ent-coef"}
+               "learning_rate": "--learning-rate", "ent_coef": "--ent-coef", "clusters": "--clusters",
+               "families": "--without-family", "init_policy": "--init-policy", "critic_warmup": "--critic-warmup"}
 """TrainingRun fields -> the train flags that set them, for error messages."""
 
 
@@ -347,16 +387,32 @@ def _require(modules: Sequence[str], what: str, install: str) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from envs.scenarios import FAMILY_NAMES
     from policies.training import TrainingRun, TrainingRunError, train  # torch is imported by train() only
 
+    unknown = [f for f in args.without_family or [] if f not in FAMILY_NAMES]
+    if unknown:
+        raise ChaosAgentError(f"chaos-agent train: --without-family {unknown[0]!r} is not a topology family; "
+                              f"known: {', '.join(FAMILY_NAMES)}")
+    families = tuple(f for f in FAMILY_NAMES if f not in (args.without_family or []))
     try:  # before any work: a bad number is refused with the flag that set it
         run = TrainingRun(timesteps=args.timesteps, out_dir=Path(args.out), seed=args.seed, n_envs=args.envs,
                           budget=args.budget, tensorboard=Path(args.tensorboard) if args.tensorboard else None,
                           progress=not args.no_progress, warm_start_states=args.warm_start,
-                          dagger_rounds=args.dagger_rounds, learning_rate=args.learning_rate, ent_coef=args.ent_coef)
+                          dagger_rounds=args.dagger_rounds, learning_rate=args.learning_rate, ent_coef=args.ent_coef,
+                          clusters=args.clusters, families=families if args.without_family else (),
+                          key_cache=Path(args.key_cache), critic_warmup=args.critic_warmup,
+                          init_policy=Path(args.init_policy) if args.init_policy else None)
     except TrainingRunError as e:
         flag = TRAIN_FLAGS.get(e.field, e.field)
         raise ChaosAgentError(f"chaos-agent train: {flag} must be {e.requirement}, got {e.value}") from e
+    if run.init_policy is not None:
+        from policies.runtime import PolicyFileError, RuntimePolicy
+
+        try:
+            RuntimePolicy.load(run.init_policy)
+        except PolicyFileError as e:
+            raise ChaosAgentError(f"chaos-agent train: --init-policy: {e}") from e
     _require(TRAIN_EXTRAS, "chaos-agent train", INSTALL_TRAIN)
     config = load_config(args.config)
     twin = None
@@ -381,6 +437,23 @@ def cmd_export_policy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compared_policies(values: list[str]) -> dict[str, Path]:
+    """``--compare NAME=DIR`` values: exported policies to run side by side, each under its name."""
+    from policies.runtime import PolicyFileError, RuntimePolicy
+
+    out: dict[str, Path] = {}
+    for value in values:
+        name, sep, directory = value.partition("=")
+        if not sep or not name or not directory:
+            raise ChaosAgentError(f"chaos-agent benchmark: --compare {value!r} must be NAME=DIR (an exported policy)")
+        try:
+            RuntimePolicy.load(Path(directory))
+        except PolicyFileError as e:
+            raise ChaosAgentError(f"chaos-agent benchmark: --compare {name}: {e}") from e
+        out[name] = Path(directory)
+    return out
+
+
 def cmd_benchmark(args: argparse.Namespace) -> int:
     from envs.scenarios import HELD_OUT_SETS
     from policies.benchmark import markdown, plot, run_benchmark
@@ -396,8 +469,14 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
                  "install -e '.[report]' (or leave --plot out)")
 
     strategies = tuple(args.strategies.split(",")) if args.strategies else BENCHMARK_STRATEGIES
-    report = run_benchmark(seeds=args.seeds or 30, budget=args.budget or 50, strategies=strategies,
+    compared = _compared_policies(args.compare or [])
+    seeds, budget = args.seeds or 30, args.budget or 50
+    if args.game_days < 1 or budget % args.game_days:
+        raise ChaosAgentError(f"chaos-agent benchmark: --game-days {args.game_days} must be >= 1 and divide "
+                              f"--budget {budget}")
+    report = run_benchmark(seeds=seeds, budget=budget, strategies=strategies,
                            policy_dir=Path(args.policy) if args.policy else None, clusters=args.clusters,
+                           policies=compared, game_days=args.game_days, key_cache=Path(args.key_cache),
                            progress=lambda msg: print(f"benchmark: {msg}", file=sys.stderr, flush=True))
     report["command"] = shlex.join(["chaos-agent", *sys.argv[1:]])
     _write_json(Path(args.json), report)
@@ -422,9 +501,10 @@ def _benchmark_ood(args: argparse.Namespace) -> int:
         raise ChaosAgentError("chaos-agent benchmark: --plot draws the generated suite's curves; "
                               "drop it with --suite ood (the tables go to --markdown)")
     strategies = tuple(args.strategies.split(",")) if args.strategies else BENCHMARK_STRATEGIES
+    compared = _compared_policies(args.compare or [])
     try:
         report = run_ood(seeds=args.seeds or 5, budget=args.budget or 60, strategies=strategies,
-                         policy_dir=Path(args.policy) if args.policy else None,
+                         policy_dir=Path(args.policy) if args.policy else None, policies=compared,
                          progress=lambda msg: print(f"benchmark: {msg}", file=sys.stderr, flush=True))
     except (SuiteError, AnswerKeyError) as e:
         raise ChaosAgentError(f"chaos-agent benchmark --suite ood: {e}") from e
@@ -475,6 +555,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="training-cluster states labelled by a privileged teacher, cloned before PPO (0: none)")
     tr.add_argument("--dagger-rounds", type=int, default=2, metavar="N",
                     help="after the warm start, rounds of the student's own game days relabelled by the teacher")
+    tr.add_argument("--clusters", type=int, default=150, metavar="N",
+                    help="generated training clusters (their answer keys are swept once and cached)")
+    tr.add_argument("--without-family", action="append", metavar="FAMILY",
+                    help="leave a topology family out of training (repeatable), for leave-one-family-out")
+    tr.add_argument("--key-cache", default="var/cache/answer-keys", metavar="DIR",
+                    help="where the training clusters' answer keys are kept between runs")
+    tr.add_argument("--init-policy", metavar="DIR",
+                    help="start from this exported policy's weights (sha256 checked), e.g. to fine-tune with PPO")
+    tr.add_argument("--critic-warmup", type=int, default=0, metavar="STEPS",
+                    help="PPO steps that train only the critic before the actor moves")
     tr.set_defaults(func=cmd_train)
     ex = sub.add_parser("export-policy", help="export a training checkpoint to the daemon's torch-free format")
     ex.add_argument("--checkpoint", required=True, help="a checkpoints/*.zip written by train")
@@ -491,6 +581,12 @@ def build_parser() -> argparse.ArgumentParser:
     bm.add_argument("--markdown", help="also write the tables as Markdown")
     bm.add_argument("--policy", help="exported policy folder (default: the shipped one)")
     bm.add_argument("--strategies", help="comma-separated subset")
+    bm.add_argument("--compare", action="append", metavar="NAME=DIR",
+                    help="also run the exported policy in DIR under NAME, side by side with rl (repeatable)")
+    bm.add_argument("--key-cache", default="var/cache/answer-keys", metavar="DIR",
+                    help="where the held-out clusters' answer keys are kept between runs")
+    bm.add_argument("--game-days", type=int, default=1, metavar="N",
+                    help="split the budget over N game days per cluster, the cluster's memory kept between them")
     bm.add_argument("--clusters", default="held-out",
                     help="the held-out set: held-out (the benchmark's own) or held-out-large (the same weaknesses "
                          "among three times as many healthy workloads, about twice the cluster)")
@@ -537,6 +633,16 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--config", default="config.toml")
     rt.add_argument("--max-injections", type=int, default=0, help="stop after N injections")
     rt.set_defaults(func=cmd_retest)
+    twin = sub.add_parser("twin", help="the digital twin of your manifests or live cluster")
+    twin_sub = twin.add_subparsers(dest="twin_command", required=True)
+    tb = twin_sub.add_parser("build", help="write the twin as reviewable YAML: the manifests plus every inferred "
+                                           "annotation, each with where it came from")
+    tb.add_argument("--config", default="config.toml")
+    tb.add_argument("--out", required=True, help="output folder")
+    tb.set_defaults(func=cmd_twin_build)
+    ts = twin_sub.add_parser("show", help="print the twin's entry points, call graph, loads and datastores")
+    ts.add_argument("--config", default="config.toml")
+    ts.set_defaults(func=cmd_twin_show)
     rep = sub.add_parser("report", help="write the game-day report (Markdown and HTML; charts with matplotlib)")
     rep.add_argument("--config", default="config.toml")
     rep.add_argument("--out", help="output folder (default: [findings] report_dir)")

@@ -20,6 +20,7 @@ import numpy as np
 from agent.audit import AuditJournal
 from agent.config import Config
 from agent.findings import ExperimentRecord, Finding, FindingStore, FindingStoreError, findings_from_result
+from agent.memory import MemoryStore
 from agent.safety import SafetyGuard
 from agent.supervision import SupervisedBackend
 from envs.actions import decode
@@ -27,6 +28,8 @@ from envs.chaos_env import ChaosClusterEnv
 from envs.cluster_under_test import World
 from envs.experiment import ExperimentResult, Timing
 from envs.faults import INTENSITY_NAMES
+from envs.memory import ClusterMemory
+from policies.adaptive import AdaptivePolicy, NothingLeftToTry
 from policies.base import Decision, Strategy, outcome_of
 from policies.combine import choice_distribution, sample
 
@@ -72,13 +75,27 @@ class RunResult:
 
 @dataclass
 class Supervision:
-    """What watches over a run: the guard, the journal, the findings store."""
+    """What watches over a run: the guard, the journal, the findings store, the cluster's memory."""
 
     guard: SafetyGuard
     journal: AuditJournal
     store: FindingStore | None = None
+    memory: MemoryStore | None = None
+    """Where the cluster's memory persists; with it (and ``[policy] adapt``) the game day continues the
+    last one on this cluster and learns from every outcome."""
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     """Names the run's experiments in the store (``chaos-agent report --run``)."""
+
+
+def _remembering(strategy: Strategy, world: World, config: Config, supervision: Supervision
+                 ) -> tuple[Strategy, ClusterMemory | None]:
+    """The strategy with the cluster's persisted memory attached, when the policy adapts to the cluster."""
+    if supervision.memory is None or not config.policy.adapt or not isinstance(strategy, AdaptivePolicy):
+        return strategy, None
+    memory = supervision.memory.load(world.spec.name, world.spec)
+    memory.game_days += 1
+    strategy.attach(memory)
+    return strategy, memory
 
 
 def run_game_day(*, world: World, strategy: Strategy, config: Config, max_injections: int,
@@ -90,13 +107,15 @@ def run_game_day(*, world: World, strategy: Strategy, config: Config, max_inject
                        label=world.label)
     n_targets = len(world.spec.workloads) + len(world.spec.nodes)
     env = ChaosClusterEnv(lambda _rng: supervised, budget=max_injections, max_targets=max(n_targets, 1),
-                          timing=timing_of(config), guard=supervision.guard, warmup_s=(0.0, 0.0))
+                          timing=timing_of(config), guard=supervision.guard, warmup_s=(0.0, 0.0),
+                          bounds=config.design_basis.bounds())
     seed = config.cluster.simulated.seed
     rng = np.random.default_rng(seed)
+    strategy, memory = _remembering(strategy, world, config, supervision)
     strategy.reset(rng)
     out = RunResult(run_id=supervision.run_id)
     try:
-        obs, _ = env.reset(seed=seed, options={"run_id": supervision.run_id})
+        obs, _ = env.reset(seed=seed, options={"run_id": supervision.run_id, "memory": memory})
         for index in range(1, max_injections + 1):
             stop = _why_stop(env, supervision, should_stop)
             if stop:
@@ -104,8 +123,12 @@ def run_game_day(*, world: World, strategy: Strategy, config: Config, max_inject
                 break
             started = time.perf_counter()
             decision = Decision.from_observation(obs, env.action_masks(), env.targets, env.max_targets)
-            p = choice_distribution(strategy, decision, temperature=config.policy.temperature,
-                                    anomaly_weight=config.policy.anomaly_weight)
+            try:
+                p = choice_distribution(strategy, decision, temperature=config.policy.temperature,
+                                        anomaly_weight=config.policy.anomaly_weight)
+            except NothingLeftToTry as e:
+                out.stopped = str(e)
+                break
             action = sample(p, rng)
             decision_ms = (time.perf_counter() - started) * 1000
             obs, reward, _, _, info = env.step(action)
@@ -123,6 +146,9 @@ def run_game_day(*, world: World, strategy: Strategy, config: Config, max_inject
             strategy.observe(decision, outcome_of(action, result, new_findings=len(info["findings"]),
                                                   refound=len(info.get("all_findings", [])) - len(info["findings"]),
                                                   reward=reward))
+            if memory is not None and supervision.memory is not None:
+                memory.learn(info.get("weaknesses", []))
+                supervision.memory.save(memory)  # after every injection: a restart loses nothing
             if on_event is not None:
                 on_event(event)
     finally:

@@ -46,7 +46,8 @@ def load_strategy(config: Config, name: str | None = None) -> Strategy:
     from policies.runtime import PolicyFileError
 
     try:
-        return make_strategy(name or config.policy.strategy, policy_dir=config.policy.path)
+        return make_strategy(name or config.policy.strategy, policy_dir=config.policy.path,
+                             adapt=config.policy.adapt)
     except PolicyFileError as e:
         raise PolicyError(f"policy.path: {e}") from e
 

@@ -20,20 +20,23 @@ padded past the cluster's targets (``present`` = 0), then global features (budge
 held fault). Nothing of the scenario's hidden weakness ids.
 
 ## Rewards
-``envs.reward.reward``: severity + novelty bonus per new finding, minus blast cost (minutes of SLO
-breach), minus a penalty per finding seen again, minus a small penalty for an action that injected
+``envs.reward.reward``: severity + novelty bonus per new weakness, minus blast cost (minutes of SLO
+breach), minus a penalty per weakness seen again, minus a small penalty for an action that injected
 nothing. ``info["reward_terms"]`` carries every term. A finding is an ``envs.symptoms.Symptom``; it is
-new when its ``key`` (violation, kind and target of each active fault, affected workloads) was not
-seen this episode: the same identity the agent's findings store uses. ``info["findings"]`` holds the
-new symptoms, ``info["all_findings"]`` every symptom of the step.
+new when the weakness it shows was not found before (``_identity``: in training the answer key's
+weakness, elsewhere the root-cause analysis's ``W-...`` id), however many faults or nodes show it; the
+cluster's memory (``options["memory"]`` at reset) carries the ones found in earlier game days.
+Symptoms under faults beyond the design basis are impact: no weakness, only their blast.
+``info["findings"]`` holds the new symptoms, ``info["all_findings"]`` every symptom of the step,
+``info["weaknesses"]`` the identity of each within-basis one.
 
 ## Episode End
 Terminated when the injection budget of the game day is spent. Truncation comes from
 ``max_episode_steps`` at registration.
 
 ## Version History
-* v0: initial version. A finding seen again is now recognised by ``Symptom.key``, which includes the
-  fault kinds (before: violation, fault targets and affected workloads only).
+* v0: initial version. A finding seen again is now recognised by the weakness it shows (before: by its
+  violation, fault targets and affected workloads); beyond-design-basis breaches earn no novelty.
 """
 
 from __future__ import annotations
@@ -48,8 +51,10 @@ from numpy.typing import NDArray
 from envs.actions import PER_TARGET, Action, decode, full_mask
 from envs.cluster import ActionGuard, Injection
 from envs.cluster_under_test import World, WorldFactory
+from envs.design_basis import DEFAULT_BOUNDS, DesignBasisBounds, classify
 from envs.experiment import ExperimentResult, Timing, run_experiment, wait_for_steady_state
 from envs.faults import Fault
+from envs.memory import ClusterMemory
 from envs.observation import (
     N_GLOBAL_FEATURES,
     N_TARGET_FEATURES,
@@ -60,7 +65,21 @@ from envs.observation import (
 )
 from envs.profile import TopologyProfile, profile
 from envs.reward import RewardWeights, reward
+from envs.scenarios.scoring import score_symptom
+from envs.spec import ClusterSpec
 from envs.symptoms import Symptom, symptoms_of
+from envs.weaknesses import Case, diagnose
+from envs.weaknesses import weakness_id as component_id
+
+
+def weakness_identity(spec: ClusterSpec, result: ExperimentResult, symptom: Symptom,
+                      bounds: DesignBasisBounds = DEFAULT_BOUNDS) -> str | None:
+    """The weakness a symptom shows (``W-...``, one per root cause and component, as the findings store
+    names it), or None when its faults are beyond the design basis (impact, never a weakness)."""
+    case = Case("", symptom.violation, symptom.faults, symptom.affected, symptom.worst, result.footprint,
+                symptom.severity)
+    d = diagnose(spec, case, bounds)
+    return None if d.cause is None else component_id(d.component)
 
 
 class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
@@ -69,7 +88,7 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
     def __init__(self, world_factory: WorldFactory | None = None, *, budget: int = 50, max_targets: int = 64,
                  timing: Timing = Timing(), guard: ActionGuard | None = None,
                  weights: RewardWeights = RewardWeights(), warmup_s: tuple[float, float] = (0.0, 3600.0),
-                 render_mode: str | None = None) -> None:
+                 bounds: DesignBasisBounds = DEFAULT_BOUNDS, render_mode: str | None = None) -> None:
         if budget < 1:
             raise ValueError(f"budget must be >= 1 injection, got {budget}")
         if max_targets < 1:
@@ -80,7 +99,7 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
             world_factory = training_worlds()
         self.world_factory = world_factory
         self.budget, self.max_targets, self.timing = budget, max_targets, timing
-        self.guard, self.weights, self.warmup_s = guard, weights, warmup_s
+        self.guard, self.weights, self.warmup_s, self.bounds = guard, weights, warmup_s, bounds
         self.render_mode = render_mode
         n_obs = max_targets * N_TARGET_FEATURES + N_GLOBAL_FEATURES
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(n_obs,), dtype=np.float32)
@@ -90,6 +109,8 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
         self._history = History(0)
         self._held: Injection | None = None
         self._known: set[str] = set()
+        """Identities of the weaknesses found so far (``_identity``), in this game day or, from the
+        cluster's memory, in earlier ones."""
         self._used = 0
         self._mask = np.zeros(self.action_space.n, dtype=bool)
         self._noop_only = False
@@ -103,8 +124,13 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
             self._world.backend.revert(self._held)
         self._world = self.world_factory(self.np_random)
         self._profile = profile(self._world.spec)
-        self._history = History(len(self._profile.targets))
-        self._held, self._known, self._used = None, set(), 0
+        # A daemon passes the cluster's memory of earlier game days: what was tried where, what is known.
+        memory: ClusterMemory | None = (options or {}).get("memory")
+        if memory is None:
+            self._history, known = History(len(self._profile.targets)), set()
+        else:
+            self._history, known = History.from_memory(memory, self._profile.targets), set(memory.known)
+        self._held, self._known, self._used = None, known, 0
         # Injection ids must be unique across runs, as the journal outlives them: a daemon passes its run id
         # in ``options["run_id"]``; otherwise they are drawn from np_random, so a seeded episode repeats.
         run_id = (options or {}).get("run_id")
@@ -199,13 +225,36 @@ class ChaosClusterEnv(gym.Env[NDArray[np.float32], np.int64]):
         if result is None:
             return [], 0
         found = symptoms_of(result)
-        new = [f for f in found if f.key not in self._known]
-        self._known.update(f.key for f in found)
         fault = result.injection.fault
-        self._history.record(self._profile_index(fault.target), fault.kind, bool(found))
-        info["findings"] = new
         info["all_findings"] = found
+        info["weaknesses"] = []
+        info["beyond_design_basis"] = beyond = bool(found) and not classify(
+            list(found[0].faults), self.world.spec, self.bounds).within
+        if beyond:  # impact, not a weakness: no novelty, no severity, only the budget it burned
+            info["findings"] = []
+            self._history.record(self._profile_index(fault.target), fault.kind, False)
+            return [], 0
+        new: list[Symptom] = []
+        for f in found:
+            identity = self._identity(result, f)
+            info["weaknesses"].append(identity)
+            if identity not in self._known:
+                self._known.add(identity)
+                new.append(f)
+        self._history.record(self._profile_index(fault.target), fault.kind, bool(found), new=bool(new))
+        info["findings"] = new
         return new, len(found) - len(new)
+
+    def _identity(self, result: ExperimentResult, symptom: Symptom) -> str:
+        """What makes a finding new: the weakness it shows, one per root cause however many faults or nodes
+        show it. In training, the weakness of the cluster's answer key (privileged, for the reward only);
+        elsewhere the root-cause analysis's (``weakness_identity``), as the findings store names it."""
+        scenario = self.world.label
+        if getattr(scenario, "weaknesses", None):
+            _, cid = score_symptom(scenario, symptom, result.footprint, self.bounds)
+            if cid is not None:
+                return f"key/{cid}"
+        return weakness_identity(self.world.spec, result, symptom, self.bounds) or symptom.key
 
     def _profile_index(self, target: str) -> int:
         assert self._profile is not None

@@ -73,8 +73,9 @@ class SteadyStateSample:
     """Entry-point Service key -> share of requests answered successfully (fallbacks count)."""
     latency_p99_ms: Mapping[str, float] = field(default_factory=dict)
     training_progress_lost_s: Mapping[str, float] = field(default_factory=dict)
-    data_lost: Mapping[str, int] = field(default_factory=dict)
-    """StatefulSet key -> pods whose data was lost, cumulative."""
+    data_lost: Mapping[str, float] = field(default_factory=dict)
+    """Workload key -> data users lost, cumulative, in the workload's unit (``envs.spec.data_loss_signal``):
+    items of its datastore, the share of its data, or (a StatefulSet without a datastore record) pods."""
     accuracy: Mapping[str, float] = field(default_factory=dict)
     """Model workload key -> accuracy of its predictions."""
     drift_detected: Mapping[str, bool] = field(default_factory=dict)

@@ -1,13 +1,15 @@
 """The observation: per-target features (static profile + live state + history) and global features.
 
-A pure function of the cluster state, the anomaly scores and what the agent already tried. Targets
-are padded to a fixed count with a mask, so one network scores any cluster target by target.
+A pure function of the cluster state, the anomaly scores and what the agent already tried (in this game
+day and, through the cluster's memory, in earlier ones). Targets are padded to a fixed count with a mask,
+so one network scores any cluster target by target. Try counts are on a log scale without a cap: the
+policy must tell three fruitless tries from thirty.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,12 +18,13 @@ from numpy.typing import NDArray
 from envs.actions import KIND_INDEX, N_KINDS
 from envs.cluster import ClusterState
 from envs.faults import FAMILIES, FaultKind, family_of
+from envs.memory import ClusterMemory, tried_counts
 from envs.profile import STATIC_FEATURES, TopologyProfile
 
 DYNAMIC_FEATURES = (
     "present", "ready_share", "pending_share", "node_spread", "all_on_one_node", "rollout_in_progress",
     "since_checkpoint_vs_bound", "restarts_log", "anomaly", "node_ready", "node_pods_log",
-    "node_sole_host_of", "node_hosts_entry", "held_here", "found_here", "tries_log",
+    "node_sole_host_of", "node_hosts_entry", "held_here", "found_here", "tries_log", "fruitless_log",
     *(f"tried_{f}" for f in FAMILIES), *(f"tried_{k.value}" for k in KIND_INDEX),
     *(f"found_{k.value}" for k in KIND_INDEX),
 )
@@ -32,22 +35,48 @@ N_GLOBAL_FEATURES = len(GLOBAL_FEATURES)
 _COL = {name: i for i, name in enumerate(DYNAMIC_FEATURES)}
 
 
+TRIES_SCALE = 2.0
+"""``log1p(tries) / TRIES_SCALE``: 1 try 0.35, 3 tries 0.69, 10 tries 1.2, 60 tries 2.05; never saturates."""
+
+
 @dataclass
 class History:
-    """What the agent tried in this episode, per target: the only memory the observation carries."""
+    """What the agent tried on each target: the only memory the observation carries. It starts from the
+    cluster's memory of earlier game days (``from_memory``) or from nothing (a training episode)."""
 
     n_targets: int
     tried: NDArray[np.float32] = field(init=False)
     found: NDArray[np.float32] = field(init=False)
+    streak: NDArray[np.float32] = field(init=False)
+    """Per target and fault kind: tries since that kind last showed a new weakness there."""
 
     def __post_init__(self) -> None:
         self.tried = np.zeros((self.n_targets, N_KINDS), dtype=np.float32)
         self.found = np.zeros((self.n_targets, N_KINDS), dtype=np.float32)
+        self.streak = np.zeros((self.n_targets, N_KINDS), dtype=np.float32)
 
-    def record(self, target: int, kind: FaultKind, found: bool) -> None:
-        self.tried[target, KIND_INDEX[kind]] += 1
+    def record(self, target: int, kind: FaultKind, found: bool, *, new: bool | None = None) -> None:
+        """One try of ``kind`` on ``target``; ``found``: it showed a weakness; ``new``: one not known before
+        (default: the same as ``found``)."""
+        k = KIND_INDEX[kind]
+        self.tried[target, k] += 1
         if found:
-            self.found[target, KIND_INDEX[kind]] = 1
+            self.found[target, k] = 1
+        self.streak[target, k] = 0 if (found if new is None else new) else self.streak[target, k] + 1
+
+    @classmethod
+    def from_memory(cls, memory: ClusterMemory, targets: Sequence[str]) -> History:
+        history = cls(len(targets))
+        for i, kinds in tried_counts(memory, targets).items():
+            for kind, (tries, found) in kinds.items():
+                history.tried[i, KIND_INDEX[kind]] = tries
+                history.found[i, KIND_INDEX[kind]] = float(found)
+        index = {t: i for i, t in enumerate(targets)}
+        for (target, kind), streak in memory.streaks.items():
+            at = index.get(target)
+            if at is not None:
+                history.streak[at, KIND_INDEX[kind]] = streak
+        return history
 
 
 _WORKLOAD_COLS = [_COL[c] for c in ("ready_share", "pending_share", "node_spread", "all_on_one_node",
@@ -116,11 +145,12 @@ def target_features(profile: TopologyProfile, state: ClusterState, anomaly: Mapp
     tried, found = history.tried[:n], history.found[:n]
     dyn[:, _COL["found_here"]] = found.max(axis=1) if n else 0.0
     dyn[:, _COL["tries_log"]] = np.log1p(tried.sum(axis=1)) / 4
+    dyn[:, _COL["fruitless_log"]] = np.log1p(history.streak[:n].max(axis=1) if n else 0.0) / TRIES_SCALE
     first_family = _COL[f"tried_{FAMILIES[0]}"]
     for fi, cols in enumerate(_FAMILY_COLS):
-        dyn[:, first_family + fi] = np.minimum(tried[:, cols].sum(axis=1), 3) / 3
+        dyn[:, first_family + fi] = np.log1p(tried[:, cols].sum(axis=1)) / TRIES_SCALE
     first_kind = _COL[f"tried_{FaultKind.POD_KILL.value}"]
-    dyn[:, first_kind:first_kind + N_KINDS] = np.minimum(tried, 3) / 3
+    dyn[:, first_kind:first_kind + N_KINDS] = np.log1p(tried) / TRIES_SCALE
     first_found = _COL[f"found_{FaultKind.POD_KILL.value}"]
     dyn[:, first_found:first_found + N_KINDS] = found
     return np.concatenate([profile.static, dyn], axis=1)

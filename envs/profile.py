@@ -90,9 +90,9 @@ def propagated_load(spec: ClusterSpec, backing: dict[str, tuple[str, ...]] | Non
         for wk in backing.get(svc, ()):
             for call in wl[wk].calls:
                 seen_edges += 1
-                if call.service in by_svc:
+                if call.service in by_svc and call.cache_ttl_s <= 0:  # a cached lookup adds no load per request
                     before = load.get(call.service, 0.0)
-                    load[call.service] = before + load[svc]
+                    load[call.service] = before + load[svc] * call.per_request
                     frontier.append(call.service)
     return load
 
@@ -146,7 +146,7 @@ def profile(spec: ClusterSpec) -> TopologyProfile:
             "anti_affinity_host": any(a.topology_key == HOSTNAME_LABEL and a.required for a in t.anti_affinity),
             "gpu_request": min(t.gpus, 8) / 8, "is_training": w.training is not None,
             "persistent_storage": w.persistent_storage,
-            "stateful_without_storage": w.kind == "StatefulSet" and not w.persistent_storage,
+            "stateful_without_storage": w.loses_data_with_pod,
             "backs_entrypoint": w.key in entry, "callers_log": math.log1p(len(cs)) / 3,
             "caller_without_fallback": any(not fb for *_, fb in cs),
             "caller_without_retry": any(rt == 0 and not fb for _, _, rt, fb in cs),

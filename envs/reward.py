@@ -2,6 +2,9 @@
 
 ``severity`` of each newly found weakness, plus a ``novelty`` bonus per new one, minus the ``blast``
 cost (SLO budget burned, in minutes) and minus a ``refind`` penalty for every weakness found again.
+New means a weakness (one root cause) not found before, however many faults or nodes show it; a breach
+under a fault beyond the design basis is impact, never a weakness, and only costs its blast. The blast
+term makes the gentlest fault that still reveals a weakness worth more than a harsher one.
 The env puts every term in ``info["reward_terms"]`` so a reader sees why a step scored what it did.
 """
 
@@ -15,8 +18,10 @@ from dataclasses import asdict, dataclass
 class RewardWeights:
     novelty: float = 1.0
     """Bonus per new weakness, on top of its severity (0..1): finding one always beats finding none."""
-    blast_per_minute: float = 0.01
-    """Cost per minute of SLO breach: small, so harm is a tie-breaker, never a reason not to look."""
+    blast_per_minute: float = 0.05
+    """Cost per minute of SLO breach (all broken bounds added): a pod kill that shows a weakness in 30 s
+    of breach keeps 0.025 of its value, a 10-minute node failure that shows the same loses 0.5. Users pay
+    for the agent's learning in error budget; below the value of a weakness, so never a reason not to look."""
     refind: float = 0.2
     """Penalty per weakness found again: the budget is better spent elsewhere."""
     wasted: float = 0.05

@@ -13,7 +13,7 @@ from functools import partial
 
 from envs.cluster import SteadyStateSample, Violation
 from envs.memo import per_spec
-from envs.spec import ClusterSpec, ServiceSpec
+from envs.spec import ClusterSpec, ServiceSpec, data_loss_signal
 
 MAX_BAD_ROWS = 0.05
 """Share of bad input rows a model tolerates before its predictions count as degraded."""
@@ -135,7 +135,7 @@ def _progress_lost_since(key: str, base: float, s: SteadyStateSample) -> float |
     return s.training_progress_lost_s.get(key, base) - base
 
 
-def _data_lost_since(key: str, base: int, s: SteadyStateSample) -> float | None:
+def _data_lost_since(key: str, base: float, s: SteadyStateSample) -> float | None:
     return float(s.data_lost.get(key, base) - base)
 
 
@@ -150,6 +150,8 @@ class _Topology:
     services: dict[str, ServiceSpec]
     subjects: dict[str, tuple[str, ...]]
     upstream: dict[str, frozenset[str]]
+    data_signal: dict[str, str]
+    """Workload key -> what its data loss is measured in (``envs.spec.data_loss_signal``)."""
 
 
 @per_spec
@@ -157,7 +159,7 @@ def _topology(spec: ClusterSpec) -> _Topology:
     services = {s.key: s for s in spec.services}
     subjects = {k: backing_workloads(spec, s) or (k,) for k, s in services.items()}
     upstream = {w.key: upstream_pipelines(spec, w.key) for w in spec.workloads if w.pipeline is not None}
-    return _Topology(services, subjects, upstream)
+    return _Topology(services, subjects, upstream, {w.key: data_loss_signal(w) for w in spec.workloads})
 
 
 def _bounds(spec: ClusterSpec, before: SteadyStateSample) -> Iterable[_Bound]:
@@ -174,7 +176,7 @@ def _bounds(spec: ClusterSpec, before: SteadyStateSample) -> Iterable[_Bound]:
         yield _Bound("training_progress", (job,), f"{job} training_progress_lost_s", limit,
                      partial(_progress_lost_since, job, lost_s), lower_is_worse=False)
     for sts, lost in before.data_lost.items():
-        yield _Bound("data_loss", (sts,), f"{sts} pods_with_data_lost", 0.0,
+        yield _Bound("data_loss", (sts,), f"{sts} {topo.data_signal.get(sts, 'pods_with_data_lost')}", 0.0,
                      partial(_data_lost_since, sts, lost), lower_is_worse=False)
     min_acc = spec.model_slo.min_accuracy
     for model in before.accuracy:

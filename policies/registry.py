@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
+from policies.adaptive import AdaptivePolicy
 from policies.bandits import LinearThompson, LinUCB
 from policies.base import Strategy
 from policies.baselines import IncidentWeighted, PodKill, RoundRobin, UniformRandom
@@ -19,9 +21,20 @@ class AnomalyWeighted(UniformRandom):
     name = "anomaly_weighted"
 
 
-def make_strategy(name: str, *, policy_dir: Path | None = None) -> Strategy:
+def make_strategy(name: str, *, policy_dir: Path | None = None, adapt: bool = True,
+                  label: str | None = None) -> Strategy:
+    """``adapt``: the RL policy as the prior of a per-cluster posterior (``policies.adaptive``);
+    ``label``: the name it goes by (two exported policies side by side in a benchmark)."""
+
+    def rl() -> Strategy:
+        policy = RuntimePolicy.load(policy_dir)
+        if label:
+            policy = dataclasses.replace(policy, name=label)
+        return AdaptivePolicy(policy) if adapt else policy
+
     factories: dict[str, Callable[[], Strategy]] = {
-        "rl": lambda: RuntimePolicy.load(policy_dir),
+        "rl": rl,
+        "rl_alone": lambda: make_strategy("rl", policy_dir=policy_dir, adapt=False, label="rl_alone"),
         "anomaly_weighted": AnomalyWeighted,
         "pod_kill": PodKill,
         "uniform_random": UniformRandom,

@@ -6,11 +6,12 @@ torch-free (``policies.runtime``): the daemon never loads the pickled SB3 model.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ from numpy.typing import NDArray
 from envs.chaos_env import ChaosClusterEnv
 from envs.cluster_under_test import WorldFactory
 from envs.spec import ClusterSpec
-from policies.runtime import export_arrays
+from policies.runtime import RuntimePolicy, export_arrays
 
 if TYPE_CHECKING:
     from policies.rl.teacher import Demonstrations
@@ -59,12 +60,24 @@ class TrainingRun:
     warm_start_epochs: int = 20
     dagger_rounds: int = 1
     """After cloning the teacher's game days: rounds of the student's own, relabelled by the teacher."""
+    clusters: int = 150
+    """Generated training clusters (with their answer keys) the game days are played on."""
+    families: tuple[str, ...] = ()
+    """Topology families to train on (empty: all); leave-one-family-out trains without one."""
+    key_cache: Path | None = Path("var/cache/answer-keys")
+    """Where the training clusters' answer keys are kept between runs (None: swept every run)."""
+    init_policy: Path | None = None
+    """An exported policy (its sha256 checked) whose weights start the run: PPO fine-tuning of a policy
+    trained by imitation, without a pickle and without cloning again."""
+    critic_warmup: int = 0
+    """PPO steps at the start that train only the critic (the actor frozen): a fresh value function
+    first, so the first policy updates follow real advantages, not noise."""
 
     def __post_init__(self) -> None:
-        for name in ("timesteps", "n_envs", "warm_start_states", "dagger_rounds"):
+        for name in ("timesteps", "n_envs", "warm_start_states", "dagger_rounds", "critic_warmup"):
             if getattr(self, name) < 0:
                 raise TrainingRunError(name, ">= 0", getattr(self, name))
-        for name in ("budget", "max_targets", "n_steps", "batch_size", "n_epochs", "warm_start_epochs"):
+        for name in ("budget", "max_targets", "n_steps", "batch_size", "n_epochs", "warm_start_epochs", "clusters"):
             if getattr(self, name) < 1:
                 raise TrainingRunError(name, ">= 1", getattr(self, name))
         if not self.learning_rate > 0:
@@ -73,27 +86,41 @@ class TrainingRun:
             raise TrainingRunError("ent_coef", ">= 0", self.ent_coef)
 
 
-def _world_factory(twin: ClusterSpec | None) -> WorldFactory:
-    from envs.simulated_clusters import fixed_world, mixed, training_worlds
+def _mixed_twin(pool: WorldFactory, twin: ClusterSpec) -> WorldFactory:
+    """PPO on the generated clusters and the twin of the user's manifests (the twin 30 % of episodes)."""
+    from envs.simulated_clusters import fixed_world, mixed
 
-    if twin is None:
-        return training_worlds()
-    return mixed(training_worlds(), fixed_world(twin), weights=(0.7, 0.3))
+    return mixed(pool, fixed_world(twin), weights=(0.7, 0.3))
 
 
-def _make_env(run: TrainingRun, worlds: WorldFactory | None, twin: ClusterSpec | None, rank: int) -> Any:
+def training_pool(run: TrainingRun, say: Callable[[str], None] | None = None) -> WorldFactory:
+    """``run.clusters`` generated training clusters of ``run.families`` with their answer keys (cached)."""
+    from envs.scenarios import TRAINING, generate_cluster
+    from envs.simulated_clusters import pool_worlds
+    from policies.keys import keyed
+
+    # Leaving a family out drops its clusters from the same pool, so every split shares the cached keys.
+    clusters = [generate_cluster(seed, TRAINING) for seed in range(run.clusters)]
+    if run.families:
+        clusters = [c for c in clusters if c.family in run.families]
+    if not clusters:
+        raise TrainingRunError("families", "families some of the clusters belong to", ", ".join(run.families))
+    return pool_worlds(keyed(clusters, cache=run.key_cache, workers=run.n_envs, progress=say))
+
+
+def _make_env(run: TrainingRun, worlds: WorldFactory, rank: int) -> Any:
     def build() -> ChaosClusterEnv:
-        env = ChaosClusterEnv(worlds or _world_factory(twin), budget=run.budget, max_targets=run.max_targets)
+        env = ChaosClusterEnv(worlds, budget=run.budget, max_targets=run.max_targets)
         env.reset(seed=run.seed * 1000 + rank)
         return env
 
     return build
 
 
-def warm_start(model: Any, run: TrainingRun, worlds: WorldFactory | None, twin: ClusterSpec | None) -> float:
+def warm_start(model: Any, run: TrainingRun, factory: WorldFactory) -> float:
     """Behaviour cloning from the privileged teacher, then DAgger rounds on the student's own game days;
-    returns the final cross-entropy. Game days are played on every core (``run.n_envs`` workers)."""
-    factory = worlds or _world_factory(None)  # the teacher needs labelled clusters: never the twin
+    returns the final cross-entropy. Game days are played on every core (``run.n_envs`` workers).
+    ``factory`` gives keyed clusters: the teacher needs the answer keys (never the twin)."""
     say = _progress(run)
     rng = np.random.default_rng(run.seed)
     demos = collect_parallel(run, factory, run.warm_start_states, seed=run.seed * 7919 + 1)
@@ -142,6 +169,8 @@ def collect_parallel(run: TrainingRun, worlds: WorldFactory, states: int, *, see
                      student: dict[str, NDArray[np.float32]] | None = None) -> Demonstrations:
     """``policies.rl.teacher.collect`` split over ``run.n_envs`` worker processes (one per core by default),
     each on its own seeds; ``student`` is the student's exported arrays (run in numpy, as the daemon does)."""
+    import policies.rl.teacher  # noqa: F401  (loaded before the fork: every worker runs this very code)
+
     workers = max(1, min(run.n_envs or (os.cpu_count() or 1), states))
     shares = [states // workers + (1 if w < states % workers else 0) for w in range(workers)]
     jobs = [(run.budget, run.max_targets, n, seed + 1_000_003 * w, explore, student) for w, n in enumerate(shares)]
@@ -208,6 +237,35 @@ def arrays_from_policy(policy: Any) -> dict[str, NDArray[np.float32]]:
     }
 
 
+def load_arrays(policy: Any, arrays: dict[str, NDArray[np.float32]]) -> None:
+    """The inverse of ``arrays_from_policy``: an exported policy's weights into the torch actor."""
+    import torch
+
+    ext = policy.mlp_extractor
+    layers = {"enc_w1": ext.encoder[0].weight, "enc_b1": ext.encoder[0].bias, "enc_w2": ext.encoder[2].weight,
+              "enc_b2": ext.encoder[2].bias, "head_w": ext.head.weight, "head_b": ext.head.bias}
+    with torch.no_grad():
+        for name, param in layers.items():
+            if tuple(param.shape) != arrays[name].shape:
+                raise TrainingRunError("init_policy", f"a policy of this network's shape ({name} {tuple(param.shape)})",
+                                       arrays[name].shape)
+            param.copy_(torch.as_tensor(arrays[name]))
+
+
+@contextlib.contextmanager
+def _actor_frozen(policy: Any) -> Iterator[None]:
+    """Only the critic learns inside: the shared encoder and the action head keep their weights."""
+    ext = policy.mlp_extractor
+    actor = [*ext.encoder.parameters(), *ext.head.parameters()]
+    for p in actor:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in actor:
+            p.requires_grad_(True)
+
+
 def train(run: TrainingRun, *, twin: ClusterSpec | None = None, worlds: WorldFactory | None = None,
           command: str = "") -> Path:
     """Train for ``run.timesteps`` steps and export into ``run.out_dir``; returns the export folder.
@@ -223,7 +281,9 @@ def train(run: TrainingRun, *, twin: ClusterSpec | None = None, worlds: WorldFac
 
     n_envs = run.n_envs or (os.cpu_count() or 1)
     torch.set_num_threads(1)
-    fns = [_make_env(run, worlds, twin, i) for i in range(n_envs)]
+    labelled = worlds or training_pool(run, _progress(run))
+    ppo_worlds = worlds or (labelled if twin is None else _mixed_twin(labelled, twin))
+    fns = [_make_env(run, ppo_worlds, i) for i in range(n_envs)]
     vec = SubprocVecEnv(fns, start_method="fork") if n_envs > 1 else DummyVecEnv(fns)
     model = MaskablePPO(
         PerTargetPolicy, vec, seed=run.seed, learning_rate=run.learning_rate, n_steps=run.n_steps,
@@ -234,10 +294,16 @@ def train(run: TrainingRun, *, twin: ClusterSpec | None = None, worlds: WorldFac
     callbacks: list[BaseCallback] = [CheckpointCallback(save_freq=max(run.checkpoint_every // n_envs, 1),
                                     save_path=str(run.out_dir / "checkpoints"), name_prefix="ppo")]
     started = time.monotonic()
+    if run.init_policy is not None:
+        load_arrays(model.policy, RuntimePolicy.load(run.init_policy).arrays)
     if run.warm_start_states:
-        warm_start(model, run, worlds, twin)
+        warm_start(model, run, labelled)
+    if run.timesteps and run.critic_warmup:
+        with _actor_frozen(model.policy):
+            model.learn(total_timesteps=run.critic_warmup, callback=callbacks, progress_bar=run.progress)
     if run.timesteps:
-        model.learn(total_timesteps=run.timesteps, callback=callbacks, progress_bar=run.progress)
+        model.learn(total_timesteps=run.timesteps, callback=callbacks, progress_bar=run.progress,
+                    reset_num_timesteps=not run.critic_warmup)
     elapsed = time.monotonic() - started
     vec.close()
     (run.out_dir / "checkpoints").mkdir(parents=True, exist_ok=True)

@@ -57,3 +57,8 @@ class PolicySettings:
         "higher spreads choices, lower follows the policy."))
     anomaly_weight: float = setting(1.0, minimum=0, maximum=10, doc=(
         "Exponent on anomaly weights in the combined distribution (0 ignores anomalies)."))
+    adapt: bool = setting(True, doc=(
+        "With strategy rl: learn on this cluster. The trained policy is the prior; every outcome (a new "
+        "weakness, nothing, refused, already known) updates the cluster's posterior, kept in memory.sqlite "
+        "beside findings.path, so the next game day continues where this one stopped and never repeats a "
+        "target and fault kind more than 3 times without new evidence (docs/learning.md)."))

@@ -2,13 +2,14 @@
 
 Defaults are what a real cluster needs: one fault at a time, at most half of a workload's replicas,
 never its last ready one, and no PodDisruptionBudget broken by a fault that bypasses the Eviction API.
-The simulated backend loosens the four where the file does not set them (``simulated=`` on each
+The simulated backend loosens them (and lifts the error budget) where the file does not set them (``simulated=`` on each
 field, applied by ``load_config``): there the agent is there to be broken, so single points of failure
 must be reachable. docs/safety.md gives both profiles.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -70,9 +71,10 @@ class SafetySettings:
         "forced drain, GPU faults) when they would break a PodDisruptionBudget. Evictions are never masked "
         "for PDBs: the API refuses them, which is a safe result. On for a real cluster; off on the "
         "simulator (a PDB does not protect against node failures, and finding that is the point)."))
-    error_budget: float = setting(50.0, minimum=0, maximum=1_000_000, doc=(
+    error_budget: float = setting(50.0, minimum=0, maximum=1_000_000, simulated=math.inf, doc=(
         "SLO error budget a game day may burn (in violation-minutes, summed over breached bounds) "
-        "before the agent stops injecting. 0: stop after the first breach."))
+        "before the agent stops injecting. 0: stop after the first breach. 50 on a real cluster; unlimited "
+        "on the simulator unless the file sets it (the simulated cluster is there to be broken)."))
     halt_file: Path = setting(Path("var/chaos-agent.halt"), doc=(
         "The kill switch: while this file exists nothing is injected (`chaos-agent halt` writes it, "
         "`chaos-agent resume` removes it). Relative to the config file's folder."))

@@ -40,6 +40,7 @@ from agent.daemon.slots import SlotLoop, SlotTable
 from agent.errors import AuditError, ChaosAgentError, PolicyError
 from agent.exporters import ExportQueue
 from agent.findings import FindingStore
+from agent.memory import MemoryStore, memory_path
 from agent.safety import FileKillSwitch
 from agent.service.http import AgentMetrics, ServiceEndpoints
 from envs.cluster import ClusterBackend, SteadyStateSource
@@ -123,6 +124,7 @@ class Service:
         anchor = HeadAnchor(journal, every_s=cfg.audit.anchor_every_s)
         stack.callback(self._close_journal, journal, anchor, self.failures)
         store = stack.enter_context(FindingStore(cfg.findings.path))
+        memory = stack.enter_context(MemoryStore(memory_path(cfg.findings.path)))
         exports = ExportDrain(ExportQueue.from_settings(store, cfg.exporters, environ=self.environ),
                               every_s=cfg.findings.drain_every_s, clock=self.clock, config=cfg)
         prometheus = self._prometheus(stack)
@@ -172,7 +174,8 @@ class Service:
         journal.record_note(f"service started: backend {cfg.cluster.backend}, schedule "
                             f"{cfg.schedule.mode}, dry run {cfg.safety.dry_run}")
         log.info("service_started", backend=cfg.cluster.backend, mode=cfg.schedule.mode, dry_run=cfg.safety.dry_run)
-        return Resources(strategy=strategy, journal=journal, anchor=anchor, store=store, exports=exports,
+        return Resources(strategy=strategy, journal=journal, anchor=anchor, store=store, memory=memory,
+                         exports=exports,
                          watch=watch, hands=hands, backend_answered=backend_answered, kubernetes=kubernetes,
                          simulated_steady=cluster.simulated_steady,
                          prometheus=prometheus, leadership=leadership, recovery=recovery)
@@ -182,7 +185,8 @@ class Service:
         from policies.runtime import PolicyFileError
 
         try:
-            return make_strategy(self.config.policy.strategy, policy_dir=self.config.policy.path)
+            return make_strategy(self.config.policy.strategy, policy_dir=self.config.policy.path,
+                                 adapt=self.config.policy.adapt)
         except PolicyFileError as e:
             raise PolicyError(f"policy.path: {e}") from e
 

@@ -16,6 +16,7 @@ from agent.daemon.leadership import Leadership
 from agent.daemon.readiness import LastAnswer
 from agent.daemon.recovery import Recovery
 from agent.findings import FindingStore
+from agent.memory import MemoryStore
 from envs.cluster import SteadyStateSource
 from policies.base import Strategy
 
@@ -38,6 +39,8 @@ class Resources:
     anchor: HeadAnchor
     """Publishes the journal's head where the agent cannot rewrite it (log stream, Kubernetes Events)."""
     store: FindingStore
+    memory: MemoryStore
+    """The cluster's memory the policy learns from between game days (``memory.sqlite`` beside the findings)."""
     exports: ExportDrain
     watch: HaltWatch
     hands: InterruptibleBackend

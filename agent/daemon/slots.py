@@ -39,11 +39,20 @@ from agent.loop import InjectionEvent, Supervision, run_game_day
 from agent.prometheus.errors import PrometheusUnavailable
 from agent.safety import ErrorBudget, SafetyGuard
 from agent.service.http import AgentMetrics
+from agent.twin.calibration import CalibrationStore, GameDayCalibration, calibration_path, cluster_name
 from envs.cluster_under_test import World
 
 log = structlog.get_logger(__name__)
 HEARTBEAT_S = 5.0
 """Seconds between two pings of the API server while idle, so /readyz reflects a lost cluster."""
+
+
+def game_day_calibration(config: Config) -> GameDayCalibration | None:
+    """What a slot's game day calibrates: real game days calibrate the twin of the cluster
+    (agent/twin/calibration.py); simulated ones do not."""
+    if config.cluster.backend != "kubernetes":
+        return None
+    return GameDayCalibration(CalibrationStore(calibration_path(config)), cluster_name(config))
 
 
 class SlotTable:
@@ -238,11 +247,14 @@ class SlotLoop:
                             kill_switch=self.kill_switch)
 
         found: list[Finding] = []
+        calibration = game_day_calibration(self.config)
 
         def on_event(event: InjectionEvent) -> None:
             found.extend(event.new_findings)
             if event.result is not None:
                 self.table.spend(slot)
+                if calibration is not None:
+                    calibration.finished(event.result, world.spec)
             self.metrics.decision_seconds.observe(event.decision_ms / 1000)
             for f in event.new_findings:
                 self.metrics.record_finding(violation=f.violation)
@@ -256,13 +268,14 @@ class SlotLoop:
         log.info("slot_started", budget=budget, game_day=session.name if session else None)
         kind = next((g.kind for g in cfg.schedule.game_days if session and g.name == session.name), "game_day")
         try:
-            world = self._world()
+            world = self._world() if calibration is None else calibration.watch(self._world())
             if kind == "retest":
                 self._retest(world, slot, slot_config, guard, budget, should_stop)
                 return
             result = run_game_day(world=world, strategy=self.res.strategy, config=slot_config,
                                   max_injections=budget, on_event=on_event, should_stop=should_stop,
-                                  supervision=Supervision(guard=guard, journal=self.res.journal, store=self.res.store))
+                                  supervision=Supervision(guard=guard, journal=self.res.journal, store=self.res.store,
+                                                          memory=self.res.memory))
         except Interrupted as e:
             log.info("slot_interrupted", reason=str(e))
             self._after_failed_slot(found)

@@ -1,13 +1,16 @@
 """Scenarios for training and benchmarking: a cluster spec plus a hidden answer key.
 
-``generate(seed, params)`` plants weaknesses of every kind in a robust topology; ``builtin(name,
-seed)`` gives the named scenarios of config.toml; ``score_finding`` maps a finding to the class id
-of the weakness it surfaced, or None for a false finding. See docs/scenarios.md.
+``generate(seed, params)`` builds a cluster of one topology family, every workload drawn from the same
+habits, and finds its weaknesses by running the simulator under every design-basis fault;
+``builtin(name, seed)`` gives the hand-made scenarios of config.toml, with planted answer keys;
+``score_finding`` maps a finding to the class id of the weakness it surfaced, or None. See
+docs/scenarios.md.
 """
 
 from envs.scenarios.builtins import BUILTIN_NAMES, builtin
 from envs.scenarios.errors import UnknownScenarioError
-from envs.scenarios.generator import generate, held_out_scenarios, training_scenarios
+from envs.scenarios.families import FAMILY_NAMES
+from envs.scenarios.generator import generate, generate_cluster, held_out_scenarios, training_scenarios, with_key
 from envs.scenarios.params import HELD_OUT, HELD_OUT_LARGE, HELD_OUT_SETS, TRAINING, GeneratorParams
 from envs.scenarios.records import (
     WEAKNESS_KINDS,
@@ -21,8 +24,8 @@ from envs.scenarios.records import (
 from envs.scenarios.scoring import score_finding
 
 __all__ = [
-    "BUILTIN_NAMES", "HELD_OUT", "HELD_OUT_LARGE", "HELD_OUT_SETS",
+    "BUILTIN_NAMES", "FAMILY_NAMES", "HELD_OUT", "HELD_OUT_LARGE", "HELD_OUT_SETS",
     "TRAINING", "WEAKNESS_KINDS", "Decoy", "FaultRequirement", "GeneratorParams",
     "PlantedWeakness", "Scenario", "Trigger", "UnknownScenarioError", "WeaknessKind", "builtin", "generate",
-    "held_out_scenarios", "score_finding", "training_scenarios",
+    "generate_cluster", "held_out_scenarios", "score_finding", "training_scenarios", "with_key",
 ]

@@ -7,16 +7,17 @@ simulation's own seed is separate). ``generated`` is ``generate(seed, HELD_OUT)`
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable
 
 from envs.scenarios import planting as plant
 from envs.scenarios.draft import Draft, NodeDraft
 from envs.scenarios.errors import UnknownScenarioError
-from envs.scenarios.generator import _assemble, generate
+from envs.scenarios.generator import generate
 from envs.scenarios.names import Names
 from envs.scenarios.params import HELD_OUT
-from envs.scenarios.records import PlantedWeakness, Scenario
+from envs.scenarios.records import Decoy, PlantedWeakness, Scenario
 from envs.scenarios.topology import (
     EDGE_NODES,
     LONG_RUN,
@@ -29,6 +30,13 @@ from envs.scenarios.topology import (
 )
 
 BUILTIN_NAMES = ("ml-platform", "storefront", "generated")
+
+
+def _assemble(name: str, seed: int, draft: Draft, weaknesses: list[PlantedWeakness], decoys: list[Decoy],
+              control: bool) -> Scenario:
+    ids = [dataclasses.replace(w, class_id=f"c{i + 1:02d}") for i, w in enumerate(weaknesses)]
+    return Scenario(name=name, seed=seed, spec=draft.freeze(), weaknesses=tuple(ids), decoys=tuple(decoys),
+                    control=control)
 
 
 def _site(name: str, ns: str, ml_ns: str, *, general: int, gpu: int, entries: tuple[tuple[str, float], ...],

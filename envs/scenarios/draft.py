@@ -18,6 +18,7 @@ from envs.spec import (
     AntiAffinity,
     Call,
     ClusterSpec,
+    EntryClient,
     HpaSpec,
     LabelRequirement,
     LabelSelector,
@@ -90,6 +91,14 @@ class WorkloadDraft:
     base_latency_ms: float = 20.0
     capacity_rps: float | None = None
     """Per-pod capacity; None: sized from the load at ``freeze``."""
+    headroom: float | None = None
+    """With it, the workload's capacity (all pods together) is ``headroom`` times its load, instead of
+    ``CAPACITY_HEADROOM`` times its load per pod."""
+    edge_retries: int = 0
+    """An entry point: how often the edge in front (ingress, load balancer) retries on another endpoint."""
+    slo_margin_ms: float | None = None
+    """An entry point's latency SLO over its steady p99; None: the worst single fault's add plus a margin."""
+    rollout_every_s: float = 0.0
 
     @property
     def key(self) -> str:
@@ -155,14 +164,14 @@ class Draft:
         """Requests per second reaching each workload: every call passes its caller's whole load."""
         svc = self.by_service()
         load = {w.name: (w.load_rps if w.entry else 0.0) for w in self.workloads}
-        for w in self._topological():
+        for w in self.topological():
             for c in w.calls:
                 callee = svc.get(c.service)
                 if callee is not None:
                     load[callee.name] += load[w.name]
         return load
 
-    def _topological(self) -> list[WorkloadDraft]:
+    def topological(self) -> list[WorkloadDraft]:
         svc = self.by_service()
         seen: set[str] = set()
         post: list[WorkloadDraft] = []
@@ -187,8 +196,9 @@ class Draft:
         """Steady p99 per serving workload: own latency plus every call's answer (capped at its timeout)."""
         svc = self.by_service()
         p99: dict[str, float] = {}
-        for w in reversed(self._topological()):
-            own = w.base_latency_ms / (1.0 - 1.0 / (CAPACITY_HEADROOM * max(w.replicas, 1)))
+        for w in reversed(self.topological()):
+            utilisation = 1.0 / w.headroom if w.headroom else 1.0 / (CAPACITY_HEADROOM * max(w.replicas, 1))
+            own = w.base_latency_ms / (1.0 - min(utilisation, 0.95))
             total = own
             for c in w.calls:
                 callee = svc.get(c.service)
@@ -204,6 +214,8 @@ class Draft:
         fallback call with a long timeout (3000 ms), a fallback call's timeout, and every critical
         (no-fallback) call failing all its attempts at once (a node failure can hit several).
         """
+        if entry.slo_margin_ms is not None:
+            return math.ceil((p99[entry.name] + entry.slo_margin_ms) / 100.0) * 100.0
         critical = sum((c.retries + 1) * c.timeout_ms for c in entry.calls if not c.fallback)
         fallback_t = max((c.timeout_ms for c in entry.calls if c.fallback), default=0.0)
         worst = max(JITTER_HIGH_ADD_MS, critical, fallback_t)
@@ -221,13 +233,15 @@ class Draft:
         hpas: list[HpaSpec] = []
         for w in self.workloads:
             sel = LabelSelector(match_labels=(("app", w.name),))
-            cap = w.capacity_rps or max(50.0, math.ceil(CAPACITY_HEADROOM * load[w.name]))
+            cap = w.capacity_rps or (
+                max(5.0, math.ceil(w.headroom * load[w.name] / max(w.replicas, 1))) if w.headroom
+                else max(50.0, math.ceil(CAPACITY_HEADROOM * load[w.name])))
             workloads.append(Workload(
                 namespace=w.namespace, name=w.name, kind=w.kind, replicas=w.replicas,
                 template=self._template(w, sel), role=w.role, calls=tuple(w.calls),
                 persistent_storage=w.persistent, training=w.training, pipeline=w.pipeline,
                 leader_failover_s=w.leader_failover_s, capacity_rps_per_pod=float(cap),
-                labels=(("app", w.name),),
+                rollout_every_s=w.rollout_every_s, labels=(("app", w.name),),
             ))
             if w.service:
                 slo = Slo(availability=0.99, latency_p99_ms=self.latency_slo_ms(w, p99)) if w.entry else Slo()
@@ -235,6 +249,7 @@ class Draft:
                     namespace=w.namespace, name=w.name, selector=sel,
                     type="LoadBalancer" if w.entry else "ClusterIP", entrypoint=w.entry,
                     load_rps=w.load_rps if w.entry else 0.0, slo=slo, base_latency_ms=w.base_latency_ms,
+                    client=EntryClient("edge", tries=w.edge_retries + 1) if w.entry else EntryClient(),
                 ))
             if w.pdb_min_available is not None and w.kind != "Job":
                 pdbs.append(PdbSpec(namespace=w.namespace, name=w.name, selector=sel,

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Literal
 
-from envs.scenarios.params import NamePool
+NamePool = Literal["training", "held_out"]
 
 _POOLS: dict[NamePool, dict[str, tuple[str, ...]]] = {
     "training": {
@@ -28,6 +29,10 @@ _POOLS: dict[NamePool, dict[str, tuple[str, ...]]] = {
         "job": ("ranker-train", "ctr-finetune", "churn-train", "embedding-train", "search-ltr-train",
                 "fraud-gbm-train", "demand-forecast", "query-bert-finetune"),
         "batch": ("image-resizer", "sitemap-builder", "invoice-renderer", "feed-exporter"),
+        "gpu_service": ("llama-serve", "mistral-vllm", "embedder", "reranker", "whisper-asr", "sdxl-render",
+                        "clip-encoder", "guardrail-scorer", "tts-engine", "ocr-detector"),
+        "stream": ("kafka-orders", "flink-sessionizer", "spark-streaming", "pulsar-events", "kinesis-bridge",
+                   "dedup-worker", "enricher", "windower", "sink-writer", "cdc-connector"),
         "node": ("ip-10-0", "gke-prod-pool"),
     },
     "held_out": {
@@ -46,6 +51,10 @@ _POOLS: dict[NamePool, dict[str, tuple[str, ...]]] = {
         "job": ("recs-train", "two-tower-train", "bitrate-rl", "vision-finetune", "asr-finetune",
                 "churn-xgb", "artwork-clip-train", "session-gru-train"),
         "batch": ("transcoder", "subtitle-sync", "report-mailer", "license-audit"),
+        "gpu_service": ("qwen-serve", "falcon-tgi", "bge-embed", "colbert-rank", "speech-to-text", "upscaler",
+                        "vision-tagger", "toxicity-filter", "voice-synth", "layout-parser"),
+        "stream": ("redpanda-events", "beam-aggregator", "storm-topology", "nats-bridge", "eventhub-relay",
+                   "joiner", "normaliser", "sessioniser", "lake-sink", "debezium-tap"),
         "node": ("aks-nodepool1", "node-prod"),
     },
 }

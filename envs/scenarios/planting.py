@@ -9,15 +9,12 @@ node the pods may use is listed.
 
 from __future__ import annotations
 
-import dataclasses
-
 from envs.faults import FaultKind
-from envs.scenarios.draft import Draft, WorkloadDraft
+from envs.scenarios.draft import WorkloadDraft
 from envs.scenarios.records import PlantedWeakness, Trigger, WeaknessKind
 from envs.scenarios.topology import FAST_PROBE, LONG_RUN, Site, add_chain, add_job, add_robust_service
 from envs.scenarios.triggers import (
     LATENCY_FAULTS,
-    NODE_FAULTS,
     WORKLOAD_FAULTS,
     one,
     pairs,
@@ -149,26 +146,6 @@ def latency_pair(site: Site, names: tuple[str, str]) -> PlantedWeakness:
     return _pw("two_fault", "latency", e.key, (canonical,),
                "two dependencies called with long timeouts: both slow at once exceed the p99 budget",
                also=pairs(reach))
-
-
-def slow_dependency_pairs(draft: Draft, weakness: PlantedWeakness) -> PlantedWeakness:
-    """A latency pair's answer key, completed once every call is planted: the entry's p99 budget covers
-    one slow dependency (``Draft.latency_slo_ms``), so any two at once count for it, whatever slows
-    them: latency faults on the entry or any callee, and a partition, loss or node fault under a callee
-    called without a fallback (every attempt waits out its timeout)."""
-    entry = next(w for w in draft.workloads if w.key == weakness.affected)
-    callees = draft.by_service()
-    slow = [req(LATENCY_FAULTS, entry.key)]
-    for call in entry.calls:
-        callee = callees.get(call.service)
-        if callee is None:
-            continue
-        slow.append(req(LATENCY_FAULTS, callee.key))
-        if not call.fallback:
-            slow.append(req((F.NETWORK_PARTITION, F.NETWORK_LOSS), callee.key))
-            slow += [req(NODE_FAULTS, n) for n in draft.nodes_for(callee)]
-    extra = tuple(t for t in pairs(slow) if t not in weakness.triggers)
-    return dataclasses.replace(weakness, triggers=(*weakness.triggers, *extra))
 
 
 # -- stateful and ML ----------------------------------------------------------------------------------

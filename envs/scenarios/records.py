@@ -6,11 +6,12 @@ workload is weak: an agent sees the spec and the symptoms, never these records.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from envs.cluster import Violation
 from envs.faults import FaultKind
+from envs.sim.timings import Timings
 from envs.spec import ClusterSpec
 
 WeaknessKind = Literal["shallow", "intensity", "two_fault", "state_dependent", "flaky", "ml"]
@@ -56,7 +57,8 @@ class PlantedWeakness:
     """
 
     class_id: str
-    kind: WeaknessKind
+    kind: str
+    """A ``WeaknessKind`` for a planted weakness; for a generated key, its root cause (``envs.weaknesses``)."""
     violation: Violation
     affected: str
     """The workload key whose steady state breaks (the verdict's ``Breach.subject``)."""
@@ -68,6 +70,19 @@ class PlantedWeakness:
     """How many leading triggers surface it by design (in the right state, with chance ``p`` for
     flaky ones); the triggers after them only make findings reached other ways (a fault that also
     touches the weak workload, a held pair) count for this class."""
+    subjects: tuple[str, ...] = ()
+    """Every workload whose steady state it was seen to break (a generated key; ``affected`` is one)."""
+    violations: tuple[str, ...] = ()
+    """Every violation it was seen to cause (a generated key; ``violation`` is the commonest)."""
+    culprit: str = ""
+    """The workload the weakness lives in (a generated key: what its root cause would fix)."""
+    component: str = ""
+    """The root-cause analysis's component (``envs.weaknesses.Diagnosis.component``; a generated key): a
+    finding diagnosed to it is this weakness, whichever fault showed it."""
+    rates: tuple[float, ...] = ()
+    """Per trigger (a generated key): the share of sampled cluster states in which it showed the weakness."""
+    blast_s: tuple[float, ...] = ()
+    """Per trigger (a generated key): the SLO budget it burned when it did, in seconds (median)."""
 
     @property
     def surfacing_triggers(self) -> tuple[Trigger, ...]:
@@ -92,6 +107,10 @@ class Scenario:
     decoys: tuple[Decoy, ...]
     control: bool
     """A no-fault control: no weakness at all, so every finding in it is false."""
+    family: str = ""
+    """The topology family of a generated cluster (``envs.scenarios.families``); "" for a hand-made one."""
+    timings: Timings = field(default_factory=Timings)
+    """The cluster's Kubernetes timings, drawn per generated cluster (``envs.scenarios.physics``)."""
 
     def weakness(self, class_id: str) -> PlantedWeakness:
         for w in self.weaknesses:

@@ -12,8 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import permutations
 
+from envs.design_basis import DEFAULT_BOUNDS, Basis, DesignBasisBounds, classify
 from envs.faults import Fault
+from envs.footprint import Touch
 from envs.scenarios.records import FaultRequirement, PlantedWeakness, Scenario, Trigger
+from envs.symptoms import Symptom
+from envs.weaknesses import Case, diagnose
 
 
 def meets(fault: Fault, req: FaultRequirement) -> bool:
@@ -31,7 +35,8 @@ def trigger_met(trigger: Trigger, faults: Sequence[Fault]) -> bool:
 
 def matches(weakness: PlantedWeakness, faults: Sequence[Fault], violation: str,
             affected: Sequence[str]) -> bool:
-    if weakness.violation != violation or weakness.affected not in affected:
+    if not (weakness.violation == violation or violation in weakness.violations) or not (
+            weakness.affected in affected or any(s in affected for s in weakness.subjects)):
         return False
     return any(trigger_met(t, faults) for t in weakness.triggers)
 
@@ -47,3 +52,31 @@ def score_finding(scenario: Scenario, faults: Sequence[Fault], violation: str,
         if matches(w, faults, violation, affected):
             return w.class_id
     return None
+
+
+def score_within_basis(scenario: Scenario, faults: Sequence[Fault], violation: str, affected: Sequence[str],
+                       bounds: DesignBasisBounds = DEFAULT_BOUNDS) -> tuple[Basis, str | None]:
+    """Where the faults fall against the design basis, and the class id when within it.
+
+    A breach under faults beyond the design basis is impact, never a weakness: it scores no class (and is
+    no false finding either). Within it, ``score_finding`` decides."""
+    basis = classify(list(faults), scenario.spec, bounds).basis
+    if basis is Basis.BEYOND:
+        return basis, None
+    return basis, score_finding(scenario, faults, violation, affected)
+
+
+def score_symptom(scenario: Scenario, symptom: Symptom, footprint: Sequence[Touch],
+                  bounds: DesignBasisBounds = DEFAULT_BOUNDS) -> tuple[Basis, str | None]:
+    """``score_within_basis`` for a finding with its evidence: a finding no trigger matches still scores
+    for the weakness of a generated key whose component the root-cause analysis names for it (the same
+    weakness shown by a fault, or in a cluster state, the sweep did not try)."""
+    basis, cid = score_within_basis(scenario, symptom.faults, symptom.violation, symptom.affected, bounds)
+    if basis is Basis.BEYOND or cid is not None or not any(w.component for w in scenario.weaknesses):
+        return basis, cid
+    case = Case("", symptom.violation, symptom.faults, symptom.affected, symptom.worst, tuple(footprint),
+                symptom.severity)
+    d = diagnose(scenario.spec, case, bounds)
+    if d.cause is None:
+        return basis, None
+    return basis, next((w.class_id for w in scenario.weaknesses if w.component == d.component), None)

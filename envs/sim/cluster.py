@@ -6,6 +6,7 @@ faults and observation live in sibling modules and act on this object. See docs/
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import heapq
 from collections.abc import Callable
@@ -15,7 +16,7 @@ import numpy as np
 
 from envs.cluster import ClusterState, Injection, SteadyStateSample
 from envs.faults import Fault
-from envs.sim import controllers, ml, observe
+from envs.sim import controllers, data, lifecycle, ml, observe
 from envs.sim.compiled import CompiledSpec, compile_spec
 from envs.sim.errors import SimulationError
 from envs.sim.scheduler import bind, find_node, release
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 # Event kinds.
 (E_RECONCILE, E_SCHEDULE, E_UP, E_READY, E_RESTART, E_TERMINATED, E_NOT_READY, E_EVICT, E_HPA,
- E_ROLLOUT, E_TRAIN_DONE, E_LEADER, E_CALL) = range(13)
+ E_ROLLOUT, E_TRAIN_DONE, E_LEADER, E_CALL, E_SERVING, E_PROBE_KILL) = range(15)
 
 Undo = Callable[[], None]
 DEFAULT_TIMINGS = Timings()
@@ -42,7 +43,8 @@ class SimulatedCluster:
     def __init__(self, spec: ClusterSpec, *, seed: int, timings: Timings = DEFAULT_TIMINGS,
                  compiled: CompiledSpec | None = None) -> None:
         self.spec = spec
-        self.timings = timings
+        # Calibrated fields are all float seconds; mypy sees Timings' one int field in the union of types.
+        self.timings = dataclasses.replace(timings, **dict(spec.calibrated)) if spec.calibrated else timings  # type: ignore[arg-type]
         self.c = compiled if compiled is not None else compile_spec(spec)
         self.rng = np.random.default_rng(seed)
         self.seed = seed
@@ -109,9 +111,10 @@ class SimulatedCluster:
         return state
 
     def converged(self) -> bool:
-        """Every workload at its desired ready count and every node ready (cheaper than a snapshot)."""
+        """Every workload at its desired ready count and every node ready (cheaper than a snapshot). A Job
+        that has finished (or failed for good) has nothing left to converge."""
         return all(n.ready for n in self.nodes) and all(
-            sum(p.ready for p in ws.pods) >= ws.desired for ws in self.wls)
+            ws.done or sum(p.ready for p in ws.pods) >= ws.desired for ws in self.wls)
 
     def sample(self) -> SteadyStateSample:
         """The steady-state signals, request signals over the window since the previous sample."""
@@ -173,6 +176,10 @@ class SimulatedCluster:
                 self._start_container(pod)
             elif kind == E_TERMINATED:
                 self._terminated(pod)
+            elif kind == E_SERVING:
+                self._serving(pod)
+            elif kind == E_PROBE_KILL:
+                self.crash(pod)
 
     def touch(self) -> None:
         """Call before changing anything the signals depend on: settles counters, drops caches.
@@ -205,7 +212,7 @@ class SimulatedCluster:
             for ws in self.wls:
                 for k in range(ws.desired):
                     pod = self._new_pod(ws, k)
-                    node = find_node(c, self.nodes, pod)
+                    node = find_node(c, self.nodes, self.wls, pod)
                     if node is not None:
                         bind(c, pod, node)
                     plan.append((ws.i, node.i if node else -1, pod.gpus))
@@ -232,6 +239,7 @@ class SimulatedCluster:
                     self.pending.append(pod)
                 else:
                     pod.phase, pod.ready, pod.alive, pod.up_since = RUNNING, True, True, -1e9
+                    data.pod_ready(ws, pod)
         if self.pending:
             self.request_schedule()
 
@@ -265,7 +273,7 @@ class SimulatedCluster:
         self._schedule_due = False
         still: list[Pod] = []
         for pod in self.pending:
-            node = find_node(self.c, self.nodes, pod)
+            node = find_node(self.c, self.nodes, self.wls, pod)
             if node is None:
                 still.append(pod)
                 continue
@@ -289,14 +297,27 @@ class SimulatedCluster:
             self.crash(pod)
             return
         self.touch()
-        pod.phase, pod.alive, pod.up_since = RUNNING, True, self.t
-        probe = ws.spec.template.readiness_probe
-        if probe is None:
-            pod.ready = True
-            controllers.pod_ready(self, pod)
-        else:
-            self.push(probe.initial_delay_s, E_READY, pod, pod.gen)
-        controllers.pod_alive_changed(self, ws)
+        pod.phase, pod.up_since = RUNNING, self.t
+        start = lifecycle.plan(ws.spec.template)
+        if start.killed_s is not None:
+            self.push(start.killed_s, E_PROBE_KILL, pod, pod.gen)
+        if start.ready_s is not None:
+            if start.ready_s <= 0:
+                pod.ready = True
+                controllers.pod_ready(self, pod)
+            else:
+                self.push(start.ready_s, E_READY, pod, pod.gen)
+        if start.serving_s <= 0:
+            self._serving(pod)
+        elif start.killed_s is None or start.serving_s < start.killed_s:
+            self.push(start.serving_s, E_SERVING, pod, pod.gen)
+
+    def _serving(self, pod: Pod) -> None:
+        """The process answers requests (after its cold start)."""
+        if not pod.alive:
+            self.touch()
+            pod.alive = True
+            controllers.pod_alive_changed(self, self.wls[pod.w])
 
     def crash(self, pod: Pod) -> None:
         """The main container exits with an error; the kubelet restarts it after the back-off."""
@@ -306,6 +327,7 @@ class SimulatedCluster:
         if pod.phase == RUNNING and self.t - pod.up_since >= self.timings.backoff_reset_s:
             pod.crash_streak = 0
         pod.crash_streak += 1
+        data.container_restarted(self, ws, pod, node_rebooted=False)
         pod.phase, pod.ready, pod.alive, pod.backoff = STARTING, False, False, True
         pod.gen += 1
         tm = self.timings
@@ -339,8 +361,7 @@ class SimulatedCluster:
             ws.terminating.add(pod)
             if not pod.node.down:
                 self.push(grace_s, E_TERMINATED, pod, pod.gen)
-        if ws.spec.kind == "StatefulSet" and not ws.spec.persistent_storage:
-            ws.data_lost += 1
+        data.pod_deleted(self, ws, pod)
         if ws.spec.kind == "Job":
             controllers.job_failure(self, ws)
         controllers.pod_alive_changed(self, ws, lost=pod if was_alive else None)
@@ -391,6 +412,7 @@ class SimulatedCluster:
             elif pod.phase in (RUNNING, STARTING):
                 if pod.phase == RUNNING:
                     pod.restarts += 1
+                data.container_restarted(self, self.wls[pod.w], pod, node_rebooted=True)
                 pod.phase, pod.ready = STARTING, False
                 self._start_container(pod)
         self.request_schedule()

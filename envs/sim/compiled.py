@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from envs.sim.errors import SimulationError
-from envs.spec import HOSTNAME_LABEL, ClusterSpec, NodeSpec, Taint, Workload
+from envs.sim.placement import Placement, compile_placement
+from envs.spec import HOSTNAME_LABEL, AntiAffinity, ClusterSpec, NodeSpec, Taint, Workload
 
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 _CACHE_SIZE = 32
@@ -26,6 +27,11 @@ class CompiledCall:
     timeout_ms: float
     retries: int
     fallback: bool
+    per_request: float = 1.0
+    cache_ttl_s: float = 0.0
+    """> 0: answers are cached this long (inf: until the caller's pod restarts)."""
+    plain: bool = True
+    """Made once on every request and not cached: the request model's fast path."""
 
 
 @dataclass
@@ -52,6 +58,8 @@ class CompiledSpec:
     """Per workload: nodes passing nodeSelector, required node affinity and the spec's taints."""
     domain: dict[str, tuple[str, ...]]
     """Topology key -> per node its domain value ('' where the node lacks the label)."""
+    placement: tuple[Placement, ...]
+    """Per workload: spread constraints, pod affinity and the static parts of the scheduler's scores."""
     unreachable_evict_s: tuple[float | None, ...]
     """Per workload: seconds a pod tolerates an unreachable node before eviction (None: forever;
     -1: no own toleration, so the DefaultTolerationSeconds of ``Timings`` applies)."""
@@ -65,6 +73,9 @@ class CompiledSpec:
     """Pipeline stage -> models its corrupted rows reach without crossing a schema check."""
     related_monitors: dict[int, tuple[int, ...]]
     """Pipeline stage -> monitoring stages upstream, downstream or itself."""
+    outage_checkpoints: tuple[tuple[float, ...], ...]
+    """Per workload: seconds into an outage of it at which a signal changes by itself (a downstream model's
+    data turns stale, a caller's cache expires), so the simulation re-evaluates then."""
     notes: tuple[str, ...] = ()
     initial_placement: list[tuple[int, int, tuple[int, ...]]] | None = field(default=None)
     """Filled by the first simulation: (workload, node or -1, GPU devices) per initial pod."""
@@ -83,7 +94,20 @@ def compile_spec(spec: ClusterSpec) -> CompiledSpec:
     return compiled
 
 
+MAX_PODS = 150_000
+"""Pods one simulation allocates at most (Kubernetes' documented limit for one cluster)."""
+
+
+def _check_size(spec: ClusterSpec) -> None:
+    replicas = {w.key: w.replicas for w in spec.workloads}
+    pods = sum(replicas.values()) + sum(max(0, h.max_replicas - replicas.get(h.target, 0)) for h in spec.hpas)
+    if pods > MAX_PODS:
+        raise SimulationError(f"cluster spec {spec.name!r} can ask for {pods} pods (replicas and HPA maxima); the "
+                              f"simulator runs at most {MAX_PODS}")
+
+
 def _compile(spec: ClusterSpec) -> CompiledSpec:
+    _check_size(spec)
     wls = spec.workloads
     notes: list[str] = []
     wl_index = {w.key: i for i, w in enumerate(wls)}
@@ -108,7 +132,8 @@ def _compile(spec: ClusterSpec) -> CompiledSpec:
                 if callee is None:
                     notes.append(f"{wls[wi].key} calls {c.service}, which is not in the spec; ignored")
                     continue
-                calls.append(CompiledCall(callee, c.timeout_ms, c.retries, c.fallback))
+                calls.append(CompiledCall(callee, c.timeout_ms, c.retries, c.fallback, c.per_request, c.cache_ttl_s,
+                                          c.per_request == 1.0 and c.cache_ttl_s <= 0))
         svc_calls.append(tuple(calls))
     load_order, back_edges = _order(spec, svc_calls)
     for a, b in sorted(back_edges):
@@ -127,13 +152,18 @@ def _compile(spec: ClusterSpec) -> CompiledSpec:
             )
         hpa_target.append(wl_index[h.target])
 
+    def in_scope(w: Workload, term: AntiAffinity) -> frozenset[int]:
+        if term.all_namespaces:
+            return frozenset(i for i in range(len(wls)) if term.selector.matches(labels[i]))
+        return frozenset(j for ns in (term.namespaces or (w.namespace,)) for j in selected(ns, term.selector.matches))
+
     domain: dict[str, tuple[str, ...]] = {HOSTNAME_LABEL: tuple(n.name for n in spec.nodes)}
     anti: list[list[tuple[str, frozenset[int]]]] = [[] for _ in wls]
     for i, w in enumerate(wls):
         for term in w.template.anti_affinity:
             if not term.required:
                 continue
-            hit = frozenset(selected(w.namespace, term.selector.matches))
+            hit = in_scope(w, term)
             if term.topology_key not in domain:
                 domain[term.topology_key] = tuple(
                     n.label_map.get(term.topology_key, "") for n in spec.nodes
@@ -143,6 +173,7 @@ def _compile(spec: ClusterSpec) -> CompiledSpec:
                 if j != i:
                     anti[j].append((term.topology_key, frozenset({i})))
     static_nodes = tuple(tuple(ni for ni, n in enumerate(spec.nodes) if _statically_fits(w, n)) for w in wls)
+    placement = compile_placement(spec, labels, {i for members in svc_workloads for i in members}, domain)
     unreach = Taint(UNREACHABLE_TAINT, "NoExecute")
     unreach_sched = Taint(UNREACHABLE_TAINT, "NoSchedule")
     evict_s: list[float | None] = []
@@ -152,15 +183,34 @@ def _compile(spec: ClusterSpec) -> CompiledSpec:
                        else (min(t.toleration_seconds or 0.0 for t in tols) if tols else -1.0))
     tol_unreach = tuple(any(t.tolerates(unreach_sched) for t in w.template.tolerations) for w in wls)
     pipe = _pipelines(spec, svc_index, svc_workloads)
+    checkpoints = _outage_checkpoints(spec, svc_workloads, svc_calls, pipe[2])
     return CompiledSpec(
         spec=spec, wl_index=wl_index, node_index=node_index, svc_index=svc_index,
         svc_workloads=svc_workloads, wl_services=wl_services, svc_calls=tuple(svc_calls),
         load_order=load_order, back_edges=back_edges, pdb_workloads=pdb_workloads, wl_pdbs=wl_pdbs,
         hpa_target=tuple(hpa_target), anti_pairs=tuple(tuple(a) for a in anti), static_nodes=static_nodes,
-        domain=domain, unreachable_evict_s=tuple(evict_s), tolerates_unreachable=tol_unreach,
+        domain=domain, placement=placement, unreachable_evict_s=tuple(evict_s), tolerates_unreachable=tol_unreach,
         models=pipe[0], pipelines=pipe[1], drift_reach=pipe[2], corrupt_reach=pipe[3],
-        related_monitors=pipe[4], notes=tuple(notes),
+        related_monitors=pipe[4], outage_checkpoints=checkpoints, notes=tuple(notes),
     )
+
+
+def _outage_checkpoints(spec: ClusterSpec, svc_workloads: tuple[tuple[int, ...], ...],
+                        svc_calls: list[tuple[CompiledCall, ...]],
+                        drift_reach: dict[int, tuple[int, ...]]) -> tuple[tuple[float, ...], ...]:
+    wls = spec.workloads
+    out: list[set[float]] = [set() for _ in wls]
+    for a, reach in drift_reach.items():
+        for m in reach:
+            bound = wls[m].pipeline
+            if m != a and bound is not None and bound.stage == "model":
+                out[a].add(bound.max_staleness_s + 1e-6)
+    for calls in svc_calls:
+        for call in calls:
+            if 0 < call.cache_ttl_s < float("inf"):
+                for w in svc_workloads[call.callee]:
+                    out[w].add(call.cache_ttl_s + 1e-6)
+    return tuple(tuple(sorted(x)) for x in out)
 
 
 def _statically_fits(w: Workload, n: NodeSpec) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from envs.sim import ml
+from envs.sim import data, ml
 from envs.sim.state import PENDING, Pod, WorkloadState
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ def start(sim: SimulatedCluster) -> None:
     if sim.spec.hpas:
         sim.push(sim.timings.hpa_period_s, E_HPA)
     for ws in sim.wls:
+        ws.down_since = None if any(p.alive for p in ws.pods) else 0.0
         w = ws.spec
         if w.rollout_every_s > 0 and w.kind != "Job":
             sim.push(float(sim.rng.exponential(w.rollout_every_s)), E_ROLLOUT, ws)
@@ -111,12 +112,20 @@ def start_rollout(sim: SimulatedCluster, ws: WorkloadState) -> None:
 
 def pod_ready(sim: SimulatedCluster, pod: Pod) -> None:
     ws = sim.wls[pod.w]
+    data.pod_ready(ws, pod)
     if ws.rollout:
         request_reconcile(sim, ws)
 
 
 def pod_alive_changed(sim: SimulatedCluster, ws: WorkloadState, lost: Pod | None = None) -> None:
-    """A pod of ``ws`` started or stopped serving: leader election and training follow."""
+    """A pod of ``ws`` started or stopped serving: leader election, training, outages and staleness follow."""
+    serving = any(p.alive for p in ws.pods)
+    if serving:
+        ws.down_since = None
+    elif ws.down_since is None:
+        ws.down_since = sim.t
+        for delay in sim.c.outage_checkpoints[ws.i]:
+            sim.call_later(delay, sim.touch)  # a cache expires or data turns stale while it stays down
     if ws.spec.leader_failover_s > 0:
         if lost is not None and lost is ws.leader:
             from envs.sim.cluster import E_LEADER

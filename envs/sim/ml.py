@@ -120,10 +120,13 @@ def pipeline_signals(sim: SimulatedCluster) -> tuple[dict[str, float], dict[str,
         if ws.corrupt:
             for m in c.corrupt_reach[a]:
                 corrupt_ok[m] *= 1.0 - ws.corrupt
-        if ws.delay_s:
+        # Data reaching a model is as old as the ingestion delay, or as the outage of a stage on its way.
+        age = max(ws.delay_s, sim.t - ws.down_since if ws.down_since is not None else 0.0)
+        if age:
             for m in c.drift_reach[a]:
                 bound = wls[m].spec.pipeline
-                if m in stale and bound is not None and ws.delay_s > bound.max_staleness_s:
+                outage_only = m == a and not ws.delay_s  # a model that is down serves nothing stale
+                if m in stale and bound is not None and not outage_only and age > bound.max_staleness_s:
                     stale[m] = True
     accuracy = {}
     bad = {}

@@ -38,7 +38,7 @@ def instant(sim: SimulatedCluster) -> SteadyStateSample:
             availability=tr.availability,
             latency_p99_ms=tr.latency_p99_ms,
             training_progress_lost_s={ws.spec.key: ws.train.lost_s for ws in sim.wls if ws.train},
-            data_lost={ws.spec.key: ws.data_lost for ws in sim.wls if ws.spec.kind == "StatefulSet"},
+            data_lost={ws.spec.key: ws.data_lost for ws in sim.wls if ws.spec.tracks_data_loss},
             accuracy=accuracy,
             drift_detected=detected,
             bad_rows=bad,

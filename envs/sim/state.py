@@ -34,7 +34,7 @@ class PodView:
 
 class Pod:
     __slots__ = (
-        "alive", "backoff", "crash_streak", "crashes_left", "created_s", "gen", "gpus", "name", "node",
+        "alive", "backoff", "crash_streak", "crashes_left", "created_s", "gen", "gpus", "holds_data", "name", "node",
         "ordinal", "partitions", "phase", "ready", "restarts", "rev", "up_since", "w",
     )
 
@@ -58,6 +58,8 @@ class Pod:
         self.crashes_left = 0
         self.backoff = False
         self.partitions = 0
+        self.holds_data = False
+        """A datastore pod holding its share (or a copy) of the data: Ready once since its data was lost."""
 
 
 class Node:
@@ -104,7 +106,8 @@ class WorkloadState:
     """Runtime state of one workload: its pods, controller bookkeeping, active fault effects."""
 
     __slots__ = (
-        "corrupt", "data_lost", "delay_s", "desired", "done", "drift", "effects", "failures", "gpu_pressure",
+        "corrupt", "data_lost", "delay_s", "desired", "done", "down_since", "drift", "effects", "failures",
+        "gpu_pressure",
         "hpa_last_scale", "i", "jitter_ms", "latency_ms", "leader", "leader_back_s", "loss", "names",
         "pods", "reconcile_due", "rev", "rollout", "spec", "stress", "terminating", "train",
     )
@@ -123,7 +126,8 @@ class WorkloadState:
         self.failures = 0
         self.done = False
         """Jobs: Complete or Failed (backoffLimit); no more pods are created."""
-        self.data_lost = 0
+        self.data_lost = 0.0
+        """What users lost, in the datastore's unit (or pods' data, the legacy rule), cumulative."""
         self.leader: Pod | None = None
         self.leader_back_s = -1.0
         """Leader-election workloads: until this time the Service fails over (no leader)."""
@@ -139,6 +143,8 @@ class WorkloadState:
         self.corrupt = 0.0
         self.delay_s = 0.0
         self.train: TrainingState | None = None
+        self.down_since: float | None = None
+        """Since when no pod of the workload serves (None: some pod serves)."""
 
 
 class TrainingState:

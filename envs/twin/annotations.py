@@ -8,10 +8,12 @@ otherwise silently change nothing). docs/twin.md lists every key.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from envs.spec import CALLS_ANNOTATION
 from envs.twin.notes import Notes
 from envs.twin.quantities import (
     boolean,
@@ -24,7 +26,7 @@ from envs.twin.quantities import (
 
 PREFIX = "chaos-agent.io/"
 WORKLOAD = PREFIX + "workload"
-CALLS = PREFIX + "calls"
+CALLS = CALLS_ANNOTATION
 CHECKPOINT_INTERVAL = PREFIX + "checkpoint-interval"
 EPOCHS = PREFIX + "epochs"
 EPOCH_DURATION = PREFIX + "epoch-duration"
@@ -44,6 +46,12 @@ SLO_LATENCY = PREFIX + "slo-latency-p99-ms"
 LOAD_RPS = PREFIX + "load-rps"
 BASE_LATENCY = PREFIX + "base-latency-ms"
 EDGE_RETRIES = PREFIX + "edge-retries"
+COLD_START = PREFIX + "cold-start"
+DATASTORE = PREFIX + "datastore"
+DATA_PATH = PREFIX + "data-path"
+DATA_UNIT = PREFIX + "data-unit"
+DATA_ITEMS = PREFIX + "data-items"
+DATA_REPLICATED = PREFIX + "data-replicated"
 
 WORKLOAD_KEYS = frozenset(
     {
@@ -62,12 +70,21 @@ WORKLOAD_KEYS = frozenset(
         STARTUP,
         LEADER_FAILOVER,
         ROLLOUT_EVERY,
+        COLD_START,
+        DATASTORE,
+        DATA_PATH,
+        DATA_UNIT,
+        DATA_ITEMS,
+        DATA_REPLICATED,
     }
 )
-SERVICE_KEYS = frozenset({ENTRYPOINT, SLO_AVAILABILITY, SLO_LATENCY, LOAD_RPS, BASE_LATENCY, EDGE_RETRIES})
+ENTRY_CLIENT = PREFIX + "entry-client"
+SERVICE_KEYS = frozenset({ENTRYPOINT, SLO_AVAILABILITY, SLO_LATENCY, LOAD_RPS, BASE_LATENCY, ENTRY_CLIENT,
+                          EDGE_RETRIES})
 ROLES = ("serving", "training", "pipeline", "cache", "batch")
+DATASTORE_USAGES = ("store", "cache", "none")
 STAGES = ("producer", "feature_store", "model")
-CALL_FIELDS = ("timeout_ms", "retries", "fallback")
+CALL_FIELDS = ("timeout_ms", "retries", "fallback", "per_request", "cache_ttl")
 
 T = TypeVar("T")
 
@@ -102,6 +119,8 @@ class CallOverride:
     timeout_ms: float | None = None
     retries: int | None = None
     fallback: bool | None = None
+    per_request: float | None = None
+    cache_ttl_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -147,7 +166,8 @@ class AnnotationReader:
         text = self.values.get(CALLS)
         if text is None:
             return []
-        allowed = 'a JSON object: service name -> {"timeout_ms": >0, "retries": >=0, "fallback": bool}'
+        allowed = ('a JSON object: service name -> {"timeout_ms": >0, "retries": >=0, "fallback": bool, '
+                   '"per_request": >0, "cache_ttl": seconds, a duration or "forever"}')
         try:
             raw = json.loads(text)
         except json.JSONDecodeError:
@@ -177,8 +197,38 @@ class AnnotationReader:
             if fallback is not None and not isinstance(fallback, bool):
                 self.bad(CALLS, f"{target}.fallback={fallback!r}", "true or false")
                 fallback = None
-            out.append(CallOverride(target, None if timeout is None else float(timeout), retries, fallback))
+            share = fields.get("per_request")
+            if share is not None and (isinstance(share, bool) or not isinstance(share, int | float) or share <= 0):
+                self.bad(CALLS, f"{target}.per_request={share!r}", "a number of calls per request > 0")
+                share = None
+            ttl = _cache_ttl(fields.get("cache_ttl"))
+            if isinstance(ttl, str):
+                self.bad(CALLS, f"{target}.cache_ttl={fields.get('cache_ttl')!r}", ttl)
+                ttl = None
+            out.append(CallOverride(target, None if timeout is None else float(timeout), retries, fallback,
+                                    None if share is None else float(share), ttl))
         return out
+
+
+def _cache_ttl(value: object) -> float | str | None:
+    """Seconds a call's answer is cached, or why the value is not one ("forever": until the pod restarts)."""
+    if value is None:
+        return None
+    if value == "forever":
+        return math.inf
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return duration_s(value)
+        except ValueError:
+            pass
+    return 'seconds >= 0, a duration such as "5m", or "forever"'
+
+
+def cache_ttl_text(seconds: float) -> str | float:
+    """How ``cache_ttl`` is written in ``chaos-agent.io/calls``."""
+    return "forever" if math.isinf(seconds) else seconds
 
 
 __all__ = [

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from envs.spec import PdbSpec
 from envs.twin.fields import Fields, Malformed
 from envs.twin.objects import ObjectId
-from envs.twin.pods import label_selector
+from envs.twin.scheduling import label_selector
 
 DEFAULT_CPU_TARGET = 0.8
 

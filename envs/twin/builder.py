@@ -1,8 +1,10 @@
-"""``spec_from_objects``: parsed Kubernetes objects in, an ``envs.spec.ClusterSpec`` out.
+"""``spec_from_objects``: parsed Kubernetes objects (and calls seen in telemetry) in, an ``envs.spec.ClusterSpec``
+out.
 
 Reads each object on its own (a malformed one is noted and skipped), then joins them: Services to the
-workloads they select, env vars to the Services they name, HPAs to their targets, pipelines along
-their feeds. Output order is sorted by key, so the same objects always give the same spec.
+workloads they select, env vars and telemetry to the calls they show, datastores to their storage, HPAs to
+their targets, pipelines along their feeds, routes to entry points. Output order is sorted by key, so the
+same objects always give the same spec. What it inferred rather than read is in ``ClusterSpec.inferred``.
 """
 
 from __future__ import annotations
@@ -10,44 +12,63 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from envs.spec import ClusterSpec, HpaSpec, NodeSpec, PdbSpec, ServiceSpec, Slo, Workload, workload_key
+from envs.spec import (
+    ClusterSpec,
+    Datastore,
+    HpaSpec,
+    NodeSpec,
+    PdbSpec,
+    Workload,
+    workload_key,
+)
 from envs.twin import annotations as a
 from envs.twin.addresses import resolve_value
 from envs.twin.annotations import AnnotationReader
 from envs.twin.autoscaling import read_hpa, read_pdb
-from envs.twin.calls import resolve_calls, selects
+from envs.twin.calls import CallEvidence, lookup_reason, resolve_calls, selects
 from envs.twin.catalog import Catalog, catalog
+from envs.twin.datastores import read_datastore
 from envs.twin.default_pool import PoolDemand, default_pool
+from envs.twin.entrypoints import finish_services
+from envs.twin.errors import MAX_PODS, MAX_REPLICAS, TooLarge
 from envs.twin.fields import Fields, Malformed
 from envs.twin.graph import by_namespace, call_cycles
+from envs.twin.lifecycle import cold_start_s
 from envs.twin.load import fit_default_loads
 from envs.twin.ml import PipelineHints, assign_stages, infer_role, pipeline_hints, training_for
 from envs.twin.nodes import DaemonSetDraft, daemonset_overhead, read_node
 from envs.twin.notes import Notes
 from envs.twin.objects import SourcedObject
 from envs.twin.pods import pod_shape
-from envs.twin.services import ServiceDraft, draft_service, ingress_backends
+from envs.twin.provenance import Provenance
+from envs.twin.reach import Reach, brokers_feed_consumers, observed_calls, reach
+from envs.twin.scheduling import NamespaceIndex
+from envs.twin.services import ServiceDraft, draft_service
+from envs.twin.telemetry import Observations, ObservedCall
 from envs.twin.workloads import WorkloadDraft, draft_workload
 
-DEFAULT_LOAD_SHARE = 0.5
-"""An entry point without ``load-rps`` gets half the capacity of the pods behind it."""
+
+def spec_from_objects(objects: Iterable[Mapping[str, object]], *, name: str,
+                      observed: Iterable[ObservedCall] = ()) -> ClusterSpec:
+    """The twin of already-parsed objects (from files, or listed from a live cluster), with the calls
+    ``observed`` in telemetry (envs/twin/telemetry.py)."""
+    return build_spec((SourcedObject(o) for o in objects), name=name, observed=observed)
 
 
-def spec_from_objects(objects: Iterable[Mapping[str, object]], *, name: str) -> ClusterSpec:
-    """The twin of already-parsed objects (from files, or listed from a live cluster)."""
-    return build_spec((SourcedObject(o) for o in objects), name=name)
-
-
-def build_spec(items: Iterable[SourcedObject], *, name: str) -> ClusterSpec:
+def build_spec(items: Iterable[SourcedObject], *, name: str, observed: Iterable[ObservedCall] = ()) -> ClusterSpec:
     notes = Notes()
+    provenance = Provenance()
     cat = catalog(items, notes)
     config_maps = _config_maps(cat, notes)
     services = _services(cat, notes)
-    drafts = _workloads(cat, notes)
+    drafts = _workloads(cat, _namespace_index(cat, notes), notes)
     daemonsets = _daemonsets(cat, notes)
     drafts, hpas = _hpas(cat, drafts, notes)
-    workloads = _finish_workloads(drafts, services, config_maps, notes)
-    service_specs, defaulted = _finish_services(cat, services, workloads, notes)
+    _check_size(drafts, hpas)
+    graph = reach(drafts, services, config_maps, notes)
+    seen = observed_calls(observed, drafts, services, graph, notes)
+    workloads = _finish_workloads(drafts, services, config_maps, notes, provenance, graph, seen)
+    service_specs, defaulted = finish_services(cat, services, workloads, notes, provenance, seen)
     nodes = _nodes(cat, drafts, daemonsets, notes)
     pdbs = _pdbs(cat, workloads, notes)
     for cycle in call_cycles(workloads, service_specs):
@@ -63,7 +84,34 @@ def build_spec(items: Iterable[SourcedObject], *, name: str) -> ClusterSpec:
     spec, load_notes = fit_default_loads(spec, frozenset(defaulted))
     for line in load_notes:
         notes.add(line)
-    return replace(spec, notes=notes.lines())
+    for s in spec.services:
+        if s.key in defaulted and s.entrypoint:
+            provenance.add(f"Service {s.namespace}/{s.name}", a.LOAD_RPS, f"{s.load_rps:g}",
+                           "assumed: no load measured or annotated; half the capacity behind it, lowered so that "
+                           "no service its requests reach runs above half its capacity")
+    return replace(spec, notes=notes.lines(), inferred=provenance.items())
+
+
+def skipped_objects(spec: ClusterSpec) -> list[str]:
+    """The builder's notes on objects it skipped, each naming the object and why."""
+    return [line.removeprefix("skipped ") for line in spec.notes if line.startswith("skipped ")]
+
+
+def _check_size(drafts: dict[str, WorkloadDraft], hpas: list[HpaSpec]) -> None:
+    """Refuse a twin too large to simulate, before any pod or node is made for it."""
+    for key in sorted(drafts):
+        d = drafts[key]
+        if d.replicas > MAX_REPLICAS:
+            raise TooLarge(f"{d.origin} asks for {d.replicas} pods; the twin simulates at most {MAX_REPLICAS} per "
+                           "workload: lower spec.replicas (or parallelism) in the manifests")
+    for h in hpas:
+        if h.max_replicas > MAX_REPLICAS:
+            raise TooLarge(f"HorizontalPodAutoscaler {h.namespace}/{h.name} has maxReplicas {h.max_replicas}; the "
+                           f"twin simulates at most {MAX_REPLICAS} replicas per workload: lower it in the manifests")
+    total = sum(d.replicas for d in drafts.values())
+    if total > MAX_PODS:
+        raise TooLarge(f"the manifests ask for {total} pods in all; the twin simulates at most {MAX_PODS} (Kubernetes' "
+                       "own limit for one cluster): model one application or namespace at a time")
 
 
 def _config_maps(cat: Catalog, notes: Notes) -> dict[tuple[str, str], dict[str, str]]:
@@ -74,6 +122,18 @@ def _config_maps(cat: Catalog, notes: Notes) -> dict[tuple[str, str], dict[str, 
         except Malformed as e:
             notes.skipped(entry.where, str(e))
     return out
+
+
+def _namespace_index(cat: Catalog, notes: Notes) -> NamespaceIndex:
+    """Labels of every namespace in the input: Namespace objects', or none but their name."""
+    labels: dict[str, dict[str, str]] = {e.oid.namespace: {} for entries in cat.by_kind.values() for e in entries
+                                         if e.oid.namespace}
+    for entry in cat.of("Namespace"):
+        try:
+            labels[entry.oid.name] = Fields.of(entry.data, "").sub("metadata").string_map("labels")
+        except Malformed as e:
+            notes.skipped(entry.where, str(e))
+    return NamespaceIndex(labels)
 
 
 def _services(cat: Catalog, notes: Notes) -> dict[tuple[str, str], ServiceDraft]:
@@ -88,12 +148,12 @@ def _services(cat: Catalog, notes: Notes) -> dict[tuple[str, str], ServiceDraft]
     return out
 
 
-def _workloads(cat: Catalog, notes: Notes) -> dict[str, WorkloadDraft]:
+def _workloads(cat: Catalog, namespaces: NamespaceIndex, notes: Notes) -> dict[str, WorkloadDraft]:
     out: dict[str, WorkloadDraft] = {}
     for kind in ("CronJob", "Deployment", "Job", "StatefulSet"):
         for entry in cat.of(kind):
             try:
-                draft = draft_workload(entry.oid, entry.data)
+                draft = draft_workload(entry.oid, entry.data, namespaces)
             except Malformed as e:
                 notes.skipped(entry.where, str(e))
                 continue
@@ -187,17 +247,26 @@ def _finish_workloads(
     services: dict[tuple[str, str], ServiceDraft],
     config_maps: dict[tuple[str, str], dict[str, str]],
     notes: Notes,
+    provenance: Provenance,
+    graph: Reach,
+    seen: Observations,
 ) -> list[Workload]:
     readers = {k: AnnotationReader(d.describe, d.annotation_map, notes) for k, d in drafts.items()}
     roles = {}
     hints: dict[str, PipelineHints] = {}
+    around = graph.around()
+    lookups = {ref: why for ref, keys in graph.behind.items() for k in keys
+               if (why := lookup_reason(c.image for c in drafts[k].shape.containers)) is not None}
+    stores: dict[str, Datastore | None] = {}
     for key, draft in sorted(drafts.items()):
         reader = readers[key]
         reader.check_known(a.WORKLOAD_KEYS)
         reader.note_unquoted(draft.unquoted)
-        roles[key] = infer_role(draft, reader)
+        stores[key] = read_datastore(draft, reader, around[key], provenance)
+        roles[key] = infer_role(draft, reader, stores[key])
         feeds = _feeds(draft, reader, services, notes)
         hints[key] = pipeline_hints(roles[key], reader, feeds)
+    brokers_feed_consumers(hints, stores, graph, drafts, provenance, notes)
     fed = {
         key: any(
             f == workload_key(s.namespace, "Service", s.name) and selects(s, draft)
@@ -216,6 +285,7 @@ def _finish_workloads(
         template = replace(
             draft.shape.template,
             startup_s=reader.get(a.STARTUP, a.duration_s, draft.shape.template.startup_s),
+            cold_start_s=cold_start_s(draft, reader, provenance),
         )
         out.append(
             Workload(
@@ -225,7 +295,8 @@ def _finish_workloads(
                 replicas=draft.replicas,
                 template=template,
                 role=role,
-                calls=resolve_calls(draft, services, config_maps, reader, notes),
+                calls=resolve_calls(draft, services, config_maps, reader, notes,
+                                    CallEvidence(lookups, seen.calls.get(key, {})), provenance),
                 persistent_storage=draft.persistent_storage,
                 training=training_for(draft, role, reader, notes),
                 pipeline=pipelines.get(key),
@@ -238,6 +309,7 @@ def _finish_workloads(
                 rollout_every_s=reader.get(a.ROLLOUT_EVERY, a.duration_s, defaults.rollout_every_s),
                 labels=draft.labels,
                 annotations=draft.annotations,
+                datastore=stores[key],
             )
         )
         _note_pod_features(draft, notes)
@@ -271,65 +343,6 @@ def _feeds(
         elif workload_key(ref[0], "Service", ref[1]) not in out:
             out.append(workload_key(ref[0], "Service", ref[1]))
     return tuple(sorted(out))
-
-
-def _finish_services(
-    cat: Catalog, services: dict[tuple[str, str], ServiceDraft], workloads: list[Workload], notes: Notes
-) -> tuple[list[ServiceSpec], set[str]]:
-    routed: set[tuple[str, str]] = set()
-    for entry in cat.of("Ingress"):
-        try:
-            backends = ingress_backends(entry.oid, entry.data)
-        except Malformed as e:
-            notes.skipped(entry.where, str(e))
-            continue
-        for ref in backends:
-            if ref in services:
-                routed.add(ref)
-            else:
-                notes.add(
-                    f"{entry.oid.describe()}: routes to Service {ref[0]}/{ref[1]}, which is not in the input"
-                )
-    out = []
-    defaulted: set[str] = set()
-    in_namespace = by_namespace(workloads)  # a Service selects only in its namespace: O(S x W/ns), not O(S x W)
-    for ref, draft in sorted(services.items()):
-        reader = AnnotationReader(draft.describe, dict(draft.annotations), notes)
-        reader.check_known(a.SERVICE_KEYS)
-        reader.note_unquoted(draft.unquoted)
-        default_entry = draft.type in ("LoadBalancer", "NodePort") or ref in routed
-        is_entry = reader.get(a.ENTRYPOINT, a.boolean, default_entry)
-        behind = [w for w in in_namespace.get(draft.namespace, ()) if draft.selector.matches(w.template.label_map)]
-        load = reader.optional(a.LOAD_RPS, a.non_negative_number)
-        if is_entry and load is None:
-            capacity = sum(w.replicas * w.capacity_rps_per_pod for w in behind)
-            load = capacity * DEFAULT_LOAD_SHARE
-            defaulted.add(f"{draft.namespace}/Service/{draft.name}")
-            if behind:
-                notes.add(
-                    f"{draft.describe}: entry point without {a.LOAD_RPS}; assumed {load:g} rps, "
-                    f"{DEFAULT_LOAD_SHARE:.0%} of the capacity of its {sum(w.replicas for w in behind)} pods"
-                )
-        if is_entry and not behind:
-            notes.add(f"{draft.describe}: entry point that selects no modelled workload")
-        defaults = ServiceSpec(draft.namespace, draft.name, draft.selector)
-        out.append(
-            ServiceSpec(
-                namespace=draft.namespace,
-                name=draft.name,
-                selector=draft.selector,
-                type=draft.type,
-                entrypoint=is_entry,
-                load_rps=load or 0.0,
-                slo=Slo(
-                    availability=reader.get(a.SLO_AVAILABILITY, a.fraction, defaults.slo.availability),
-                    latency_p99_ms=reader.get(a.SLO_LATENCY, a.positive_number, defaults.slo.latency_p99_ms),
-                ),
-                base_latency_ms=reader.get(a.BASE_LATENCY, a.positive_number, defaults.base_latency_ms),
-                edge_retries=reader.get(a.EDGE_RETRIES, a.non_negative_int, defaults.edge_retries),
-            )
-        )
-    return out, defaulted
 
 
 def _nodes(

@@ -8,21 +8,19 @@ JSON raises ``ManifestError`` naming the file and line.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import yaml
 
 from envs.spec import ClusterSpec
 from envs.twin.builder import build_spec
+from envs.twin.errors import MAX_MANIFEST_BYTES, ManifestError, TooLarge
 from envs.twin.objects import SourcedObject
+from envs.twin.telemetry import ObservedCall
 
 SUFFIXES = (".yaml", ".yml", ".json")
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class ManifestError(ValueError):
-    """Manifests cannot be read at all: a missing path, or a file that is not valid YAML or JSON."""
 
 
 def manifest_files(path: Path) -> list[Path]:
@@ -86,16 +84,36 @@ def _sourced(data: object, source: str) -> SourcedObject:
     return SourcedObject({"__not_an_object__": data}, source)
 
 
-def load_manifests(path: Path) -> ClusterSpec:
-    """The twin of the manifests in ``path`` (a file, or a folder read recursively in sorted order).
+def _check_size(path: Path, files: list[Path]) -> None:
+    """Refuse input too large to parse before reading a byte of it."""
+    try:
+        sizes = [(f.stat().st_size, f) for f in files]
+    except OSError as e:
+        raise ManifestError(f"{path}: cannot be read: {e}") from e
+    total = sum(size for size, _ in sizes)
+    if total > MAX_MANIFEST_BYTES:
+        biggest = max(sizes)[1]
+        raise TooLarge(
+            f"{path}: {total / 2**20:.1f} MiB of manifests (largest: {biggest.name}), above the twin's limit of "
+            f"{MAX_MANIFEST_BYTES / 2**20:.0f} MiB: give it the application's own manifests (Deployments, "
+            "StatefulSets, Services, ...), not a dump of pods and events")
 
-    The spec is named after the file's stem or the folder's name.
-    """
+
+def read_manifests(path: Path) -> tuple[list[SourcedObject], str]:
+    """Every document in ``path`` (a file, or a folder read recursively in sorted order) with its ``file:line``,
+    and the name of the twin: the file's stem or the folder's name."""
     path = Path(path)
     files = manifest_files(path)
+    _check_size(path, files)
     base = path if path.is_dir() else path.parent
     items: list[SourcedObject] = []
     for file in files:
         shown = str(file.relative_to(base)) if path.is_dir() else file.name
         items.extend(_documents(file, shown))
-    return build_spec(items, name=path.stem if path.is_file() else path.resolve().name)
+    return items, path.stem if path.is_file() else path.resolve().name
+
+
+def load_manifests(path: Path, *, observed: Iterable[ObservedCall] = ()) -> ClusterSpec:
+    """The twin of the manifests in ``path``, with the calls ``observed`` in telemetry."""
+    items, name = read_manifests(path)
+    return build_spec(items, name=name, observed=observed)

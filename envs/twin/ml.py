@@ -1,8 +1,8 @@
 """Roles, training jobs and pipeline stages, from the annotation contract and what the pods show.
 
 Role: the ``chaos-agent.io/workload`` annotation; else a Job asking for GPUs trains and any other Job
-is batch; a workload with pipeline annotations is a pipeline; a known cache server image (redis,
-memcached, valkey, keydb, dragonfly) is a cache; everything else serves. A training job checkpoints
+is batch; a workload with pipeline annotations is a pipeline; a datastore used as a cache
+(envs/twin/datastores.py) is a cache; everything else serves. A training job checkpoints
 every ``chaos-agent.io/checkpoint-interval``, or once an epoch when it mounts a PersistentVolumeClaim
 at a path containing "checkpoint" or "ckpt" (the default of common trainers' checkpoint callbacks).
 """
@@ -12,25 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from envs.spec import Pipeline, PipelineStage, Training, WorkloadRole
+from envs.spec import Datastore, Pipeline, PipelineStage, Training, WorkloadRole
 from envs.twin import annotations as a
 from envs.twin.annotations import AnnotationReader
 from envs.twin.notes import Notes
 from envs.twin.workloads import WorkloadDraft
 
-CACHE_IMAGES = ("redis", "memcached", "valkey", "keydb", "dragonfly")
 CHECKPOINT_PATH_MARKERS = ("checkpoint", "ckpt")
 PIPELINE_KEYS = (a.PIPELINE_STAGE, a.FEEDS, a.DRIFT_MONITOR, a.SCHEMA_CHECK, a.MAX_STALENESS)
 TRAINING_KEYS = (a.CHECKPOINT_INTERVAL, a.EPOCHS, a.EPOCH_DURATION, a.GPU_MEMORY_FRACTION)
 
 
-def _image_name(image: str) -> str:
-    """``docker.io/library/redis:7-alpine`` -> ``redis``; ``bitnami/redis@sha256:..`` -> ``redis``."""
-    path = image.split("@", 1)[0].rsplit("/", 1)[-1]
-    return path.split(":", 1)[0].lower()
-
-
-def infer_role(draft: WorkloadDraft, reader: AnnotationReader) -> WorkloadRole:
+def infer_role(draft: WorkloadDraft, reader: AnnotationReader, datastore: Datastore | None = None) -> WorkloadRole:
     declared = reader.optional(a.WORKLOAD, a.one_of(a.ROLES))
     if declared is not None:
         return declared  # type: ignore[return-value]
@@ -38,7 +31,7 @@ def infer_role(draft: WorkloadDraft, reader: AnnotationReader) -> WorkloadRole:
         return "training" if draft.shape.template.gpus > 0 else "batch"
     if any(key in reader.values for key in (a.PIPELINE_STAGE, a.FEEDS)):
         return "pipeline"
-    if any(_image_name(i).startswith(CACHE_IMAGES) for i in draft.shape.images):
+    if datastore is not None and datastore.usage == "cache":
         return "cache"
     return "serving"
 

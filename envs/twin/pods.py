@@ -9,23 +9,27 @@ scheduler uses them to spread such pods (docs/twin.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import Literal
 
 from envs.spec import (
     GPU_RESOURCE,
     HOSTNAME_LABEL,
-    AntiAffinity,
     LabelRequirement,
-    LabelSelector,
     PodTemplate,
     Probe,
     TaintEffect,
     Toleration,
 )
+from envs.twin import scheduling
 from envs.twin.fields import Fields, Malformed
 from envs.twin.quantities import cpu_millis, memory_mib, whole_count
+from envs.twin.scheduling import NamespaceIndex
 
+VolumeStorage = Literal["persistent", "node", "memory", "config"]
+"""What backs a mount: a volume outliving the pod, a disk or memory emptyDir, or configuration files."""
+CONFIG_VOLUMES = ("configMap", "secret", "downwardAPI", "projected")
 DEFAULT_CPU_MILLIS = 100  # kube-scheduler's DefaultMilliCPURequest
 DEFAULT_MEMORY_MIB = 200  # kube-scheduler's DefaultMemoryRequest (200 MB, taken as MiB)
 TAINT_EFFECTS: tuple[TaintEffect, ...] = ("NoSchedule", "PreferNoSchedule", "NoExecute")
@@ -40,6 +44,20 @@ class EnvVar:
 
 
 @dataclass(frozen=True)
+class ContainerView:
+    """What the datastore and cold-start inference read from one container."""
+
+    name: str
+    image: str
+    args: tuple[str, ...]
+    """``command`` then ``args``."""
+    env: tuple[tuple[str, str], ...]
+    """Literal env values by name."""
+    mounts: tuple[tuple[str, VolumeStorage, str], ...]
+    """(mountPath, what kind of storage backs it, volume name)."""
+
+
+@dataclass(frozen=True)
 class PodShape:
     template: PodTemplate
     env: tuple[EnvVar, ...]
@@ -50,8 +68,10 @@ class PodShape:
     """Mount paths of volumes backed by a PersistentVolumeClaim (or an ephemeral claim)."""
     has_pvc_volume: bool
     defaulted_requests: bool
+    containers: tuple[ContainerView, ...]
+    """The app containers (not init containers or sidecars), in order."""
     unmodelled: tuple[str, ...]
-    """Scheduling features present but not modelled (pod affinity, topology spread ...)."""
+    """Features present but not modelled (a node affinity operator the twin cannot read ...)."""
 
 
 def _resources(container: Fields) -> tuple[int, int, int, bool]:
@@ -83,21 +103,6 @@ def _resources(container: Fields) -> tuple[int, int, int, bool]:
     return cpu, memory, gpus, defaulted
 
 
-def _selector(fields: Fields) -> LabelSelector:
-    expressions = []
-    for expr in fields.subs("matchExpressions"):
-        op = expr.text("operator")
-        if op not in _SELECTOR_OPS:
-            raise Malformed(f"{expr.path}.operator", op, "one of " + ", ".join(_SELECTOR_OPS))
-        expressions.append(LabelRequirement(expr.text("key"), op, tuple(expr.strings("values"))))  # type: ignore[arg-type]
-    return LabelSelector(tuple(sorted(fields.string_map("matchLabels").items())), tuple(expressions))
-
-
-def label_selector(fields: Fields) -> LabelSelector:
-    """A metav1.LabelSelector (matchLabels and matchExpressions)."""
-    return _selector(fields)
-
-
 def _node_affinity(affinity: Fields, unmodelled: list[str]) -> tuple[tuple[LabelRequirement, ...], ...]:
     required = affinity.sub("nodeAffinity").sub("requiredDuringSchedulingIgnoredDuringExecution")
     terms: list[tuple[LabelRequirement, ...]] = []
@@ -118,22 +123,6 @@ def _node_affinity(affinity: Fields, unmodelled: list[str]) -> tuple[tuple[Label
                 unmodelled.append(f"node affinity matchFields {expr.text('key')} {op} (ignored)")
         terms.append(tuple(reqs))
     return tuple(terms)
-
-
-def _anti_affinity(affinity: Fields, unmodelled: list[str]) -> tuple[AntiAffinity, ...]:
-    anti = affinity.sub("podAntiAffinity")
-    out = [
-        AntiAffinity(_selector(t.sub("labelSelector")), t.text("topologyKey", HOSTNAME_LABEL), True)
-        for t in anti.subs("requiredDuringSchedulingIgnoredDuringExecution")
-    ]
-    for weighted in anti.subs("preferredDuringSchedulingIgnoredDuringExecution"):
-        t = weighted.sub("podAffinityTerm")
-        out.append(
-            AntiAffinity(_selector(t.sub("labelSelector")), t.text("topologyKey", HOSTNAME_LABEL), False)
-        )
-    if affinity.sub("podAffinity").data:
-        unmodelled.append("pod affinity (ignored)")
-    return tuple(out)
 
 
 def _tolerations(spec: Fields) -> tuple[Toleration, ...]:
@@ -190,8 +179,37 @@ def _env(containers: list[Fields]) -> tuple[list[EnvVar], list[tuple[str, str | 
     return env, refs
 
 
-def pod_shape(spec: Fields, labels: dict[str, str], *, startup_s: float = 5.0) -> PodShape:
-    """Read a PodSpec (``spec.template.spec`` or ``Pod.spec``)."""
+def _volume_storage(volumes: list[Fields], claims: Collection[str] = ()) -> dict[str, VolumeStorage]:
+    """Storage kind per volume name; a mount of a name not listed is a StatefulSet's volumeClaimTemplate, and a
+    claim template replaces a template volume of its name (the StatefulSet controller's ``updateStorage``)."""
+    out: dict[str, VolumeStorage] = {}
+    for v in volumes:
+        if v.text("name") in claims:
+            continue
+        if v.has("emptyDir"):
+            out[v.text("name")] = "memory" if v.sub("emptyDir").text("medium") == "Memory" else "node"
+        elif any(v.has(k) for k in CONFIG_VOLUMES):
+            out[v.text("name")] = "config"
+        else:
+            out[v.text("name")] = "persistent"  # a claim, an ephemeral claim, hostPath, nfs, csi, ...
+    return out
+
+
+def _container_views(containers: list[Fields], storage: dict[str, VolumeStorage]) -> tuple[ContainerView, ...]:
+    views = []
+    for c in containers:
+        env = tuple((var.text("name"), str(var.raw("value"))) for var in c.subs("env") if var.has("value"))
+        mounts = tuple((m.text("mountPath"), storage.get(m.text("name"), "persistent"), m.text("name"))
+                       for m in c.subs("volumeMounts"))
+        views.append(ContainerView(c.text("name"), c.text("image"), tuple(c.strings("command") + c.strings("args")),
+                                   env, mounts))
+    return tuple(views)
+
+
+def pod_shape(spec: Fields, labels: dict[str, str], *, namespaces: NamespaceIndex | None = None,
+              claims: Collection[str] = ()) -> PodShape:
+    """Read a PodSpec (``spec.template.spec`` or ``Pod.spec``); ``namespaces`` resolves the
+    ``namespaceSelector`` of pod affinity terms; ``claims`` are a StatefulSet's volumeClaimTemplates."""
     containers = spec.subs("containers")
     if not containers:
         raise Malformed(f"{spec.path}.containers", spec.raw("containers"), "a non-empty list")
@@ -213,8 +231,7 @@ def pod_shape(spec: Fields, labels: dict[str, str], *, startup_s: float = 5.0) -
 
     unmodelled: list[str] = []
     affinity = spec.sub("affinity")
-    if spec.subs("topologySpreadConstraints"):
-        unmodelled.append("topologySpreadConstraints (ignored)")
+    together, apart = scheduling.pod_affinity(affinity, labels, namespaces or NamespaceIndex())
     env, refs = _env(containers + sidecars)
     volumes = spec.subs("volumes")
     pvc_volumes = {v.text("name") for v in volumes if v.has("persistentVolumeClaim") or v.has("ephemeral")}
@@ -226,12 +243,15 @@ def pod_shape(spec: Fields, labels: dict[str, str], *, startup_s: float = 5.0) -
         gpus=totals[2],
         node_selector=tuple(sorted(spec.string_map("nodeSelector").items())),
         node_affinity=_node_affinity(affinity, unmodelled),
-        anti_affinity=_anti_affinity(affinity, unmodelled),
+        anti_affinity=apart,
         tolerations=_tolerations(spec),
         readiness_probe=_probe(containers, "readinessProbe"),
         liveness_probe=_probe(containers, "livenessProbe"),
-        startup_s=startup_s,
         termination_grace_s=float(spec.count("terminationGracePeriodSeconds", 30)),
+        pod_affinity=together,
+        spread=scheduling.topology_spread(spec, labels),
+        preferred_nodes=scheduling.preferred_node_terms(affinity, unmodelled),
+        startup_probe=_probe(containers, "startupProbe"),
     )
     return PodShape(
         template=template,
@@ -241,5 +261,6 @@ def pod_shape(spec: Fields, labels: dict[str, str], *, startup_s: float = 5.0) -
         pvc_mount_paths=tuple(m.text("mountPath") for m in mounts if m.text("name") in pvc_volumes),
         has_pvc_volume=bool(pvc_volumes),
         defaulted_requests=any(r[3] for r in app + init),
+        containers=_container_views(containers, _volume_storage(volumes, claims)),
         unmodelled=tuple(unmodelled),
     )

@@ -16,6 +16,7 @@ from envs.twin.fields import Fields, Malformed
 from envs.twin.objects import ObjectId
 from envs.twin.pods import PodShape, pod_shape
 from envs.twin.quantities import scale_int_or_percent
+from envs.twin.scheduling import NamespaceIndex
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
@@ -80,7 +81,7 @@ def _job_pods(spec: Fields) -> int:
     return parallelism if completions is None else min(parallelism, max(completions, 0))
 
 
-def draft_workload(oid: ObjectId, obj: Mapping[str, object]) -> WorkloadDraft:
+def draft_workload(oid: ObjectId, obj: Mapping[str, object], namespaces: NamespaceIndex | None = None) -> WorkloadDraft:
     """Read one Deployment, StatefulSet, Job or CronJob; raises ``Malformed`` naming the bad field."""
     root = Fields.of(obj, "")
     meta = root.sub("metadata")
@@ -101,9 +102,10 @@ def draft_workload(oid: ObjectId, obj: Mapping[str, object]) -> WorkloadDraft:
     annotations = {**meta_annotations, **template_annotations}
     annotations.pop(LAST_APPLIED, None)
     pod_spec = template.sub("spec")
-    shape = pod_shape(pod_spec, tmeta.string_map("labels"))
+    claims = [c.sub("metadata").text("name") for c in spec.subs("volumeClaimTemplates")]
+    shape = pod_shape(pod_spec, tmeta.string_map("labels"), namespaces=namespaces, claims=claims)
 
-    persistent = shape.has_pvc_volume or bool(spec.subs("volumeClaimTemplates"))
+    persistent = shape.has_pvc_volume or bool(claims)
     if kind == "Job":
         replicas = _job_pods(spec)
         max_unavailable, max_surge = 1, 0

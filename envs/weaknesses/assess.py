@@ -112,6 +112,7 @@ def title(lead: Aspect, locus: str, others: tuple[Aspect, ...], case: Case) -> s
         RootCause.TIMEOUT_BELOW_DEPENDENCY_TAIL: f"Calls to {where} time out below its slow tail",
         RootCause.RETRY_AMPLIFICATION: f"Retries multiply the load on {where} when it loses capacity",
         RootCause.NO_FALLBACK: {"edge": f"Requests to {where} are not retried at the edge",
+                                "edge-slow": f"Requests to {where} wait out the edge's connect timeout",
                                 "stale": f"{where} has no fallback for late data"}.get(
             variant, f"{where} is called without a fallback"),
         RootCause.EPHEMERAL_STATE: f"{where} keeps its data on ephemeral storage",

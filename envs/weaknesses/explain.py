@@ -89,11 +89,7 @@ def _explain(spec: ClusterSpec, case: Case) -> _Cause:
     if case.violation == "training_progress":
         return _training(spec, case, w)
     if case.violation == "data_loss":
-        if not w.persistent_storage:
-            return _Cause(RootCause.EPHEMERAL_STATE, w.key, (w.key,),
-                          f"{_name(w.key)} ({w.kind}) keeps its data on the pod (no PersistentVolumeClaim): "
-                          "every pod it loses loses its data", TOTAL, w.kind)
-        return _unexplained(case, f"{_name(w.key)} has persistent storage, yet lost data")
+        return _data_loss(case, w)
     if case.violation == "undetected_drift":
         drift, _ = data_path_checks(spec, w.key)
         if not drift:
@@ -102,6 +98,26 @@ def _explain(spec: ClusterSpec, case: Case) -> _Cause:
                           "feature lowers its accuracy and nobody is told", TOTAL)
         return _unexplained(case, f"a drift monitor sits on the data path of {_name(w.key)}, yet drift went unseen")
     return _quality(spec, case, w)
+
+
+STORAGE = {"node": "an emptyDir, lost with its pod", "memory": "a memory-backed emptyDir, lost with its pod",
+           "container": "the container's own filesystem, lost with every restart"}
+
+
+def _data_loss(case: Case, w: Workload) -> _Cause:
+    """A store whose data lives on ephemeral storage (the datastore's record says where; without one, a
+    StatefulSet without claims)."""
+    ds = w.datastore
+    if ds is not None and ds.storage != "persistent":
+        where = f" at {ds.path}" if ds.path else ""
+        return _Cause(RootCause.EPHEMERAL_STATE, w.key, (w.key,),
+                      f"{_name(w.key)} ({w.kind}) keeps its {ds.unit}{where} on {STORAGE[ds.storage]}"
+                      + (", and every replica's copy went with them" if ds.replicated else ""), TOTAL, w.kind)
+    if ds is None and not w.persistent_storage:
+        return _Cause(RootCause.EPHEMERAL_STATE, w.key, (w.key,),
+                      f"{_name(w.key)} ({w.kind}) keeps its data on the pod (no PersistentVolumeClaim): "
+                      "every pod it loses loses its data", TOTAL, w.kind)
+    return _unexplained(case, f"{_name(w.key)} keeps its data on storage that outlives its pods, yet lost data")
 
 
 def _training(spec: ClusterSpec, case: Case, w: Workload) -> _Cause:
@@ -229,8 +245,8 @@ def _lost_pods(spec: ClusterSpec, case: Case, svc: str, hit: _Hit, hop: Hop | No
     if hit.has(SILENT):
         share = f"{hit.pods_hit} of {hit.pods} pods"
         if hop is None:
-            out.append(_edge(svc, f"{share} of {_name(w.key)} stayed in the endpoints of {_name(svc)} while answering "
-                                  "nobody, and requests from outside are not retried on another pod"))
+            out.append(_edge(spec, case, svc, f"{share} of {_name(w.key)} stayed in the endpoints of {_name(svc)} "
+                                              "while answering nobody"))
         elif not hop.call.fallback:
             out.append(_call(hop, f"{share} of {_name(w.key)} answered nobody and {_name(hop.caller)} calls it without "
                                   f"a fallback and with {hop.call.retries} retries"))
@@ -242,8 +258,7 @@ def _degraded(spec: ClusterSpec, case: Case, svc: str, hit: _Hit, hop: Hop | Non
     what = f"{fault.kind.value}[{INTENSITY_NAMES[fault.intensity]}]"
     if fault.kind is F.NETWORK_LOSS:
         if hop is None:
-            return [_edge(svc, f"{fault.magnitude:.0%} of the packets into {_name(w.key)} were lost and requests "
-                               "from outside are not retried")]
+            return [_edge(spec, case, svc, f"{fault.magnitude:.0%} of the packets into {_name(w.key)} were lost")]
         if not hop.call.fallback:
             return [_call(hop, f"{fault.magnitude:.0%} of the packets into {_name(w.key)} were lost; "
                                f"{_name(hop.caller)} calls it without a fallback and with {hop.call.retries} retries")]
@@ -293,8 +308,19 @@ def _degraded_tail(spec: ClusterSpec, hop: Hop, fault: Fault) -> float:
     return base + added
 
 
-def _edge(svc: str, detail: str) -> _Cause:
-    return _Cause(RootCause.NO_FALLBACK, svc, (svc,), detail, PARTIAL, "edge")
+def _edge(spec: ClusterSpec, case: Case, svc: str, what: str) -> _Cause:
+    """Failed tries at an entry point reached its users: nothing in front retries them on another pod (or too
+    few times), or it does, and each lost or hung try costs its connect timeout, which the latency objective
+    has no room for (variant ``edge-slow``)."""
+    client = spec.service(svc).client
+    if client.tries > 1 and case.violation == "latency":
+        return _Cause(RootCause.NO_FALLBACK, svc, (svc,),
+                      f"{what}; {client.name} retries another pod, but only after its "
+                      f"{client.connect_timeout_ms:g} ms connect timeout, and {_name(svc)}'s p99 objective of "
+                      f"{spec.service(svc).slo.latency_p99_ms:g} ms has no room for the waits", PARTIAL, "edge-slow")
+    how = "requests from outside are not retried on another pod" if client.tries <= 1 else \
+        f"{client.name} tries {client.tries} pods per request, too few for what was lost"
+    return _Cause(RootCause.NO_FALLBACK, svc, (svc,), f"{what}, and {how}", PARTIAL, "edge")
 
 
 def _call(hop: Hop, detail: str) -> _Cause:

@@ -22,9 +22,10 @@ from envs.spec import ClusterSpec, PodTemplate, ServiceSpec, Workload
 from envs.twin import spec_from_objects
 from envs.weaknesses.manifests import Obj, object_key, objects_of
 
-KEYED_LISTS = {"containers": "name", "initContainers": "name", "volumes": "name", "volumeMounts": "name",
+KEYED_LISTS = {"containers": "name", "initContainers": "name", "volumes": "name", "volumeMounts": "mountPath",
                "env": "name", "ports": "containerPort"}
-"""Lists a strategic merge patch merges element by element (by this key) instead of replacing."""
+"""Lists a strategic merge patch merges element by element (by their ``patchMergeKey`` in the Kubernetes API)
+instead of replacing; an element with ``$patch: delete`` removes the one with its key."""
 
 
 class PatchError(ValueError):
@@ -60,14 +61,17 @@ def merge(base: Any, patch: Any) -> Any:
 
 
 def _merge_list(base: list[Any], patch: list[Any], key: str) -> list[Any]:
-    out = list(base)
-    index = {item.get(key): i for i, item in enumerate(out) if isinstance(item, Mapping)}
+    out: list[Any] = list(base)
     for item in patch:
-        i = index.get(item.get(key)) if isinstance(item, Mapping) else None
-        if i is None:
+        found = next((i for i, have in enumerate(out) if isinstance(have, Mapping) and isinstance(item, Mapping)
+                      and have.get(key) == item.get(key)), None)
+        if isinstance(item, Mapping) and item.get("$patch") == "delete":
+            if found is not None:
+                del out[found]
+        elif found is None:
             out.append(copy.deepcopy(item))
         else:
-            out[i] = merge(out[i], item)
+            out[found] = merge(out[found], item)
     return out
 
 

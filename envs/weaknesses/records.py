@@ -43,7 +43,8 @@ class Diagnosis:
     detail: str = ""
     """The causal chain in a sentence or two, with the numbers from the spec that make it hold."""
     variant: str = ""
-    """A finer shape of the cause for titles and fixes (``leader``, ``zone``, ``edge``, ``stale`` ...)."""
+    """A finer shape of the cause for titles and fixes (``leader``, ``zone``, ``edge``, ``edge-slow``, ``stale``
+    ...)."""
 
     @property
     def is_weakness(self) -> bool:
@@ -61,7 +62,7 @@ class Diagnosis:
         """
         if self.cause is None:
             return ""
-        own = self.cause is RootCause.NO_FALLBACK and self.variant in ("edge", "stale")
+        own = self.cause is RootCause.NO_FALLBACK and self.variant in ("edge", "edge-slow", "stale")
         if self.cause in PATH_CAUSES and not own:
             return f"path|{self.targets[-1]}"
         return f"{self.cause.value}|{self.locus}"

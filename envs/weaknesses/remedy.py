@@ -3,7 +3,8 @@
 Each fix is sized from the spec and the design basis, not from the fault that found the weakness:
 enough replicas for the load with one pod lost (N+1), spread over nodes or zones, a PodDisruptionBudget
 that lets one pod go, a timeout above the dependency's tail under the worst design-basis degradation,
-a fallback on a critical call, retries at the edge that bring a design-basis loss under 1 %, a volume
+a fallback on a critical call, retries at the edge that bring a design-basis loss under 1 % with a connect
+timeout whose waits fit in the entry's latency objective, a volume
 for state, checkpoints at half the progress a job may lose, a drift monitor or schema check on the
 data path. What YAML cannot say goes in the ``chaos-agent.io/`` annotations the twin reads, with a
 comment saying what to change in the application or the platform. ``NO_SPARE_GPU_CAPACITY`` needs
@@ -12,16 +13,23 @@ nodes, not a manifest change: it gets advice and no patch.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from envs.design_basis import DEFAULT_BOUNDS, DesignBasisBounds
-from envs.spec import HOSTNAME_LABEL, ZONE_LABEL, ClusterSpec, Workload
+from envs.sim import SimulatedCluster
+from envs.sim.traffic import LIKELY
+from envs.spec import HOSTNAME_LABEL, ZONE_LABEL, Call, ClusterSpec, ServiceSpec, Workload
+from envs.twin.annotations import cache_ttl_text
+from envs.twin.entry import client_annotation
 from envs.weaknesses.manifests import (
+    DATA_VOLUME,
     PREFIX,
     Obj,
+    data_path,
     service_address,
     volume_claim_template,
 )
@@ -31,7 +39,8 @@ from envs.weaknesses.records import Aspect, Weakness
 from envs.weaknesses.taxonomy import RootCause
 
 MAX_LOST_SHARE = 0.01
-"""A fix must bring the requests a design-basis fault loses under 1 % (the default availability SLO's budget)."""
+"""A fix must bring the requests a design-basis fault loses under 1 % (the default availability SLO's budget),
+and under the entry's own budget where its objective is stricter."""
 TIMEOUT_MARGIN = 1.25
 """A timeout sits a quarter above the dependency's degraded tail, rounded up to 50 ms."""
 
@@ -80,6 +89,16 @@ def _combine(patches: list[ManifestPatch]) -> tuple[ManifestPatch, ...]:
     return tuple(out.values())
 
 
+def _call_settings(c: Call) -> dict[str, Any]:
+    """A call as ``chaos-agent.io/calls`` states it, keeping how often it is made and how long it is cached."""
+    out: dict[str, Any] = {"timeout_ms": c.timeout_ms, "retries": c.retries, "fallback": c.fallback}
+    if c.per_request != 1.0:
+        out["per_request"] = c.per_request
+    if c.cache_ttl_s > 0:
+        out["cache_ttl"] = cache_ttl_text(c.cache_ttl_s)
+    return out
+
+
 @dataclass
 class _CallPlan:
     """What the fixes do to the calls into a component, decided once all its aspects are known: a call that
@@ -101,8 +120,7 @@ class _CallPlan:
         out: dict[str, dict[str, dict[str, Any]]] = {}
         for caller_key in sorted({c for c, _ in self.fallback} | {c for c, _ in self.raise_timeout}):
             caller = self.spec.workload(caller_key)
-            out[caller_key] = {service_address(c.service): {"timeout_ms": c.timeout_ms, "retries": c.retries,
-                                                            "fallback": c.fallback} for c in caller.calls}
+            out[caller_key] = {service_address(c.service): _call_settings(c) for c in caller.calls}
         for (caller_key, service), slow in self.fallback.items():
             entry = out[caller_key][service_address(service)]
             entry["fallback"] = True
@@ -134,7 +152,7 @@ class _CallPlan:
 def _aspect_fix(spec: ClusterSpec, weakness: Weakness, aspect: Aspect, bounds: DesignBasisBounds,
                 plan: _CallPlan) -> Remediation:
     cause, locus = aspect.cause, aspect.locus
-    if cause is RootCause.NO_FALLBACK and aspect.variant == "edge":
+    if cause is RootCause.NO_FALLBACK and aspect.variant in ("edge", "edge-slow"):
         return _edge(spec, weakness, locus, bounds)
     if cause in (RootCause.TIMEOUT_BELOW_DEPENDENCY_TAIL, RootCause.NO_FALLBACK) and " -> " in locus:
         return _call(weakness, aspect, plan)
@@ -272,22 +290,42 @@ def _spread(spec: ClusterSpec, weakness: Weakness, w: Workload, *, zone: bool) -
 
 
 def _volume(w: Workload, weakness: Weakness) -> Remediation:
+    """A claim where the store writes: the volume at its data path becomes a PersistentVolumeClaim (a claim
+    template for a StatefulSet, which takes that volume's place), or, with nothing mounted there, a claim is
+    mounted at the data path of the container that runs it."""
+    ds = w.datastore
+    volume = ds.volume if ds is not None and ds.volume else DATA_VOLUME
+    mount: list[Obj] = []
+    if ds is not None and not ds.volume:  # the data is on the container's own disk: mount the claim there
+        mount = [{"name": ds.container or w.name, "volumeMounts": [{"name": volume, "mountPath": data_path(w)}]}]
+    where = f" at {ds.path}" if ds is not None and ds.path else ""
     if w.kind == "StatefulSet":
         body = _ref(w)
-        body["spec"] = {"volumeClaimTemplates": [volume_claim_template()]}
+        body["spec"] = {"volumeClaimTemplates": [volume_claim_template(name=volume)]}
+        comment = f"Volume '{volume}'{where} becomes a claim per pod."
+        if ds is not None and ds.volume:
+            body["spec"]["template"] = {"spec": {"volumes": [{"name": volume, "$patch": "delete"}]}}
+            comment += " The pod template's own volume of that name goes (the claim takes its place)."
+        elif mount:
+            body["spec"]["template"] = {"spec": {"containers": mount}}
+        else:
+            comment = "Mount volume 'data' at the directory the store writes to (volumeMounts of its container)."
         return _fix(weakness, f"A PersistentVolumeClaim per pod of {w.name} (volumeClaimTemplates).",
-                    ManifestPatch(w.key, body, comment="Mount volume 'data' at the directory the store writes to "
-                                                       "(volumeMounts of its container)."))
-    claim = f"{w.name}-data"
+                    ManifestPatch(w.key, body, comment=comment))
+    claim = f"{w.name}-{volume}"
     pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": claim, "namespace": w.namespace},
            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}}}
+    pod: Obj = {"volumes": [{"name": volume, "emptyDir": None, "persistentVolumeClaim": {"claimName": claim}}]}
+    if mount:
+        pod["containers"] = mount
     body = _ref(w)
-    body["spec"] = {"template": {"spec": {"volumes": [{"name": "data", "emptyDir": None,
-                                                       "persistentVolumeClaim": {"claimName": claim}}]}}}
-    return _fix(weakness, f"Keep {w.name}'s data on a PersistentVolumeClaim instead of the pod.",
+    body["spec"] = {"template": {"spec": pod}}
+    comment = "With more than one replica, make it a StatefulSet with volumeClaimTemplates."
+    if ds is None:
+        comment = "Mount volume 'data' where the store writes; " + comment[0].lower() + comment[1:]
+    return _fix(weakness, f"Keep {w.name}'s data{where} on a PersistentVolumeClaim instead of the pod.",
                 ManifestPatch(f"{w.namespace}/PersistentVolumeClaim/{claim}", pvc, new=True),
-                ManifestPatch(w.key, body, comment="Mount volume 'data' where the store writes; with more than one "
-                                                   "replica, make it a StatefulSet with volumeClaimTemplates."))
+                ManifestPatch(w.key, body, comment=comment))
 
 
 def _call(weakness: Weakness, aspect: Aspect, plan: _CallPlan) -> Remediation:
@@ -309,17 +347,46 @@ def _call(weakness: Weakness, aspect: Aspect, plan: _CallPlan) -> Remediation:
 
 
 def _edge(spec: ClusterSpec, weakness: Weakness, locus: str, bounds: DesignBasisBounds) -> Remediation:
+    """Retries at the edge on another pod, as many as bring a design-basis loss under 1 %, each lost or hung try
+    costing a connect timeout short enough that the likely waits fit in the entry's p99 objective."""
     svc = spec.service(locus)
-    backing = paths(spec).entries.get(svc.key, ())
-    replicas = max((spec.workload(k).replicas for k in backing), default=1)
-    q = max(1.0 / max(replicas, 1), bounds.max_packet_loss)
-    retries = max(1, math.ceil(math.log(MAX_LOST_SHARE) / math.log(q)) - 1) if 0 < q < 1 else 1
+    client = svc.client
+    tries, waits, timeout_ms = edge_sizing(spec, svc, bounds)
+    fixed = dataclasses.replace(client, name=client.name if client.tries > 1 else "edge proxy", tries=tries,
+                                connect_timeout_ms=timeout_ms)
     body = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": svc.name, "namespace": svc.namespace,
-                                                               "annotations": {PREFIX + "edge-retries": str(retries)}}}
-    return _fix(weakness, f"Retry failed requests to {svc.name} at the edge on another pod, up to {retries} time(s).",
+                                                               "annotations": {
+                                                                   PREFIX + "entry-client": client_annotation(fixed),
+                                                                   PREFIX + "edge-retries": str(tries - 1)}}}
+    nginx = (f"ingress-nginx: proxy-next-upstream \"error timeout\", proxy-next-upstream-tries {tries}, "
+             f"proxy-connect-timeout {max(1, math.ceil(timeout_ms / 1000))} (whole seconds only"
+             + (": 1 s is too long here, so front it with a proxy that takes milliseconds)" if timeout_ms < 1000
+                else ")"))
+    return _fix(weakness, f"Retry failed requests to {svc.name} at the edge on another pod, {tries} tries, each "
+                f"waiting at most {timeout_ms:g} ms to connect ({waits} such waits fit in its "
+                f"{svc.slo.latency_p99_ms:g} ms p99 objective).",
                 ManifestPatch(svc.key, body, comment=(
-                    "Platform change: let the ingress or load balancer retry a failed or timed-out request on "
-                    f"another endpoint (ingress-nginx: proxy-next-upstream \"error timeout\" with "
-                    f"proxy-next-upstream-tries {retries + 1}; Envoy/Istio: retryPolicy with {retries} retries on "
-                    "connect-failure and reset). The annotation tells the twin.")))
+                    "Platform change: let the ingress or load balancer retry a failed or timed-out connection on "
+                    f"another endpoint, {tries} tries, with a {timeout_ms:g} ms connect timeout ({nginx}; "
+                    f"Envoy/Istio: {tries - 1} retries on connect-failure and reset with the previous_hosts "
+                    f"predicate, cluster connect_timeout {timeout_ms:g} ms). The annotations tell the twin.")))
 
+
+def edge_sizing(spec: ClusterSpec, svc: ServiceSpec, bounds: DesignBasisBounds) -> tuple[int, int, float]:
+    """(tries, waits, connect timeout in ms) for the client in front of entry point ``svc``.
+
+    Tries: enough that ``max_packet_loss`` on every try fails no more requests than the entry's availability
+    objective leaves room for in steady state (and at most 1 %), and at least two (a silent pod's requests go to
+    another). Waits: the tries a request likelier than 1 % loses first (envs/sim/traffic.py counts them the
+    same way), at least one (a hung pod). The connect timeout shares the room the p99 objective leaves above
+    the entry's steady p99 among those waits, rounded down to 10 ms; never longer than the client's own.
+    """
+    steady = SimulatedCluster(spec, seed=0).instant()
+    budget = min(MAX_LOST_SHARE, steady.availability.get(svc.key, 1.0) - svc.slo.availability)
+    q = bounds.max_packet_loss
+    need = math.ceil(math.log(budget) / math.log(q)) if 0.0 < q < 1.0 and 0.0 < budget < 1.0 else 1
+    tries = max(2, svc.client.tries, need)
+    waits = max(1, sum(1 for k in range(tries - 1) if q ** (k + 1) > LIKELY))
+    room = svc.slo.latency_p99_ms - steady.latency_p99_ms.get(svc.key, svc.base_latency_ms)
+    timeout_ms = max(10.0, math.floor(room / waits / 10.0) * 10.0)
+    return tries, waits, min(svc.client.connect_timeout_ms, timeout_ms)

@@ -8,7 +8,7 @@ burned, and repetitions (a target and fault kind tried again after three tries w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,12 +22,11 @@ from envs.simulated_clusters import fixed_world
 from envs.spec import node_key
 from envs.symptoms import Symptom
 from policies.base import Decision, Strategy, outcome_of
-from policies.benchmark import warm_up
+from policies.benchmark import learns, made_strategies, warm_up
 from policies.combine import combine, sample
 from policies.ood.report import summarise_suite
 from policies.ood.scoring import score
 from policies.ood.suite import SUITE_DIR, OodCase, load_suite
-from policies.registry import make_strategy
 
 Progress = Callable[[str], None]
 
@@ -35,8 +34,6 @@ REPEAT_LIMIT = 3
 """Tries of one target and fault kind without new evidence after which another try is a repetition."""
 HEAVY_LOSS = 0.3
 """Packet loss from which every synchronous call without a fallback breaks a one-second objective."""
-ANOMALY_WEIGHTED = ("rl", "thompson", "linucb")
-"""Strategies played with the anomaly weighting, as in the in-distribution benchmark and the daemon."""
 
 
 @dataclass
@@ -160,10 +157,11 @@ def _score_findings(case: OodCase, trace: CaseTrace, findings: Sequence[Symptom]
 def run_ood(*, seeds: int, budget: int, strategies: Sequence[str], policy_dir: Path | None = None,
             suite_dir: Path = SUITE_DIR, cases: Sequence[str] | None = None, first_seed: int = 20_000,
             warmup_episodes: int = 10, anomaly_weight: float = 1.0, max_targets: int = 64,
-            progress: Progress | None = None) -> dict[str, Any]:
-    """Every strategy on every case: ``seeds`` game days of ``budget`` injections each."""
+            policies: Mapping[str, Path] | None = None, progress: Progress | None = None) -> dict[str, Any]:
+    """Every strategy on every case: ``seeds`` game days of ``budget`` injections each; ``policies`` adds
+    exported RL policies under names of their own, as in the in-distribution benchmark."""
     suite = load_suite(suite_dir, list(cases) if cases is not None else None)
-    made = {name: make_strategy(name, policy_dir=policy_dir) for name in strategies}
+    made = made_strategies(strategies, policy_dir, policies)
     for name in ("thompson", "linucb"):
         if name in made and warmup_episodes:
             if progress:
@@ -177,12 +175,13 @@ def run_ood(*, seeds: int, budget: int, strategies: Sequence[str], policy_dir: P
             continue
         for i in range(seeds):
             for name, strategy in made.items():
-                weight = anomaly_weight if name in ANOMALY_WEIGHTED else 0.0
+                weight = anomaly_weight if learns(name, strategy) else 0.0
                 traces.append(play_case(case, strategy, seed=first_seed + i, budget=budget,
                                         max_targets=max_targets, anomaly_weight=weight, label=name))
         if progress:
             progress(f"{case.name}: {seeds} seeds x {len(made)} strategies done")
     report = summarise_suite(suite, traces, strategies=list(made), budget=budget)
     report.update(suite="ood", seeds=seeds, budget=budget, first_seed=first_seed,
-                  suite_dir="benchmarks/ood" if suite_dir == SUITE_DIR else str(suite_dir))
+                  suite_dir="benchmarks/ood" if suite_dir == SUITE_DIR else str(suite_dir),
+                  policies={name: str(d) for name, d in (policies or {}).items()})
     return report

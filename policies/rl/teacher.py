@@ -26,8 +26,8 @@ from envs.actions import KIND_INDEX, N_HOLD, N_INTENSITIES, N_KINDS, PER_TARGET
 from envs.chaos_env import ChaosClusterEnv
 from envs.cluster import ClusterState
 from envs.faults import Fault
-from envs.scenarios import FaultRequirement, PlantedWeakness, Scenario, score_finding
-from envs.scenarios.scoring import meets
+from envs.scenarios import FaultRequirement, PlantedWeakness, Scenario
+from envs.scenarios.scoring import meets, score_symptom
 from policies.base import Decision
 from policies.runtime import RuntimePolicy
 
@@ -57,19 +57,38 @@ class Demonstrations:
 
 @dataclass(frozen=True)
 class Route:
-    """The allowed actions towards one pending weakness, now."""
+    """The allowed actions towards one pending weakness, now, each with its weight."""
 
-    actions: NDArray[np.bool_]
+    actions: NDArray[np.float32]
+    """Weights over the flat action space (zero where not on this route or not allowed)."""
     completes_held: bool
     """True when these actions add the second fault to a held first one."""
 
 
-def _mark(env: ChaosClusterEnv, req: FaultRequirement, hold: bool, out: NDArray[np.bool_]) -> None:
+GENTLE_S = 300.0
+"""SLO budget (seconds in breach) at which an action's weight on its route halves: the gentlest fault
+that still reveals a weakness is worth more than a harsher one."""
+
+
+def trigger_weight(w: PlantedWeakness, i: int) -> float:
+    """How much of a route an action gets: its chance of showing the weakness, halved per ``GENTLE_S`` of
+    SLO budget it burned (from a generated key; a planted key weighs its triggers alike)."""
+    rate = w.rates[i] if i < len(w.rates) else 1.0
+    blast = w.blast_s[i] if i < len(w.blast_s) else 0.0
+    return rate / (1.0 + blast / GENTLE_S)
+
+
+def _mark(env: ChaosClusterEnv, req: FaultRequirement, hold: bool, weight: float, out: NDArray[np.float32],
+          *, exact: bool) -> None:
+    """Weigh the requirement's actions; ``exact``: only its own intensity (a generated key lists each
+    intensity that showed the weakness as a trigger of its own)."""
     if req.target not in env.targets:
         return
     t = env.targets.index(req.target)
+    top = req.min_intensity + 1 if exact else None
     for k in req.kinds:
-        out[t, KIND_INDEX[k], req.min_intensity:, int(hold)] = True
+        cells = out[t, KIND_INDEX[k], req.min_intensity:top, int(hold)]
+        np.maximum(cells, weight, out=cells)
 
 
 def in_season(w: PlantedWeakness, state: ClusterState) -> bool:
@@ -99,21 +118,22 @@ def routes(env: ChaosClusterEnv, scenario: Scenario, found: set[str], held: Faul
     for w in scenario.weaknesses:
         if w.class_id in found or not in_season(w, state):
             continue
-        marks = np.zeros((env.max_targets, N_KINDS, N_INTENSITIES, N_HOLD), dtype=bool)
+        marks = np.zeros((env.max_targets, N_KINDS, N_INTENSITIES, N_HOLD), dtype=np.float32)
         completes = False
-        for trigger in w.surfacing_triggers:
-            reqs = trigger.requires
+        exact = bool(w.rates)
+        for i, trigger in enumerate(w.surfacing_triggers):
+            reqs, weight = trigger.requires, trigger_weight(w, i)
             if len(reqs) == 1:
-                _mark(env, reqs[0], False, marks)
+                _mark(env, reqs[0], False, weight, marks, exact=exact)
             elif held is None:
                 for r in reqs:
-                    _mark(env, r, True, marks)
+                    _mark(env, r, True, weight, marks, exact=exact)
             elif any(meets(held, r) for r in reqs):
                 rest = [r for r in reqs if not meets(held, r)] or list(reqs[1:])
                 for r in rest:
-                    _mark(env, r, False, marks)
+                    _mark(env, r, False, weight, marks, exact=exact)
                 completes = True
-        row = marks.reshape(-1) & allowed
+        row = marks.reshape(-1) * allowed
         if row.any():
             out.append(Route(row, completes))
     return out
@@ -123,7 +143,7 @@ def imitation_target(pending: list[Route]) -> NDArray[np.float16]:
     """Each pending weakness gets an equal share, spread evenly over its actions (a narrow weakness counts
     as much as a broad one); while a fault is held, completing its pair gets ``COMPLETION_SHARE``."""
     rows = np.asarray([r.actions for r in pending], dtype=np.float32)
-    rows /= rows.sum(axis=1, keepdims=True)
+    rows /= rows.sum(axis=1, keepdims=True)  # each pending weakness gets an equal share, spread by weight
     completing = np.asarray([r.completes_held for r in pending])
     weights = np.full(len(pending), 1.0 / len(pending))
     if completing.any() and not completing.all():
@@ -167,11 +187,11 @@ def collect(env: ChaosClusterEnv, states: int, *, seed: int, explore: float = 0.
             action = _move(rng, mask, label, explore,
                            None if student is None else student(obs, mask, len(env.targets)))
             obs, _, terminated, truncated, info = env.step(action)
+            result = info.get("result")
             for f in info.get("all_findings", []):
-                cid = score_finding(scenario, f.faults, f.violation, f.affected)
+                _, cid = score_symptom(scenario, f, result.footprint if result is not None else ())
                 if cid is not None:
                     found.add(cid)
-            result = info.get("result")
             held = result.injection.fault if result is not None and result.held else None
             if terminated or truncated or len(obs_list) >= states:
                 break

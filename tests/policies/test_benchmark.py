@@ -24,22 +24,23 @@ def test_benchmark_command_writes_json_plot_and_tables(tmp_path: Path) -> None:
     assert "| rl |" in md.read_text()
 
 
-def test_the_large_held_out_set_has_the_same_weaknesses_in_bigger_clusters(tmp_path: Path) -> None:
-    from envs.scenarios import held_out_scenarios
+def test_held_out_sets_by_size_and_by_family(tmp_path: Path) -> None:
+    from envs.scenarios import generate_cluster
     from envs.scenarios.params import HELD_OUT, HELD_OUT_LARGE
 
-    normal, large = held_out_scenarios([10_000]), held_out_scenarios([10_000], HELD_OUT_LARGE)
-    assert sorted(w.kind for w in normal[0].weaknesses) == sorted(w.kind for w in large[0].weaknesses)
-    assert len(large[0].spec.workloads) > 1.5 * len(normal[0].spec.workloads)
-    assert len(large[0].spec.nodes) > 1.5 * len(normal[0].spec.nodes)
+    normal, large = generate_cluster(10_000, HELD_OUT), generate_cluster(10_000, HELD_OUT_LARGE)
+    assert normal.family == large.family
+    assert len(large.spec.workloads) > 1.5 * len(normal.spec.workloads)
     assert HELD_OUT_LARGE.name_pool == HELD_OUT.name_pool == "held_out"
-    out = tmp_path / "large.json"
-    assert main(["benchmark", "--seeds", "1", "--budget", "3", "--json", str(out), "--clusters", "held-out-large",
-                 "--strategies", "uniform_random"]) == 0
+    out = tmp_path / "family.json"
+    assert main(["benchmark", "--seeds", "1", "--budget", "3", "--json", str(out), "--clusters",
+                 "held-out-streaming", "--strategies", "uniform_random", "--key-cache", str(tmp_path / "keys")]) == 0
     report = json.loads(out.read_text())
-    assert report["clusters"] == "held-out-large"
-    assert report["held_out_scenarios"][0]["k"] == len(large[0].weaknesses)
+    assert report["clusters"] == "held-out-streaming"
+    assert report["held_out_scenarios"][0]["family"] == "streaming" and report["held_out_scenarios"][0]["k"] > 0
+    assert list((tmp_path / "keys").glob("streaming-*.json")), "the key is kept for the next run"
     assert main(["benchmark", "--seeds", "1", "--json", str(out), "--clusters", "huge"]) == 2
+    assert main(["benchmark", "--seeds", "1", "--json", str(out), "--budget", "10", "--game-days", "3"]) == 2
 
 
 def test_episode_metrics_follow_the_definitions() -> None:
@@ -51,3 +52,20 @@ def test_episode_metrics_follow_the_definitions() -> None:
     assert not m["t_all_capped"]
     short = episode_metrics(EpisodeTrace("x", 0, k=4, kinds={}, discovered=[0, 1]), budget=6)
     assert short["t_all"] == 6 and short["t_all_capped"] and short["recall_at_budget"] == 0.25
+
+
+def test_two_exported_policies_side_by_side_over_three_game_days(tmp_path: Path) -> None:
+    from policies.runtime import DEFAULT_POLICY_DIR
+
+    out = tmp_path / "compare.json"
+    common = ["benchmark", "--seeds", "1", "--json", str(out), "--clusters", "held-out-streaming",
+              "--key-cache", str(tmp_path / "keys")]
+    assert main([*common, "--budget", "6", "--game-days", "3", "--strategies", "rl",
+                 "--compare", f"again={DEFAULT_POLICY_DIR}"]) == 0
+    report = json.loads(out.read_text())
+    assert set(report["strategies"]) == {"rl", "again"} and report["game_days"] == 3
+    assert report["policies"] == {"again": str(DEFAULT_POLICY_DIR)}
+    for s in report["strategies"].values():
+        assert len(s["median_curve"]) == 6 and s["max_fruitless"] <= 3
+    assert main([*common, "--compare", "nameless"]) == 2
+    assert main([*common, "--compare", f"empty={tmp_path}"]) == 2

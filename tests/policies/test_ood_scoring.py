@@ -171,10 +171,13 @@ def test_a_weakness_found_is_counted_once_at_the_injection_that_first_showed_it(
 
 def test_run_ood_reports_every_case_with_gaps_and_pooled_numbers() -> None:
     report = run_ood(seeds=1, budget=3, strategies=["uniform_random", "static_rules", "pod_kill"],
-                     cases=["bookshop-plain", "docs-portal-control"], warmup_episodes=0)
-    assert set(report["cases"]) == {"bookshop-plain", "docs-portal-control"}
+                     cases=["bookshop-plain", "batch-etl", "docs-portal-control"], warmup_episodes=0)
+    assert set(report["cases"]) == {"bookshop-plain", "batch-etl", "docs-portal-control"}
     shop = report["cases"]["bookshop-plain"]
-    assert shop["twin_gaps"] and shop["annotations"] == "none"
+    # the twin shows every weakness of the shop (its emptyDir carts too: data loss of a Deployment's datastore)
+    assert shop["twin_gaps"] == {} and shop["annotations"] == "none"
+    etl = report["cases"]["batch-etl"]["twin_gaps"]
+    assert list(etl) == ["warehouse-single"] and "no call path" in etl["warehouse-single"]
     assert set(shop["strategies"]) == {"uniform_random", "static_rules", "pod_kill"}
     assert all(s["recall"]["n"] == 1 for s in shop["strategies"].values()), "runs are filed by registry name"
     assert report["cases"]["docs-portal-control"]["strategies"]["uniform_random"]["recall"]["n"] == 0
@@ -184,10 +187,13 @@ def test_run_ood_reports_every_case_with_gaps_and_pooled_numbers() -> None:
 
 def test_the_benchmark_command_runs_the_ood_suite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out, md = tmp_path / "ood.json", tmp_path / "ood.md"
+    shipped = Path(__file__).resolve().parents[2] / "policies" / "default"
     assert main(["benchmark", "--suite", "ood", "--seeds", "1", "--budget", "2", "--strategies",
-                 "uniform_random", "--json", str(out), "--markdown", str(md)]) == 0
+                 "uniform_random", "--compare", f"shipped={shipped}", "--json", str(out), "--markdown", str(md)]) == 0
     report = json.loads(out.read_text())
     assert report["suite"] == "ood" and report["seeds"] == 1 and len(report["cases"]) >= 8
+    assert set(report["overall"]) == {"uniform_random", "shipped"}, "a compared policy plays beside the strategies"
+    assert report["policies"] == {"shipped": str(shipped)}
     assert report["command"].startswith("chaos-agent")
     assert "| uniform_random |" in md.read_text() and "uniform_random" in capsys.readouterr().out
     assert main(["benchmark", "--suite", "ood", "--plot", str(tmp_path / "p.png"), "--json", str(out)]) == 2

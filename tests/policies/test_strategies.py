@@ -9,7 +9,7 @@ import pytest
 from envs.actions import KIND_INDEX, N_HOLD, N_INTENSITIES, N_KINDS, decode
 from envs.chaos_env import ChaosClusterEnv
 from envs.faults import FaultKind
-from envs.scenarios import TRAINING, generate
+from envs.scenarios import TRAINING, generate_cluster
 from envs.simulated_clusters import scenario_world
 from policies.base import Decision, Outcome, outcome_of
 from policies.combine import choice_distribution, combine, sample
@@ -19,7 +19,7 @@ from tests.envs.test_chaos_env import DenyTarget
 
 
 def env_for(seed: int, guard: object = None) -> ChaosClusterEnv:
-    scenario = generate(seed, TRAINING)
+    scenario = generate_cluster(seed, TRAINING)
     return ChaosClusterEnv(lambda rng: scenario_world(scenario, seed=seed), budget=12, max_targets=64,
                            guard=guard)  # type: ignore[arg-type]
 

@@ -12,20 +12,19 @@ from envs.actions import Action, decode
 from envs.chaos_env import ChaosClusterEnv
 from envs.cluster import ClusterState, WorkloadStatus
 from envs.faults import Fault
-from envs.scenarios import TRAINING, PlantedWeakness, Scenario, generate
+from envs.scenarios import PlantedWeakness, Scenario, Trigger, builtin, with_key
 from envs.simulated_clusters import scenario_world
-from policies.rl.teacher import collect, imitation_target, in_season, routes
-
-PAIR_PLAN = dataclasses.replace(TRAINING, shallow=0, intensity=0, two_fault=2, state_dependent=1, flaky=0, ml=0)
+from policies.rl.teacher import collect, imitation_target, in_season, routes, trigger_weight
+from tests.envs.scenarios.test_answer_key import single_replica_behind_front
 
 
 def _scenario_with(kind_violation: tuple[str, str]) -> tuple[Scenario, PlantedWeakness]:
-    for seed in range(50):
-        sc = generate(seed, PAIR_PLAN)
+    for name in ("ml-platform", "storefront"):
+        sc = builtin(name, 7)
         for w in sc.weaknesses:
             if (w.kind, w.violation) == kind_violation:
                 return sc, w
-    raise AssertionError(f"no generated scenario plants {kind_violation}")
+    raise AssertionError(f"no built-in scenario plants {kind_violation}")
 
 
 def _env(sc: Scenario) -> ChaosClusterEnv:
@@ -61,6 +60,31 @@ def test_a_two_fault_weakness_is_held_first_then_completed() -> None:
     assert label.sum() == pytest.approx(1.0, abs=1e-2)
     assert label[completing].sum() >= 0.8, "a held fault is wasted unless its pair is completed"
     assert not (label[~completing] > label[completing].max()).any()
+
+
+def test_a_generated_key_weighs_its_surest_gentlest_actions_most() -> None:
+    """From a swept key: each action that showed the weakness is labelled at its own intensity only,
+    weighted by how surely it showed it and how little SLO budget it burned."""
+    sc = with_key(Scenario("spof", 3, single_replica_behind_front(), (), (), False))
+    env = _env(sc)
+    spof = next(w for w in sc.weaknesses if w.kind == "single_replica_on_path")
+    sure = dataclasses.replace(spof, rates=(1.0, 0.5, 1.0), blast_s=(30.0, 30.0, 600.0))
+    assert trigger_weight(sure, 0) > trigger_weight(sure, 1) and trigger_weight(sure, 0) > trigger_weight(sure, 2)
+    only = dataclasses.replace(sc, weaknesses=(spof,))
+    [route] = routes(env, only, set(), None)
+    acts = [_act(env, int(i)) for i in np.flatnonzero(route.actions)]
+    labelled = {(a.kind, a.intensity, target) for a, target in acts}
+
+    def cell(t: Trigger) -> tuple[object, int, str]:
+        (r,) = t.requires
+        return next(iter(r.kinds)), r.min_intensity, r.target
+
+    swept = {cell(t) for t in spof.triggers}
+    assert labelled == swept, "exactly the actions (and intensities) the sweep saw show it"
+    weight = {cell(t): trigger_weight(spof, i) for i, t in enumerate(spof.triggers)}
+    for i in np.flatnonzero(route.actions):
+        a, target = _act(env, int(i))
+        assert route.actions[i] == pytest.approx(weight[(a.kind, a.intensity, target)])
 
 
 def _state(sc: Scenario, job: str, since_checkpoint_s: float | None) -> ClusterState:

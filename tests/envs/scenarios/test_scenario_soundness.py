@@ -1,24 +1,23 @@
-"""Soundness and completeness of the answer key against the real simulator.
+"""Soundness and completeness of the built-ins' planted answer keys against the real simulator.
 
 Soundness: every single action (fault kind x intensity x target) runs as an experiment on a fresh
 simulated cluster, and every breach the verdict reports must match a planted weakness (so there is
 no unplanted weakness, and decoys never break anything). Completeness: each weakness's canonical
 trigger surfaces it, in the right state for state-dependent ones, at about its rate for flaky ones.
+Generated clusters need no such test: their key is what the simulator breaks (test_answer_key.py).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import random
 
 import pytest
 from scenario_sweep import NotRun, actions, canonical_faults, cluster, fault, run
 
-from envs.scenarios import HELD_OUT, HELD_OUT_LARGE, TRAINING, PlantedWeakness, Scenario, builtin, generate
+from envs.scenarios import PlantedWeakness, Scenario, builtin
 from envs.scenarios.planting import MAX_PROGRESS_LOSS_S
 
 BUILTINS = [builtin("ml-platform", 7), builtin("storefront", 7)]
-CONTROL = generate(40, dataclasses.replace(HELD_OUT, control=True))
 
 
 def _sweep(scenario: Scenario, share: float = 1.0, seed: int = 0) -> dict[str, int]:
@@ -46,13 +45,6 @@ def test_builtin_every_single_action_is_explained(scenario: Scenario) -> None:
     assert {w.class_id for w in single} <= set(hits), "a single-action weakness no single action found"
 
 
-@pytest.mark.parametrize(("params", "seed", "share"), [(TRAINING, 1, 0.2), (TRAINING, 2, 0.2), (HELD_OUT, 3, 0.1),
-                                                      (HELD_OUT_LARGE, 4, 0.04)],
-                         ids=["training-1", "training-2", "held-out-3", "held-out-large-4"])
-def test_generated_sampled_actions_are_explained(params: object, seed: int, share: float) -> None:
-    _sweep(generate(seed, params), share)  # type: ignore[arg-type]
-
-
 @pytest.mark.parametrize("scenario", BUILTINS, ids=lambda s: s.name)
 def test_builtin_random_held_pairs_are_explained(scenario: Scenario) -> None:
     """A fault held through the next one: whatever the pair breaks is a planted weakness too."""
@@ -72,21 +64,9 @@ def test_builtin_random_held_pairs_are_explained(scenario: Scenario) -> None:
     assert not false, "\n".join(false)
 
 
-def test_a_control_never_breaks() -> None:
-    assert _sweep(CONTROL, 0.3) == {}
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(8))
-def test_generated_full_sweep(seed: int) -> None:
-    _sweep(generate(seed, TRAINING))
-    _sweep(generate(seed, HELD_OUT))
-    _sweep(generate(seed, HELD_OUT_LARGE))
-
-
 def _completeness_cases() -> list[tuple[Scenario, PlantedWeakness]]:
     out = []
-    for s in [*BUILTINS, generate(5, TRAINING), generate(6, HELD_OUT), generate(7, HELD_OUT_LARGE)]:
+    for s in BUILTINS:
         out += [(s, w) for w in s.weaknesses if w.kind not in ("flaky", "state_dependent")]
     return out
 
@@ -123,7 +103,7 @@ def test_every_surfacing_single_trigger_surfaces_its_weakness(scenario: Scenario
 
 def _state_cases() -> list[tuple[Scenario, PlantedWeakness]]:
     out = []
-    for s in [BUILTINS[0], generate(5, TRAINING), generate(6, HELD_OUT)]:
+    for s in BUILTINS:
         out += [(s, w) for w in s.weaknesses if w.kind == "state_dependent"]
     return out
 

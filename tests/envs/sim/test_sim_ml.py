@@ -93,6 +93,7 @@ def test_training_job_completes_and_keeps_its_lost_counter() -> None:
     status = sim.snapshot().workloads[JOB]
     assert status.ready == 0 and sim.pods() == []
     assert sim.wls[0].train.completed  # type: ignore[union-attr]
+    assert sim.converged(), "a finished Job has nothing left to converge: recovery watches may end early"
 
 
 # -- pipelines ----------------------------------------------------------------------------------

@@ -138,6 +138,7 @@ def test_node_selector_affinity_anti_affinity_and_tolerations() -> None:
             LabelSelector((), (LabelRequirement("app", "In", ("web",)),)),
             "topology.kubernetes.io/zone",
             False,
+            weight=10,
         ),
     )
     assert t.tolerations == (
@@ -335,8 +336,12 @@ def test_unmodelled_scheduling_features_are_noted() -> None:
     )
     text = "\n".join(spec.notes)
     assert "Deployment default/web: node affinity operator Gt on cores (ignored)" in text
-    assert "Deployment default/web: pod affinity (ignored)" in text
-    assert "Deployment default/web: topologySpreadConstraints (ignored)" in text
+    assert "pod affinity" not in text and "topologySpreadConstraints" not in text  # both are modelled now
+    t = spec.workloads[0].template
+    assert [a.selector.match_labels for a in t.pod_affinity] == [(("app", "db"),)]
+    assert [(c.max_skew, c.topology_key, c.schedule_anyway) for c in t.spread] == [
+        (1, "topology.kubernetes.io/zone", False)
+    ]
 
 
 def test_pod_template_annotations_win_over_workload_annotations() -> None:

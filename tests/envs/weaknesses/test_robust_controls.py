@@ -48,6 +48,10 @@ def _annotated(key: str, kind: str, api: str, annotations: dict[str, str], *, te
 WEAKENED = [
     ("shop", _annotated("shop/Service/frontend", "Service", "v1", {"chaos-agent.io/edge-retries": "0"},
                         template=False), {RootCause.NO_FALLBACK}),
+    # retried, but each lost try waits out the default 5 s connect timeout: latency, the edge's own weakness
+    ("zones", _annotated("bank/Service/gateway", "Service", "v1", {
+        "chaos-agent.io/entry-client": '{"name": "envoy (the load balancer)", "tries": 5}'}, template=False),
+     {RootCause.NO_FALLBACK}),
     ("ml", _annotated("ml/Job/ranker-train", "Job", "batch/v1", {"chaos-agent.io/checkpoint-interval": "0"}),
      {RootCause.NO_USABLE_CHECKPOINT}),
     # the model server still watches for drift: one monitor on the path is enough
@@ -64,3 +68,20 @@ WEAKENED = [
 def test_each_protection_matters(shape: str, patch: ManifestPatch, causes: set[RootCause]) -> None:
     spec = spec_from_objects(apply_patches(_objects(shape), [patch]), name=shape)
     assert {w.cause for w in design_basis_sweep(spec, seeds=(1,)).assessment.weaknesses} == causes
+
+
+def test_a_slow_failing_edge_is_the_edge_s_weakness_with_a_connect_timeout_that_fits() -> None:
+    """The zones gateway's load balancer with the default 5 s connect timeout: lost tries reach users as
+    latency; the fix keeps the retries and shortens the connect timeout until the waits fit the objective."""
+    from envs.weaknesses.remedy import remediation_for
+
+    patch = WEAKENED[1][1]
+    spec = spec_from_objects(apply_patches(_objects("zones"), [patch]), name="zones")
+    [weakness] = design_basis_sweep(spec, seeds=(1,)).assessment.weaknesses
+    assert (weakness.variant, weakness.locus) == ("edge-slow", "bank/Service/gateway")
+    assert "connect timeout" in weakness.title
+    fix = remediation_for(spec, weakness)
+    assert fix is not None
+    fixed = spec_from_objects(apply_patches(_objects("zones"), [patch, *fix.patches]), name="zones")
+    assert fixed.service("bank/Service/gateway").client.connect_timeout_ms < 5000.0
+    assert design_basis_sweep(fixed, seeds=(1,)).assessment.weaknesses == ()

@@ -10,7 +10,7 @@ import pytest
 from envs.experiment import Timing
 from envs.faults import Fault, FaultKind
 from envs.scenarios import builtin
-from envs.spec import HOSTNAME_LABEL, Call, ClusterSpec, LabelRequirement, Training, Workload
+from envs.spec import HOSTNAME_LABEL, Call, ClusterSpec, EntryClient, LabelRequirement, Training, Workload
 from envs.symptoms import symptoms_of
 from envs.weaknesses import Case, Diagnosis, RootCause, diagnose
 from envs.weaknesses.verify import run
@@ -22,12 +22,13 @@ TIMING = Timing(fault_duration_s=120.0, sample_every_s=15.0, recovery_s=300.0)
 
 
 def chain(back: Workload | None = None, *, call: Call | None = None, front: Workload | None = None,
-          edge_retries: int = 0) -> ClusterSpec:
+          edge_retries: int = 0, connect_timeout_ms: float = 5000.0) -> ClusterSpec:
     """front (entry, 3 replicas) -> back, a critical call unless ``call`` says otherwise."""
     c = call or Call(f"{NS}/Service/back", timeout_ms=300.0, retries=0)
     f = front or deployment("front", 3, calls=(c,))
     b = back or deployment("back", 1)
-    web = replace(service("front", entry=True, load=40.0), edge_retries=edge_retries)
+    edge = EntryClient("edge", tries=edge_retries + 1, connect_timeout_ms=connect_timeout_ms)
+    web = replace(service("front", entry=True, load=40.0), client=edge)
     hosts = tuple(replace(n, labels=((HOSTNAME_LABEL, n.name),)) for n in nodes(4))
     return ClusterSpec("chain", hosts, (replace(f, calls=(c,)), b), (web, service("back")))
 
@@ -64,9 +65,17 @@ def test_replicas_pinned_to_one_node_are_colocated() -> None:
 
 
 def test_loss_into_an_entry_point_is_a_missing_retry_at_the_edge_and_edge_retries_absorb_it() -> None:
-    d = only(diagnoses(chain(deployment("back", 2)), Fault(F.NETWORK_LOSS, 0, FRONT)))
+    loss = Fault(F.NETWORK_LOSS, 0, FRONT)
+    d = only(diagnoses(chain(deployment("back", 2)), loss))
     assert (d.cause, d.variant, d.locus) == (RootCause.NO_FALLBACK, "edge", f"{NS}/Service/front")
-    assert diagnoses(chain(deployment("back", 2), edge_retries=4), Fault(F.NETWORK_LOSS, 0, FRONT)) == []
+    assert "not retried" in d.detail
+    # retried, but each lost try first waits the edge's 5 s connect timeout: latency, not errors
+    slow = diagnoses(chain(deployment("back", 2), edge_retries=4), loss)
+    assert slow and {(x.cause, x.variant, x.locus) for x in slow} == {
+        (RootCause.NO_FALLBACK, "edge-slow", f"{NS}/Service/front")}
+    assert "5000 ms connect timeout" in slow[0].detail
+    # a connect timeout whose waits fit in the 1 s objective absorbs the loss
+    assert diagnoses(chain(deployment("back", 2), edge_retries=4, connect_timeout_ms=200.0), loss) == []
 
 
 def test_a_partitioned_pod_behind_a_critical_call_without_retries_is_a_missing_fallback() -> None:

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 import yaml
 
 from envs.scenarios import HELD_OUT, builtin, generate
 from envs.spec import ClusterSpec, PdbSpec, Workload
-from envs.twin import spec_from_objects
+from envs.twin import load_manifests, spec_from_objects
 from envs.weaknesses.manifests import object_key, objects_of
 from envs.weaknesses.patching import ManifestPatch, PatchError, apply_patches, merge, patched_spec, render_yaml
 
 SPECS = {"ml-platform": builtin("ml-platform").spec, "storefront": builtin("storefront").spec,
          "generated-3": generate(3, HELD_OUT).spec}
+REPO = Path(__file__).resolve().parents[3]
+TWIN_BUILT = {p.relative_to(REPO).as_posix(): p for p in (
+    *sorted(d for d in (REPO / "examples" / "manifests").iterdir() if d.is_dir() and d.name != "robust"),
+    *sorted((REPO / "examples" / "manifests" / "robust").iterdir()),
+    REPO / "tests" / "envs" / "twin" / "cases" / "bookshop")}
+"""Specs the twin built from manifests: datastores, cold starts, cached calls, spreads, entry clients ... must
+be written so the twin reads them back as they were."""
 
 
 def _comparable(w: Workload) -> Workload:
@@ -25,16 +33,81 @@ def _comparable(w: Workload) -> Workload:
                                max_surge=surge)
 
 
-@pytest.mark.parametrize("name", sorted(SPECS))
-def test_the_twin_reads_the_rendered_spec_back_unchanged(name: str) -> None:
-    spec = SPECS[name]
+def _featured() -> ClusterSpec:
+    """Every field the twin reads beyond the built-in scenarios: scheduling terms, lifecycle, cached and partial
+    calls, a datastore on memory, an entry client."""
+    from math import inf
+
+    from envs.spec import (
+        HOSTNAME_LABEL,
+        ZONE_LABEL,
+        AntiAffinity,
+        Call,
+        Datastore,
+        EntryClient,
+        LabelRequirement,
+        LabelSelector,
+        NodeSpec,
+        PodAffinity,
+        PodTemplate,
+        PreferredNodeTerm,
+        Probe,
+        ServiceSpec,
+        TopologySpread,
+    )
+
+    web_sel = LabelSelector((("app", "web"),))
+    template = PodTemplate(
+        labels=(("app", "web"),), cold_start_s=90.0, startup_probe=Probe(period_s=5.0, failure_threshold=30),
+        readiness_probe=Probe(initial_delay_s=2.0),
+        spread=(TopologySpread(1, ZONE_LABEL, web_sel, min_domains=3, same_revision=True),
+                TopologySpread(2, HOSTNAME_LABEL, LabelSelector(every_pod=True), schedule_anyway=True,
+                               honor_node_affinity=False, honor_taints=True)),
+        pod_affinity=(PodAffinity(LabelSelector((("app", "cache"),)), ZONE_LABEL, required=False, weight=40,
+                                  namespaces=("data",)),),
+        anti_affinity=(AntiAffinity(web_sel, HOSTNAME_LABEL, required=False, weight=70, all_namespaces=True),),
+        preferred_nodes=(PreferredNodeTerm(20, (LabelRequirement("pool", "In", ("fast",)),)),))
+    calls = (Call("data/Service/cache", timeout_ms=250.0, retries=1, per_request=0.5),
+             Call("data/Service/registry", cache_ttl_s=inf))
+    web = Workload("shop", "web", "Deployment", 3, template, calls=calls)
+    cache = Workload("data", "cache", "Deployment", 2, PodTemplate(labels=(("app", "cache"),)), datastore=Datastore(
+        "redis", "store", "memory", "session keys", items=5000.0, replicated=True))
+    registry = Workload("data", "registry", "Deployment", 1, PodTemplate(labels=(("app", "registry"),)))
+    nodes = tuple(NodeSpec(f"n{i}", labels=((HOSTNAME_LABEL, f"n{i}"), (ZONE_LABEL, f"z{i % 3}"))) for i in range(6))
+    services = (ServiceSpec("shop", "web", web_sel, entrypoint=True, load_rps=40.0,
+                            client=EntryClient("envoy", tries=4, connect_timeout_ms=250.0, retry_on_error=True)),
+                ServiceSpec("data", "cache", LabelSelector((("app", "cache"),))),
+                ServiceSpec("data", "registry", LabelSelector((("app", "registry"),))))
+    return ClusterSpec("featured", nodes, (web, cache, registry), services)
+
+
+def test_every_field_the_twin_reads_is_written_back() -> None:
+    spec = _featured()
+    back = _same_back(spec)
+    assert not back.notes, back.notes
+
+
+def _same_back(spec: ClusterSpec) -> ClusterSpec:
     back = spec_from_objects(objects_of(spec), name=spec.name)
     assert {w.key: _comparable(w) for w in back.workloads} == {w.key: _comparable(w) for w in spec.workloads}
     assert set(back.services) == set(spec.services)
     assert set(back.pdbs) == set(spec.pdbs) and set(back.hpas) == set(spec.hpas)
     assert {(n.name, frozenset(n.labels), n.gpus, n.taints) for n in back.nodes} == {
         (n.name, frozenset(n.labels), n.gpus, n.taints) for n in spec.nodes}
+    return back
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_the_twin_reads_the_rendered_spec_back_unchanged(name: str) -> None:
+    back = _same_back(SPECS[name])
     assert not back.notes, back.notes
+
+
+@pytest.mark.parametrize("name", sorted(TWIN_BUILT))
+def test_a_spec_the_twin_built_reads_back_unchanged(name: str) -> None:
+    spec = load_manifests(TWIN_BUILT[name])
+    back = _same_back(spec)
+    assert set(back.notes) <= set(spec.notes), set(back.notes) - set(spec.notes)  # only what the model says again
 
 
 def test_merge_follows_strategic_merge_rules() -> None:
@@ -51,6 +124,18 @@ def test_merge_follows_strategic_merge_rules() -> None:
     assert pod["affinity"] == {"podAntiAffinity": {"y": 2}}  # None deletes
     assert pod["tolerations"] == [{"key": "j"}]  # a list without a merge key is replaced
     assert base["spec"]["replicas"] == 1, "the base is not modified"
+
+
+def test_merge_keys_are_the_api_s_and_a_delete_directive_removes_an_element() -> None:
+    base = {"volumes": [{"name": "a", "emptyDir": {}}, {"name": "b", "emptyDir": {}}],
+            "containers": [{"name": "c", "volumeMounts": [{"name": "a", "mountPath": "/x"}]}]}
+    patch = {"volumes": [{"name": "a", "$patch": "delete"}],
+             "containers": [{"name": "c", "volumeMounts": [{"name": "b", "mountPath": "/x"},
+                                                           {"name": "b", "mountPath": "/y"}]}]}
+    out = merge(base, patch)
+    assert out["volumes"] == [{"name": "b", "emptyDir": {}}]
+    # volumeMounts merge by mountPath (patchMergeKey in the API): /x is re-pointed, /y added
+    assert out["containers"][0]["volumeMounts"] == [{"name": "b", "mountPath": "/x"}, {"name": "b", "mountPath": "/y"}]
 
 
 def test_a_patch_of_a_missing_object_is_refused() -> None:
