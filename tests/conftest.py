@@ -15,11 +15,15 @@ def httpserver_listen_address() -> tuple[str, int]:
 
 
 E2E = "tests/e2e/"
+OWN_PLANE = ("tests/e2e/test_twin_fidelity.py",)
+"""End-to-end modules that start a control plane of their own rather than use the session's: each is a
+unit of work of its own, so it can run beside the others on another worker."""
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Load balancing as ``--dist load`` does, except that every test under tests/e2e is one unit of work.
+    """Load balancing as ``--dist load`` does, except that every test under tests/e2e that uses the
+    session's control plane is one unit of work (and each module of ``OWN_PLANE`` another).
 
     xdist's own ``--dist loadgroup`` marks a group by a suffix of the test's nodeid, which pytest 9 no
     longer takes (nodeid is computed), so it spreads a group over the workers; each would start its own
@@ -32,6 +36,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     class E2eOnOneWorker(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return E2E if nodeid.startswith(E2E) else nodeid
+            own = next((m for m in OWN_PLANE if nodeid.startswith(m)), None)
+            return own or (E2E if nodeid.startswith(E2E) else nodeid)
 
     return E2eOnOneWorker(config, log)

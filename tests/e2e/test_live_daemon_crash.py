@@ -22,6 +22,8 @@ from tests.e2e.live_agent import InstalledAgent, agent_config, injections, lefto
 from tests.servers.kubernetes import ControlPlane
 
 KILLS = 50
+"""Issue 8's target, run with ``-m slow`` (about 2 min); the default suite kills ``QUICK_KILLS`` times."""
+QUICK_KILLS = 15
 
 
 def kill_nine(kills: int, control_plane: ControlPlane, installed: InstalledAgent, gpus: dict[str, str],
@@ -57,8 +59,9 @@ def kill_nine(kills: int, control_plane: ControlPlane, installed: InstalledAgent
           f"kinds {sorted({i.kind for i in applied})}")
 
 
-@pytest.mark.timeout(600)  # about 2 min on 2 quiet cores (docs/benchmarks.md); the budget is for busy ones
-def test_kill_9_fifty_times_leaves_nothing_in_the_cluster(
-        control_plane: ControlPlane, installed_agent: InstalledAgent, clean_platform: dict[str, str],
+@pytest.mark.timeout(600)  # 50 kills: about 2 min on 2 quiet cores (docs/benchmarks.md); the budget is for busy ones
+@pytest.mark.parametrize("kills", [QUICK_KILLS, pytest.param(KILLS, marks=pytest.mark.slow)])
+def test_kill_9_at_random_points_leaves_nothing_in_the_cluster(
+        kills: int, control_plane: ControlPlane, installed_agent: InstalledAgent, clean_platform: dict[str, str],
         tmp_path: Path, agents: Callable[..., AgentProcess]) -> None:
-    kill_nine(KILLS, control_plane, installed_agent, clean_platform, tmp_path, agents, seed=20261206)
+    kill_nine(kills, control_plane, installed_agent, clean_platform, tmp_path, agents, seed=20261206 + kills)
