@@ -27,34 +27,40 @@ from tests.e2e.workloads import SHOP, ready_pods
 from tests.servers.kubernetes import ControlPlane
 from tests.servers.kubernetes_api import Obj, wait_until
 
-NODE = "node-b"
-"""One of the shop's two nodes: the web shop's pods can move to the other."""
+SHOP_NODES = ("node-a", "node-b")
+"""The shop's pool: its pods can move from either node to the other."""
 
 
-def _on_node(plane: ControlPlane) -> dict[str, str]:
-    """uid -> name of the shop's running pods on NODE."""
+def _busiest(plane: ControlPlane) -> str:
+    """The shop node with the most of the shop's pods (earlier tests' drains and failures move them about)."""
+    return max(SHOP_NODES, key=lambda n: (len(_on_node(plane, n)), n))
+
+
+def _on_node(plane: ControlPlane, node: str) -> dict[str, str]:
+    """uid -> name of the shop's running pods on ``node``."""
     return {p["metadata"]["uid"]: p["metadata"]["name"] for p in plane.admin.list(f"/api/v1/namespaces/{SHOP}/pods")
-            if p["spec"].get("nodeName") == NODE and not p["metadata"].get("deletionTimestamp")}
+            if p["spec"].get("nodeName") == node and not p["metadata"].get("deletionTimestamp")}
 
 
-def _taints(plane: ControlPlane) -> list[Obj]:
-    return [t for t in plane.admin.get(f"/api/v1/nodes/{NODE}")["spec"].get("taints") or []
+def _taints(plane: ControlPlane, node: str) -> list[Obj]:
+    return [t for t in plane.admin.get(f"/api/v1/nodes/{node}")["spec"].get("taints") or []
             if t["key"] == NODE_FAILURE_TAINT]
 
 
-def _moved(plane: ControlPlane, app: str, count: int) -> list[Obj] | None:
-    pods = [p for p in ready_pods(plane.admin, SHOP, app) if p["spec"]["nodeName"] != NODE]
+def _moved(plane: ControlPlane, node: str, app: str, count: int) -> list[Obj] | None:
+    pods = [p for p in ready_pods(plane.admin, SHOP, app) if p["spec"]["nodeName"] != node]
     return pods if len(pods) >= count else None
 
 
 def test_node_failure_taints_the_node_and_kubernetes_moves_its_pods_until_the_revert(
         control_plane: ControlPlane, installed_agent: InstalledAgent, clean_platform: dict[str, str],
         tmp_path: Path, agents: Callable[..., AgentProcess]) -> None:
-    before = _on_node(control_plane)
-    assert before, f"no shop pod runs on {NODE}"
+    node = _busiest(control_plane)
+    before = _on_node(control_plane, node)
+    assert before, f"no shop pod runs on {' or '.join(SHOP_NODES)}"
     config = agent_config(tmp_path, installed=installed_agent, port=free_port(),
                           exclude_faults=[k.value for k in FaultKind if k is not FaultKind.NODE_FAILURE],
-                          exclude_targets=[f"Node/{n}" for n in control_plane.nodes if n != NODE],
+                          exclude_targets=[f"Node/{n}" for n in control_plane.nodes if n != node],
                           # the fault takes every pod on the node, whatever the shop's budgets say: this
                           # test is about its mechanics; the guard's limits are tested in tests/agent/safety
                           protect_last_replica=False, max_unavailable_share=1.0, respect_pdb_for_kills=False)
@@ -66,24 +72,25 @@ def test_node_failure_taints_the_node_and_kubernetes_moves_its_pods_until_the_re
     assert agent.alive(), agent.logs()
     (failure,) = applied
     assert failure.kind == FaultKind.NODE_FAILURE.value
-    (taint,) = _taints(control_plane)
+    (taint,) = _taints(control_plane, node)
     assert taint["effect"] == "NoExecute"
 
-    wait_until(lambda: not set(before) & set(_on_node(control_plane)), timeout_s=60,
-               what=f"the taint-eviction controller to evict the pods on {NODE}",
-               detail=lambda: f"still there: {_on_node(control_plane)}")
-    wait_until(lambda: _moved(control_plane, "web", 3), timeout_s=90, what="the web shop's 3 pods ready elsewhere")
-    wait_until(lambda: _moved(control_plane, "db", 2), timeout_s=90, what="the database's 2 pods ready elsewhere")
-    assert not _on_node(control_plane), "a new pod was scheduled onto the failed node"
+    wait_until(lambda: not set(before) & set(_on_node(control_plane, node)), timeout_s=60,
+               what=f"the taint-eviction controller to evict the pods on {node}",
+               detail=lambda: f"still there: {_on_node(control_plane, node)}")
+    for app, count, what in (("web", 3, "the web shop's 3 pods"), ("db", 2, "the database's 2 pods")):
+        wait_until(lambda: _moved(control_plane, node, app, count),  # noqa: B023 - called at once
+                   timeout_s=90, what=f"{what} ready elsewhere")
+    assert not _on_node(control_plane, node), "a new pod was scheduled onto the failed node"
 
     (tmp_path / "halt").write_text("e2e: end the node failure before its 60 s")  # the kill switch
     wait_for(lambda: next(i for i in injections(journal) if i.injection_id == failure.injection_id).reverted, 60,
              f"the node failure reverted\n{agent.logs()}")
     reverted = next(i for i in injections(journal) if i.injection_id == failure.injection_id).reverted
     assert reverted is not None and reverted - failure.started < CATALOG[FaultKind.NODE_FAILURE].ladder[0]
-    assert _taints(control_plane) == []
+    assert _taints(control_plane, node) == []
     code, _ = agent.terminate(timeout_s=60)
     assert code == 0, agent.logs()
     assert forbidden_calls(control_plane.audit_events(since, user=AGENT_USER)) == []
     assert leftovers(control_plane.admin, gpus=clean_platform) == []
-    assert control_plane.node_ready(NODE)
+    assert control_plane.node_ready(node)
