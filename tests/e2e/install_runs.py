@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from envs.faults import FaultKind
 from tests.agent.daemon.harness import AgentProcess, free_port, http_get
 from tests.e2e.installs import Install, Installs
@@ -131,12 +133,20 @@ class InstallRuns:
     def __init__(self, plane: ControlPlane, installs: Installs, gpus: dict[str, str], folder: Path) -> None:
         self.plane, self.installs, self.gpus, self.folder = plane, installs, gpus, folder
         self.done: dict[Install, InstallRun] = {}
+        self.failed: dict[Install, str] = {}
 
     def get(self, install: Install) -> InstallRun:
+        """The install's run; a run that failed fails each later test that asks, without running again."""
+        if install in self.failed:
+            pytest.fail(f"the {install.id} run failed in an earlier test: {self.failed[install]}", pytrace=False)
         if install not in self.done:
-            installed = self.installs.ensure(install)
-            statefulset = run_statefulset(self.plane)
-            self.done[install] = self._run(install, installed, statefulset)
+            try:
+                installed = self.installs.ensure(install)
+                statefulset = run_statefulset(self.plane)
+                self.done[install] = self._run(install, installed, statefulset)
+            except Exception as e:
+                self.failed[install] = f"{type(e).__name__}: {str(e)[:2000]}"
+                raise
         return self.done[install]
 
     def _run(self, install: Install, installed: InstalledAgent, statefulset: StatefulSetRun) -> InstallRun:

@@ -5,8 +5,8 @@ Both create the same cluster-wide roles (``chaos-agent``, ``chaos-agent-nodes``,
 at a time: ``Installs.ensure`` uninstalls the other first (its namespace, claims and bindings go; the
 volumes its claims held are made available again). The StatefulSet is scaled to 0: the agent runs as a
 ``chaos-agent run`` subprocess on this machine (hollow kubelets run no container image), with exactly the
-installed RBAC. ``test_live_installs`` runs the installed pods once, to show they are admitted and their
-claims bind.
+installed RBAC. Each install's run (tests/e2e/install_runs.py) scales the installed pods up once, to show
+they are admitted and their claims bind.
 """
 
 from __future__ import annotations

@@ -33,4 +33,5 @@ def test_the_statefulset_runs_and_binds_each_replicas_claim(install_run: Install
 def test_each_replicas_claim_outlives_its_pod(install_run: InstallRun) -> None:
     """``persistentVolumeClaimRetentionPolicy.whenScaled: Retain``: the journal stays for the next pod."""
     run = install_run.statefulset
+    assert run.claims, run.failure
     assert run.kept == {n: c["spec"]["volumeName"] for n, c in run.claims.items()}
