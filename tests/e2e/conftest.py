@@ -2,7 +2,8 @@
 the agent installed into it (deploy/ or the Helm chart, tests/e2e/installs.py), the daemon's workload
 set, and agent subprocesses that are always stopped.
 
-Under pytest-xdist one worker runs them all (tests/conftest.py), against one control plane.
+Under pytest-xdist one worker runs them all (tests/conftest.py), against one control plane; a module with
+a control plane of its own (test_twin_fidelity) runs on another.
 """
 
 from __future__ import annotations
