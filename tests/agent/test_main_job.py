@@ -17,7 +17,7 @@ from agent.cli import main
 from agent.config import load_config
 from envs.design_basis import classify
 from envs.faults import Fault, FaultKind
-from envs.scenarios import Scenario, builtin, score_finding
+from envs.scenarios import Scenario, builtin, distinct_causes, score_finding
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,27 +57,6 @@ def _planted_root_causes(scenario: Scenario) -> tuple[int, int]:
     return len(scenario.weaknesses), reachable
 
 
-def _distinct(candidates: list[set[str | None]]) -> dict[int, str]:
-    """A planted root cause for each weakness, no two the same, from the classes its findings show (a
-    bipartite matching by augmenting paths): a finding can show two planted causes at once (a node failure
-    that takes an entry's leader shows the lost leader and the edge that does not retry), so a weakness is
-    one root cause when some assignment keeps every weakness on a cause of its own."""
-    owner: dict[str, int] = {}
-
-    def assign(i: int, seen: set[str]) -> bool:
-        for c in sorted(x for x in candidates[i] if x is not None):
-            if c not in seen:
-                seen.add(c)
-                if c not in owner or assign(owner[c], seen):
-                    owner[c] = i
-                    return True
-        return False
-
-    for i in range(len(candidates)):
-        assign(i, set())
-    return {i: c for c, i in owner.items()}
-
-
 def test_default_config_reports_one_weakness_per_planted_root_cause(main_job: tuple[Path, dict[str, Any]]) -> None:
     config_path, data = main_job
     sim = load_config(config_path).cluster.simulated
@@ -97,6 +76,6 @@ def test_default_config_reports_one_weakness_per_planted_root_cause(main_job: tu
         found = {score_finding(scenario, faults_of[fid], findings[fid]["violation"], findings[fid]["affected"])
                  for fid in w["findings"]}
         classes.append(found - {None})
-    assert len(_distinct(classes)) == len(weaknesses), ("two weaknesses for one planted root cause", classes)
+    assert len(distinct_causes(classes)) == len(weaknesses), ("two weaknesses for one planted root cause", classes)
     known = [w for w in weaknesses if w["kind"] != "unexplained"]
     assert sum(w["remediation"]["verified"] for w in known) >= 0.9 * len(known)
