@@ -36,7 +36,7 @@ from agent.cli import main
 from envs.design_basis import classify
 from envs.experiment import Timing
 from envs.faults import Fault, FaultKind
-from envs.scenarios import Scenario, builtin, score_finding
+from envs.scenarios import Scenario, builtin, distinct_causes, score_finding
 from envs.spec import ClusterSpec
 from envs.twin import load_manifests
 from envs.weaknesses import RootCause
@@ -74,6 +74,7 @@ def main_job(repeat: int) -> tuple[str, list[bool]]:
     known = [w for w in weaknesses if w["kind"] != "unexplained"]
     by_id = {f["id"]: f for f in data["findings"]}
     rows = []
+    causes = distinct_causes([{_class(scenario, by_id[f]) for f in w["findings"]} for w in weaknesses])
     for w in weaknesses:
         classes = Counter(_class(scenario, by_id[f]) for f in w["findings"])
         rows.append(f"| {w['id']} | {w['kind']} | {len(w['findings'])} | {dict(classes)} | "
@@ -82,6 +83,7 @@ def main_job(repeat: int) -> tuple[str, list[bool]]:
         f"- planted root causes (answer key): {n_planted}; within the design basis: {n_reachable}",
         f"- weaknesses reported: {len(weaknesses)} from {len(data['findings'])} findings; impact (beyond the "
         f"design basis): {len(data['impact'])} findings",
+        f"- planted root causes they stand for, one each: {len(causes)} of {len(weaknesses)} weaknesses",
         f"- fixes verified in the twin: {sum(w['remediation']['verified'] for w in known)} of {len(known)}",
         f"- run wall time: median {statistics.median(walls):.1f} s over {repeat}; the weakness step "
         f"(analysis + fixes verified): median {statistics.median(weak_walls):.1f} s",
@@ -121,7 +123,8 @@ def swept(name: str, spec: ClusterSpec, scenario: Scenario | None) -> tuple[str,
     started = time.perf_counter()
     sweep = design_basis_sweep(spec, seeds=(1,))
     sweep_s = time.perf_counter() - started
-    verified, classes = [], []
+    verified: list[bool] = []
+    classes: list[set[str | None]] = []
     for w in sweep.assessment.weaknesses:
         if w.cause is RootCause.UNEXPLAINED:
             continue
@@ -129,14 +132,14 @@ def swept(name: str, spec: ClusterSpec, scenario: Scenario | None) -> tuple[str,
         reps = [Reproduction(f, sweep.cases[f].faults) for f in w.findings[:6]]
         verified.append(fix is not None and verify(spec, w.id, fix, reps, seeds=SEEDS, timing=Timing()).verified)
         if scenario is not None:
-            found = Counter(score_finding(scenario, sweep.cases[f].faults, sweep.cases[f].violation,
-                                          sweep.cases[f].affected) for f in w.findings)
-            classes.append(found.most_common(1)[0][0])
+            classes.append({score_finding(scenario, sweep.cases[f].faults, sweep.cases[f].violation,
+                                          sweep.cases[f].affected) for f in w.findings})
     unexplained = sum(w.cause is RootCause.UNEXPLAINED for w in sweep.assessment.weaknesses)
     planted_text = "-"
     if scenario is not None:
         n_planted, n_reachable = planted(scenario)
-        planted_text = f"{n_planted} ({n_reachable} within the basis); distinct classes found {len(set(classes))}"
+        distinct = len(distinct_causes(classes))
+        planted_text = f"{n_planted} ({n_reachable} within the basis); distinct classes found {distinct}"
     return (f"| {name} | {sweep.experiments} | {sweep_s:.1f} s | {len(sweep.assessment.weaknesses)} "
             f"({unexplained} unexplained) | {planted_text} | {sum(verified)} of {len(verified)} |"), verified
 

@@ -21,11 +21,12 @@ from envs.scenarios.records import (
     Trigger,
     WeaknessKind,
 )
-from envs.scenarios.scoring import score_finding
+from envs.scenarios.scoring import distinct_causes, score_finding
 
 __all__ = [
     "BUILTIN_NAMES", "FAMILY_NAMES", "HELD_OUT", "HELD_OUT_LARGE", "HELD_OUT_SETS",
     "TRAINING", "WEAKNESS_KINDS", "Decoy", "FaultRequirement", "GeneratorParams",
-    "PlantedWeakness", "Scenario", "Trigger", "UnknownScenarioError", "WeaknessKind", "builtin", "generate",
+    "PlantedWeakness", "Scenario", "Trigger", "UnknownScenarioError", "WeaknessKind", "builtin", "distinct_causes",
+    "generate",
     "generate_cluster", "held_out_scenarios", "score_finding", "training_scenarios", "with_key",
 ]

@@ -9,7 +9,7 @@ at or above the required intensity. Anything else is a false finding.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from itertools import permutations
 
 from envs.design_basis import DEFAULT_BOUNDS, Basis, DesignBasisBounds, classify
@@ -80,3 +80,25 @@ def score_symptom(scenario: Scenario, symptom: Symptom, footprint: Sequence[Touc
     if d.cause is None:
         return basis, None
     return basis, next((w.class_id for w in scenario.weaknesses if w.component == d.component), None)
+
+
+def distinct_causes(candidates: Sequence[Collection[str | None]]) -> dict[int, str]:
+    """A planted root cause for as many reported weaknesses as can have one of their own: weakness ``i`` may
+    take any class its findings scored (``candidates[i]``; None is no class), no two the same (a bipartite
+    matching by augmenting paths). A finding can show two planted causes at once (a node failure that
+    takes an entry's leader shows the lost leader and the edge that does not retry), so a weakness's
+    majority class is not enough to tell one root cause reported twice from two reported once each."""
+    owner: dict[str, int] = {}
+
+    def assign(i: int, seen: set[str]) -> bool:
+        for c in sorted(x for x in candidates[i] if x is not None):
+            if c not in seen:
+                seen.add(c)
+                if c not in owner or assign(owner[c], seen):
+                    owner[c] = i
+                    return True
+        return False
+
+    for i in range(len(candidates)):
+        assign(i, set())
+    return {i: c for c, i in owner.items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from envs.faults import Fault, FaultKind
-from envs.scenarios import FaultRequirement, PlantedWeakness, Scenario, Trigger, score_finding
+from envs.scenarios import FaultRequirement, PlantedWeakness, Scenario, Trigger, distinct_causes, score_finding
 from envs.spec import ClusterSpec
 
 API = "shop/Deployment/api"
@@ -80,3 +80,12 @@ def test_extra_faults_do_not_hide_a_match_and_order_breaks_ties() -> None:
 def test_trigger_needs_a_requirement() -> None:
     with pytest.raises(ValueError, match="at least one"):
         Trigger(())
+
+
+def test_distinct_causes_tells_one_cause_reported_twice_from_two_causes_sharing_evidence() -> None:
+    # The lost leader's weakness also shows the edge without retries (one node failure, two causes).
+    assert distinct_causes([{"c08", "c10"}, {"c10"}]) == {0: "c08", 1: "c10"}
+    assert len(distinct_causes([{"c10"}, {"c10"}])) == 1, "one root cause reported twice"
+    assert distinct_causes([{None}, {"c01", None}]) == {1: "c01"}, "a false finding stands for no cause"
+    # Order does not matter: an augmenting path moves the first weakness off the contested cause.
+    assert len(distinct_causes([{"c10", "c08"}, {"c10"}, {"c08", "c03"}])) == 3
