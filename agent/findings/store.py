@@ -17,9 +17,9 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +28,7 @@ import structlog
 from agent.errors import ChaosAgentError
 from agent.findings.experiments import ExperimentRecord
 from agent.findings.model import Finding
+from agent.findings.sqlite import parse_store_time, store_time, transaction
 
 log = structlog.get_logger(__name__)
 SCHEMA_VERSION = 2
@@ -114,17 +115,6 @@ class QueueEntry:
     enqueued_at: datetime
 
 
-def _ts(t: datetime) -> str:
-    """UTC, fixed width, so text comparison in SQL is time order."""
-    if t.tzinfo is None:
-        raise ValueError("store timestamps must be timezone-aware")
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _dt(s: str | None) -> datetime | None:
-    return None if s is None else datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
 class FindingStore:
     """One SQLite file; safe to share between the daemon's threads."""
 
@@ -163,19 +153,9 @@ class FindingStore:
         except sqlite3.DatabaseError as e:
             raise FindingStoreError(f"{self.path} is not a usable findings store: {e}") from e
 
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-            except sqlite3.DatabaseError as e:
-                raise FindingStoreError(f"the findings store {self.path} cannot be written: {e}") from e
+    def _tx(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db, self._lock,
+                           lambda e: FindingStoreError(f"the findings store {self.path} cannot be written: {e}"))
 
     def _rows(self, table: str, columns: str, where: str = "", params: tuple[Any, ...] = (),
               order: str = "") -> list[sqlite3.Row]:
@@ -263,8 +243,8 @@ class FindingStore:
                     json.dumps(stored.to_report_dict()),
                     stored.severity,
                     stored.reproductions,
-                    _ts(stored.first_seen),
-                    _ts(stored.last_seen),
+                    store_time(stored.first_seen),
+                    store_time(stored.last_seen),
                     stored.injection_index,
                 ),
             )
@@ -296,7 +276,7 @@ class FindingStore:
     def record_experiment(self, run_id: str, record: ExperimentRecord, now: datetime) -> None:
         with self._tx() as db:
             db.execute("INSERT INTO experiments (run_id, injection, recorded_at, body) VALUES (?, ?, ?, ?)",
-                       (run_id, record.injection, _ts(now), json.dumps(record.to_dict())))
+                       (run_id, record.injection, store_time(now), json.dumps(record.to_dict())))
 
     def latest_run(self) -> str | None:
         """The run whose experiment was recorded last."""
@@ -343,12 +323,12 @@ class FindingStore:
                 db.execute(
                     "INSERT INTO export_queue (signature, exporter, status, next_attempt_at, enqueued_at) "
                     "VALUES (?, ?, 'pending', ?, ?)",
-                    (signature, exporter, _ts(now), _ts(now)),
+                    (signature, exporter, store_time(now), store_time(now)),
                 )
             elif open_entry["next_attempt_at"] is None:  # given up earlier: a new recurrence tries again
                 db.execute(
                     "UPDATE export_queue SET attempts = 0, next_attempt_at = ? WHERE id = ?",
-                    (_ts(now), open_entry["id"]),
+                    (store_time(now), open_entry["id"]),
                 )
 
     def due(self, now: datetime, limit: int = 100) -> list[QueueEntry]:
@@ -356,7 +336,7 @@ class FindingStore:
             "SELECT * FROM export_queue WHERE status IN ('pending', 'failed') "
             "AND next_attempt_at IS NOT NULL AND next_attempt_at <= ? "
             "ORDER BY next_attempt_at, id LIMIT ?",
-            (_ts(now), limit),
+            (store_time(now), limit),
         )
         return [_entry(r) for r in rows]
 
@@ -373,12 +353,12 @@ class FindingStore:
                 "INSERT INTO exports (signature, exporter, external_id, url, first_sent, last_sent) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(signature, exporter) DO UPDATE SET "
                 "external_id = excluded.external_id, url = excluded.url, last_sent = excluded.last_sent",
-                (entry.signature, entry.exporter, ref.external_id, ref.url, _ts(now), _ts(now)),
+                (entry.signature, entry.exporter, ref.external_id, ref.url, store_time(now), store_time(now)),
             )
             db.execute(
                 "UPDATE export_queue SET status = 'sent', attempts = attempts + 1, sent_at = ?, "
                 "next_attempt_at = NULL, last_error = '' WHERE id = ?",
-                (_ts(now), entry.id),
+                (store_time(now), entry.id),
             )
 
     def mark_failed(self, entry: QueueEntry, error: str, next_attempt_at: datetime | None) -> None:
@@ -386,7 +366,7 @@ class FindingStore:
             db.execute(
                 "UPDATE export_queue SET status = 'failed', attempts = attempts + 1, last_error = ?, "
                 "next_attempt_at = ? WHERE id = ?",
-                (error[:2000], None if next_attempt_at is None else _ts(next_attempt_at), entry.id),
+                (error[:2000], None if next_attempt_at is None else store_time(next_attempt_at), entry.id),
             )
 
 
@@ -395,7 +375,7 @@ def _log_unreadable(problem: str) -> None:
 
 
 def _entry(r: sqlite3.Row) -> QueueEntry:
-    enqueued = _dt(r["enqueued_at"])
+    enqueued = parse_store_time(r["enqueued_at"])
     assert enqueued is not None  # NOT NULL column
     return QueueEntry(
         id=r["id"],
@@ -403,7 +383,7 @@ def _entry(r: sqlite3.Row) -> QueueEntry:
         exporter=r["exporter"],
         status=r["status"],
         attempts=r["attempts"],
-        next_attempt_at=_dt(r["next_attempt_at"]),
+        next_attempt_at=parse_store_time(r["next_attempt_at"]),
         last_error=r["last_error"],
         enqueued_at=enqueued,
     )

@@ -13,15 +13,16 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 import structlog
 
 from agent.errors import ChaosAgentError
+from agent.findings.sqlite import parse_store_time, store_time, transaction
 from agent.findings.store import ExportRef
 from agent.weaknesses.model import TicketEvent, WeaknessRecord
 
@@ -77,16 +78,6 @@ class EventEntry:
     last_error: str
 
 
-def _ts(t: datetime) -> str:
-    if t.tzinfo is None:
-        raise ValueError("store timestamps must be timezone-aware")
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _dt(s: str | None) -> datetime | None:
-    return None if s is None else datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
 class WeaknessStore:
     """The weaknesses of one findings store (the same SQLite file); safe to share between threads."""
 
@@ -115,16 +106,9 @@ class WeaknessStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _tx(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db, self._lock,
+                           lambda e: WeaknessStoreError(f"the weaknesses in {self.path} cannot be written: {e}"))
 
     # records
 
@@ -135,7 +119,7 @@ class WeaknessStore:
                 "ON CONFLICT(id) DO UPDATE SET body = excluded.body, status = excluded.status, "
                 "severity = excluded.severity, first_seen = excluded.first_seen, last_seen = excluded.last_seen",
                 (record.id, json.dumps(record.to_report_dict()), record.status, record.weakness.severity,
-                 _ts(record.first_seen), _ts(record.last_seen)),
+                 store_time(record.first_seen), store_time(record.last_seen)),
             )
 
     def _record(self, row: sqlite3.Row) -> WeaknessRecord:
@@ -193,10 +177,11 @@ class WeaknessStore:
             if waiting is not None:
                 db.execute("UPDATE weakness_events SET next_attempt_at = ? WHERE weakness = ? AND exporter = ? "
                            "AND event = ? AND status != 'sent' AND next_attempt_at IS NULL",
-                           (_ts(now), weakness, exporter, event))
+                           (store_time(now), weakness, exporter, event))
                 return False
             db.execute("INSERT INTO weakness_events (weakness, exporter, event, status, next_attempt_at, enqueued_at) "
-                       "VALUES (?, ?, ?, 'pending', ?, ?)", (weakness, exporter, event, _ts(now), _ts(now)))
+                       "VALUES (?, ?, ?, 'pending', ?, ?)",
+                       (weakness, exporter, event, store_time(now), store_time(now)))
         return True
 
     def due(self, now: datetime, limit: int = 100) -> list[EventEntry]:
@@ -206,7 +191,7 @@ class WeaknessStore:
                 "SELECT e.* FROM weakness_events e WHERE e.status != 'sent' AND e.next_attempt_at IS NOT NULL "
                 "AND e.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM weakness_events p WHERE "
                 "p.weakness = e.weakness AND p.exporter = e.exporter AND p.id < e.id AND p.status != 'sent') "
-                "ORDER BY e.id LIMIT ?", (_ts(now), limit)).fetchall()
+                "ORDER BY e.id LIMIT ?", (store_time(now), limit)).fetchall()
         return [_entry(r) for r in rows]
 
     def events(self, weakness: str | None = None) -> list[EventEntry]:
@@ -221,18 +206,18 @@ class WeaknessStore:
                 "INSERT INTO weakness_tickets (weakness, exporter, external_id, url, first_sent, last_sent) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(weakness, exporter) DO UPDATE SET "
                 "external_id = excluded.external_id, url = excluded.url, last_sent = excluded.last_sent",
-                (entry.weakness, entry.exporter, ref.external_id, ref.url, _ts(now), _ts(now)))
+                (entry.weakness, entry.exporter, ref.external_id, ref.url, store_time(now), store_time(now)))
             db.execute("UPDATE weakness_events SET status = 'sent', attempts = attempts + 1, sent_at = ?, "
-                       "next_attempt_at = NULL, last_error = '' WHERE id = ?", (_ts(now), entry.id))
+                       "next_attempt_at = NULL, last_error = '' WHERE id = ?", (store_time(now), entry.id))
 
     def mark_failed(self, entry: EventEntry, error: str, next_attempt_at: datetime | None) -> None:
         with self._tx() as db:
             db.execute("UPDATE weakness_events SET status = 'failed', attempts = attempts + 1, last_error = ?, "
                        "next_attempt_at = ? WHERE id = ?",
-                       (error[:2000], None if next_attempt_at is None else _ts(next_attempt_at), entry.id))
+                       (error[:2000], None if next_attempt_at is None else store_time(next_attempt_at), entry.id))
 
 
 def _entry(r: sqlite3.Row) -> EventEntry:
     return EventEntry(id=r["id"], weakness=r["weakness"], exporter=r["exporter"], event=r["event"],
-                      status=r["status"], attempts=r["attempts"], next_attempt_at=_dt(r["next_attempt_at"]),
-                      last_error=r["last_error"])
+                      status=r["status"], attempts=r["attempts"],
+                      next_attempt_at=parse_store_time(r["next_attempt_at"]), last_error=r["last_error"])

@@ -70,3 +70,14 @@ def test_an_unreadable_weakness_is_one_clear_line_and_the_rest_still_read(tmp_pa
         assert [r.id for r in store.all()] == ["W-9999999999"]
         [line] = problems
         assert "W-0123456789" in line and "skipped" in line
+
+
+def test_a_store_that_cannot_be_written_says_so_in_one_line_and_keeps_what_it_had(tmp_path: Path) -> None:
+    path = tmp_path / "f.sqlite"
+    with WeaknessStore(path) as store:
+        store.put(record())
+        store._db.execute("PRAGMA query_only = ON")  # what a read-only mount or a full disk does to a write
+        with pytest.raises(WeaknessStoreError, match=r"the weaknesses in .*f\.sqlite cannot be written"):
+            store.put(record("W-9999999999"))
+        store._db.execute("PRAGMA query_only = OFF")
+        assert [r.id for r in store.all()] == ["W-0123456789"], "the failed write was rolled back whole"
