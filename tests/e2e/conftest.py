@@ -8,12 +8,11 @@ a control plane of its own (test_twin_fidelity) runs on another.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
-from tests.agent.daemon.harness import AgentProcess
+from tests.agent.daemon.harness import AgentProcess, agents  # noqa: F401 (a fixture)
 from tests.e2e.chaos_mesh import ChaosMeshStandIn
 from tests.e2e.install_runs import InstallRun, InstallRuns
 from tests.e2e.installs import INSTALLS, KUSTOMIZE, Install, Installs
@@ -84,16 +83,3 @@ def clean_platform(control_plane: ControlPlane, platform_ready: dict[str, str]) 
     for name in control_plane.nodes:
         control_plane.start_node(name, wait=False)
 
-
-@pytest.fixture
-def agents() -> Iterator[Callable[..., AgentProcess]]:
-    started: list[AgentProcess] = []
-
-    def make(config: Path, name: str = "agent", **env: str) -> AgentProcess:
-        agent = AgentProcess(config, name=name, env=dict(env))
-        started.append(agent)
-        return agent
-
-    yield make
-    for agent in started:
-        agent.stop()

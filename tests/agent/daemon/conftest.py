@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
-from tests.agent.daemon.harness import AgentProcess, LiveCluster
+from tests.agent.daemon.harness import AgentProcess, LiveCluster, agents  # noqa: F401 (a fixture)
 from tests.emulator.fixtures import k8s_emulator_chaos_mesh
 from tests.emulator.server import KubernetesEmulator
 from tests.servers.prometheus import prometheus_factory
@@ -21,19 +20,6 @@ def live(k8s_emulator_chaos_mesh: KubernetesEmulator) -> Iterator[LiveCluster]:
     yield cluster
     cluster.stop()
 
-
-@pytest.fixture
-def agents() -> Iterator[Callable[..., AgentProcess]]:
-    started: list[AgentProcess] = []
-
-    def make(config: Path, name: str = "agent", **env: str) -> AgentProcess:
-        agent = AgentProcess(config, name=name, env=dict(env))
-        started.append(agent)
-        return agent
-
-    yield make
-    for agent in started:
-        agent.stop()
 
 
 @pytest.fixture(scope="session")

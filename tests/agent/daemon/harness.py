@@ -17,10 +17,12 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from agent.audit.records import RecordKind, parse_line
 from envs.spec import (
@@ -251,6 +253,21 @@ class AgentProcess:
 
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace")[-4000:] for p in sorted(self.folder.glob(f"{self.name}-*.log")))
+
+
+@pytest.fixture
+def agents() -> Iterator[Callable[..., AgentProcess]]:
+    """Start agents as a test needs them (``agents(config, name, **env)``); every one is stopped after it."""
+    started: list[AgentProcess] = []
+
+    def make(config: Path, name: str = "agent", **env: str) -> AgentProcess:
+        agent = AgentProcess(config, name=name, env=dict(env))
+        started.append(agent)
+        return agent
+
+    yield make
+    for agent in started:
+        agent.stop()
 
 
 def journal_records(path: Path) -> list[Any]:
