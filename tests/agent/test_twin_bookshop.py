@@ -65,9 +65,12 @@ def test_with_its_service_graph_the_agent_finds_the_bookshops_weaknesses(
     by_violation: dict[str, set[str]] = {}
     for f in findings:
         by_violation.setdefault(str(f["violation"]), set()).add(str(f["target"]))
-    # Data lost where users lose it: the carts in a redis on an emptyDir, the catalog in a mongo without a volume.
-    assert {f"{NS}/Deployment/cart-redis", f"{NS}/Deployment/catalog-db"} <= by_violation["data_loss"]
-    signals = {str(f["evidence"]["signal"]) for f in findings if f["violation"] == "data_loss"}  # type: ignore[index]
+    # Data lost where users lose it: the carts in a redis on an emptyDir, the catalog in a mongo without a volume
+    # (whichever fault showed it: a kill of the datastore's pod, or a drain of the node it shares with others).
+    lost = [f for f in findings if f["violation"] == "data_loss"]
+    assert {f"{NS}/Deployment/cart-redis", f"{NS}/Deployment/catalog-db"} <= {str(a) for f in lost
+                                                                              for a in f["affected"]}  # type: ignore[attr-defined]
+    signals = {str(s) for f in lost for s in f["evidence"]["signals"]}  # type: ignore[index]
     assert f"{NS}/Deployment/cart-redis share_of_cart_keys_lost" in signals
     # Weaknesses behind the front end: a single-replica backend on every request takes the shop down.
     reached = (by_violation.get("availability", set()) | by_violation.get("latency", set())) & BACKENDS
