@@ -1,5 +1,5 @@
-"""What the findings store and the weaknesses store (one SQLite file) share: how a time is stored, and a
-write transaction that either commits whole or says in one line why it could not."""
+"""What the findings store and the weaknesses store (one SQLite file) share: how the file is opened, how a
+time is stored, and a write transaction that either commits whole or says in one line why it could not."""
 
 from __future__ import annotations
 
@@ -8,8 +8,19 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def open_database(path: Path) -> sqlite3.Connection:
+    """The store's file (its folder made first), shared by the daemon's threads, in autocommit mode (writes
+    go through ``transaction``), rows by column name; waits up to 30 s for another writer. Raises
+    ``OSError`` or ``sqlite3.Error`` for the caller to name in its own words."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    db.row_factory = sqlite3.Row
+    return db
 
 
 def store_time(t: datetime) -> str:

@@ -28,7 +28,7 @@ import structlog
 from agent.errors import ChaosAgentError
 from agent.findings.experiments import ExperimentRecord
 from agent.findings.model import Finding
-from agent.findings.sqlite import parse_store_time, store_time, transaction
+from agent.findings.sqlite import open_database, parse_store_time, store_time, transaction
 
 log = structlog.get_logger(__name__)
 SCHEMA_VERSION = 2
@@ -123,14 +123,12 @@ class FindingStore:
         self.on_unreadable = on_unreadable or _log_unreadable
         """Told, in one line each, what could not be read (a bad row, a damaged page)."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            self._db = open_database(self.path)
         except (OSError, sqlite3.Error) as e:
             raise FindingStoreError(
                 f"cannot open the findings store {self.path}: {e}; check findings.path in the config"
             ) from e
         self._lock = threading.RLock()
-        self._db.row_factory = sqlite3.Row
         self._migrate()
 
     def _migrate(self) -> None:

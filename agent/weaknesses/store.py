@@ -22,7 +22,7 @@ from typing import Literal
 import structlog
 
 from agent.errors import ChaosAgentError
-from agent.findings.sqlite import parse_store_time, store_time, transaction
+from agent.findings.sqlite import open_database, parse_store_time, store_time, transaction
 from agent.findings.store import ExportRef
 from agent.weaknesses.model import TicketEvent, WeaknessRecord
 
@@ -85,9 +85,7 @@ class WeaknessStore:
         self.path = Path(path)
         self.on_unreadable = on_unreadable or (lambda problem: log.warning("weakness_unreadable", problem=problem))
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            self._db.row_factory = sqlite3.Row
+            self._db = open_database(self.path)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
