@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.audit.records import RecordKind
-from tests.agent.daemon.harness import journal_records
+from tests.agent.daemon.harness import journal_records, prometheus_section
 from tests.e2e.workloads import PIPELINES, SHOP
 from tests.servers.kubernetes_api import ApiStatus, RestClient
 
@@ -50,9 +50,7 @@ def agent_config(folder: Path, *, installed: InstalledAgent, port: int, strategy
     def strings(values: Sequence[str]) -> str:
         return "[" + ", ".join(f'"{v}"' for v in values) + "]"
 
-    prometheus = (f'[prometheus]\nenabled = true\nurl = "{prometheus_url}"\ntimeout_s = 2\nretry_attempts = 1\n'
-                  "[prometheus.anomaly]\ncurrent_window_s = 10\nbaseline_window_s = 60\nstep_s = 5\n"
-                  "rate_window_s = 10\n") if prometheus_url else ""
+    prometheus = prometheus_section(prometheus_url, timeout_s=2) if prometheus_url else ""
     text = f"""[cluster]
 backend = "kubernetes"
 [cluster.kubernetes]

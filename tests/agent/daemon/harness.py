@@ -137,6 +137,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def prometheus_section(url: str, *, timeout_s: float) -> str:
+    """The daemon's [prometheus] settings for tests: one try per query, anomaly windows short enough to see
+    an injected fault within seconds."""
+    return (f'[prometheus]\nenabled = true\nurl = "{url}"\ntimeout_s = {timeout_s:g}\nretry_attempts = 1\n'
+            "[prometheus.anomaly]\ncurrent_window_s = 10\nbaseline_window_s = 60\nstep_s = 5\n"
+            "rate_window_s = 10\n")
+
+
 def agent_config(folder: Path, *, kubeconfig: Path | None, port: int, extra: str = "",
                  fault_duration_s: float = 0.3, recovery_s: float = 0.2, lease_duration_s: float = 2.0,
                  prometheus_url: str | None = None, strategy: str = "uniform_random", budget: int = 1000) -> Path:
@@ -144,11 +152,7 @@ def agent_config(folder: Path, *, kubeconfig: Path | None, port: int, extra: str
     cluster = (f'backend = "kubernetes"\n[cluster.kubernetes]\nkubeconfig = "{kubeconfig}"\n'
                f"pod_grace_period_s = 0\nrequest_timeout_s = 2\nretry_attempts = 3\n"
                f"lease_duration_s = {lease_duration_s}\n") if kubeconfig else 'backend = "simulated"\n'
-    prometheus = ""
-    if prometheus_url:
-        prometheus = (f'[prometheus]\nenabled = true\nurl = "{prometheus_url}"\ntimeout_s = 1\nretry_attempts = 1\n'
-                      "[prometheus.anomaly]\ncurrent_window_s = 10\nbaseline_window_s = 60\nstep_s = 5\n"
-                      "rate_window_s = 10\n")
+    prometheus = prometheus_section(prometheus_url, timeout_s=1) if prometheus_url else ""
     text = f"""[cluster]
 {cluster}
 [agent]
